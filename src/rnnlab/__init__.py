@@ -1,0 +1,16 @@
+"""rnnlab: recurrent sequence models on PyTorch.
+
+Packages, from the bottom up (each imports only those below it):
+
+- ``rnnlab.data``: task generators, padding, splits, data sets.
+- ``rnnlab.layers``: recurrent layers with Keras's definitions (SimpleRNN, LSTM, GRU,
+  Bidirectional) and the small layers around them.
+- ``rnnlab.models``: the tutorial's tagger and encoder-decoder, model summaries.
+- ``rnnlab.training``: fit / evaluate / predict, metrics, optimisers, callbacks.
+- ``rnnlab.experiments``: ``compare`` and the other experiments.
+- ``rnnlab.cli``: the ``rnnlab`` command.
+
+Importing ``rnnlab`` itself is cheap; PyTorch is imported by the subpackages that need it.
+"""
+
+__version__ = "0.1.0"

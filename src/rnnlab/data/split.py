@@ -1,0 +1,61 @@
+"""A seeded train/test split that draws the same partition as scikit-learn's."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def train_test_split(*arrays, test_size: float | int = 0.2, seed: int | None = 42):
+    """Split arrays into a train part and a test part, in one shared random order.
+
+    The partition is scikit-learn's ``train_test_split(..., test_size, random_state=seed)``
+    (shuffled with ``numpy.random.RandomState(seed).permutation``; the test part is the
+    first ``ceil(test_size * n)`` indices), so the tutorial's split is reproduced exactly
+    without depending on scikit-learn.
+
+    Args:
+        *arrays: arrays (or anything indexable by an integer array) with the same first
+            dimension.
+        test_size: a fraction in (0, 1) of the samples, or a number of samples.
+        seed: the seed of the shuffle (the tutorial's ``random_state=42`` by default).
+
+    Returns:
+        ``[a_train, a_test, b_train, b_test, ...]``, as scikit-learn returns them.
+    """
+    if not arrays:
+        raise ValueError("train_test_split needs at least one array.")
+    n = len(arrays[0])
+    for i, a in enumerate(arrays[1:], start=1):
+        if len(a) != n:
+            raise ValueError(f"All arrays must have the same length; array 0 has {n}, array {i} has {len(a)}.")
+    n_test = _test_count(test_size, n)
+    n_train = n - n_test
+    if n_train <= 0 or n_test <= 0:
+        raise ValueError(
+            f"`test_size`={test_size} with {n} samples leaves {n_train} for training and {n_test} "
+            "for testing; both must be at least 1."
+        )
+    permutation = np.random.RandomState(seed).permutation(n)
+    test_idx, train_idx = permutation[:n_test], permutation[n_test:]
+    out = []
+    for a in arrays:
+        out.extend([_take(a, train_idx), _take(a, test_idx)])
+    return out
+
+
+def _test_count(test_size: float | int, n: int) -> int:
+    if isinstance(test_size, float):
+        if not 0.0 < test_size < 1.0:
+            raise ValueError(f"`test_size` as a fraction must be in (0, 1), got {test_size}.")
+        return math.ceil(test_size * n)
+    if isinstance(test_size, int) and not isinstance(test_size, bool):
+        return test_size
+    raise TypeError(f"`test_size` must be a float or an int, got {type(test_size).__name__}.")
+
+
+def _take(a, idx):
+    if isinstance(a, list):
+        return [a[i] for i in idx]
+    return a[idx]

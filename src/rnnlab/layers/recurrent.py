@@ -1,0 +1,291 @@
+"""The recurrent layer: a loop over time around any cell, with Keras's options.
+
+``RNN(cell)`` owns everything that is about sequences: the initial state, masks,
+``go_backwards``, ``return_sequences`` and ``return_state``. ``SimpleRNN``, ``LSTM`` and ``GRU``
+are thin: each builds its cell and says which constructor arguments it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from rnnlab.layers.cells import CELLS, GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell, State
+
+
+class RNN(nn.Module):
+    r"""Run a recurrent cell over a batch of sequences (``batch_first``).
+
+    Args:
+        cell: the ``RecurrentCell`` to loop.
+        return_sequences: return the output of every step ``(N, T, H)`` instead of the
+            last one ``(N, H)``. Default False.
+        return_state: also return the final state tensors. Default False.
+        go_backwards: read the sequence from its last step to its first; the returned
+            sequence is then in that reversed order too (as in Keras). Default False.
+
+    Inputs: ``forward(x, mask=None, initial_state=None)``
+        - ``x``: ``(N, T, I)``.
+        - ``mask``: optional ``(N, T)`` bool, True at real steps. A masked step leaves the
+          state unchanged and outputs zeros, so a padded sequence gives what it gives alone.
+        - ``initial_state``: optional list of the cell's state tensors, each ``(N, H)``
+          (``[h, c]`` for an LSTM); zeros by default.
+
+    Outputs:
+        ``output`` (``(N, T, H)`` or ``(N, H)``), followed by the final state tensors when
+        ``return_state`` is set: ``(output, h, c)`` for an LSTM, ``(output, h)`` otherwise.
+        The last output and the final state are those of each sequence's last real step.
+
+    Legend: ``N`` batch, ``T`` time, ``I`` input features, ``H`` units.
+    """
+
+    def __init__(
+        self,
+        cell: RecurrentCell,
+        *,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+    ) -> None:
+        super().__init__()
+        if not isinstance(cell, RecurrentCell):
+            raise TypeError(f"`cell` must be a RecurrentCell, got {type(cell).__name__}.")
+        self.cell = cell
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+
+    @property
+    def units(self) -> int:
+        return self.cell.units
+
+    def get_config(self) -> dict:
+        return {
+            "cell": {"class_name": type(self.cell).__name__, "config": self.cell.get_config()},
+            **self._loop_config(),
+        }
+
+    def _loop_config(self) -> dict:
+        return {
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> RNN:
+        config = dict(config)
+        cell_config = config.pop("cell")
+        cell = CELLS[cell_config["class_name"]](**cell_config["config"])
+        return cls(cell, **config)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        initial_state: Sequence[torch.Tensor] | None = None,
+    ):
+        self._check_inputs(x)
+        self.cell.build(x.shape[-1])
+        mask = self._check_mask(mask, x)
+        state = self._check_initial_state(initial_state, x)
+        if self.go_backwards:
+            x = x.flip(1)
+            mask = None if mask is None else mask.flip(1)
+        outputs, last, state = self._loop(self.cell.project_inputs(x), state, mask)
+        output = torch.stack(outputs, dim=1) if self.return_sequences else last
+        return (output, *state) if self.return_state else output
+
+    def _loop(self, xp: torch.Tensor, state: State, mask: torch.Tensor | None):
+        """Step through the projected inputs ``(N, T, G*H)``; returns outputs, last output, state."""
+        outputs = []
+        last = None
+        step_masks = [None] * xp.shape[1] if mask is None else mask.unsqueeze(-1).unbind(1)
+        for xp_t, m in zip(xp.unbind(1), step_masks, strict=True):
+            out, new_state = self.cell.step(xp_t, state)
+            if m is not None:
+                # A padded step keeps the state, outputs zeros, and keeps the last real output.
+                new_state = tuple(torch.where(m, n, s) for n, s in zip(new_state, state, strict=True))
+                last = out if last is None else torch.where(m, out, last)
+                out = out.masked_fill(~m, 0.0)
+            else:
+                last = out
+            state = new_state
+            if self.return_sequences:
+                outputs.append(out)
+        if mask is not None:
+            last = last.masked_fill(~mask.any(dim=1, keepdim=True), 0.0)  # all-padding rows
+        return outputs, last, state
+
+    def _check_inputs(self, x) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{type(self).__name__} expected a torch.Tensor input, got {type(x).__name__}.")
+        if x.dim() != 3:
+            raise ValueError(
+                f"{type(self).__name__} expected input of shape (batch, time, features), "
+                f"got a {x.dim()}D tensor of shape {tuple(x.shape)}."
+            )
+        if x.shape[1] == 0:
+            raise ValueError(f"{type(self).__name__} expected at least one time step, got 0.")
+
+    def _check_mask(self, mask, x):
+        if mask is None:
+            return None
+        if mask.shape != x.shape[:2]:
+            raise ValueError(
+                f"`mask` must have shape (batch, time) = {tuple(x.shape[:2])}, got {tuple(mask.shape)}."
+            )
+        return mask.to(device=x.device, dtype=torch.bool)
+
+    def _check_initial_state(self, initial_state, x) -> State:
+        if initial_state is None:
+            return self.cell.initial_state(x)
+        if isinstance(initial_state, torch.Tensor):
+            initial_state = [initial_state]
+        expected = [(x.shape[0], size) for size in self.cell.state_size]
+        got = [tuple(s.shape) for s in initial_state]
+        if got != expected:
+            names = ", ".join(self.cell.state_names)
+            raise ValueError(
+                f"`initial_state` must be [{names}] with shapes {expected}, got shapes {got}."
+            )
+        return tuple(initial_state)
+
+    def extra_repr(self) -> str:
+        flags = [k for k, v in self._loop_config().items() if v]
+        return ", ".join(flags)
+
+
+class _CellLayer(RNN):
+    """A recurrent layer defined by its cell class and the cell's constructor arguments."""
+
+    cell_class: type[RecurrentCell]
+
+    def __init__(self, cell_args: dict, **loop_args) -> None:
+        super().__init__(self.cell_class(**cell_args), **loop_args)
+
+    def get_config(self) -> dict:
+        return {**self.cell.get_config(), **self._loop_config()}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+class SimpleRNN(_CellLayer):
+    """Fully connected recurrent layer (Elman network); see ``SimpleRNNCell`` and ``RNN``.
+
+    Example::
+
+        >>> layer = SimpleRNN(8, return_sequences=True)
+        >>> layer(torch.zeros(2, 5, 3)).shape
+        torch.Size([2, 5, 8])
+    """
+
+    cell_class = SimpleRNNCell
+
+    def __init__(
+        self,
+        units: int,
+        *,
+        input_size: int | None = None,
+        activation: str = "tanh",
+        use_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+    ) -> None:
+        super().__init__(
+            dict(units=units, input_size=input_size, activation=activation, use_bias=use_bias),
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+        )
+
+
+class LSTM(_CellLayer):
+    """Long short-term memory layer (Keras's definition); see ``LSTMCell`` and ``RNN``.
+
+    Parameters: ``4 * H * (I + H + 1)`` (one bias vector).
+
+    Example::
+
+        >>> layer = LSTM(64, activation="relu", return_sequences=True)
+        >>> layer(torch.zeros(2, 5, 1)).shape
+        torch.Size([2, 5, 64])
+        >>> out, h, c = LSTM(64, return_state=True)(torch.zeros(2, 5, 1))
+        >>> out.shape, h.shape, c.shape
+        (torch.Size([2, 64]), torch.Size([2, 64]), torch.Size([2, 64]))
+    """
+
+    cell_class = LSTMCell
+
+    def __init__(
+        self,
+        units: int,
+        *,
+        input_size: int | None = None,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
+        unit_forget_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+    ) -> None:
+        super().__init__(
+            dict(
+                units=units,
+                input_size=input_size,
+                activation=activation,
+                recurrent_activation=recurrent_activation,
+                use_bias=use_bias,
+                unit_forget_bias=unit_forget_bias,
+            ),
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+        )
+
+
+class GRU(_CellLayer):
+    """Gated recurrent unit layer (Keras's definition, ``reset_after=True`` by default).
+
+    Parameters: ``3 * H * (I + H + 2)`` with ``reset_after``, ``3 * H * (I + H + 1)`` without.
+
+    Example::
+
+        >>> GRU(16, return_sequences=True)(torch.zeros(2, 5, 3)).shape
+        torch.Size([2, 5, 16])
+    """
+
+    cell_class = GRUCell
+
+    def __init__(
+        self,
+        units: int,
+        *,
+        input_size: int | None = None,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
+        reset_after: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+    ) -> None:
+        super().__init__(
+            dict(
+                units=units,
+                input_size=input_size,
+                activation=activation,
+                recurrent_activation=recurrent_activation,
+                use_bias=use_bias,
+                reset_after=reset_after,
+            ),
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+        )
