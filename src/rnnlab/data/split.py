@@ -29,7 +29,9 @@ def train_test_split(*arrays, test_size: float | int = 0.2, seed: int | None = 4
     n = len(arrays[0])
     for i, a in enumerate(arrays[1:], start=1):
         if len(a) != n:
-            raise ValueError(f"All arrays must have the same length; array 0 has {n}, array {i} has {len(a)}.")
+            raise ValueError(
+                f"All arrays must have the same length; array 0 has {n}, array {i} has {len(a)}."
+            )
     n_test = _test_count(test_size, n)
     n_train = n - n_test
     if n_train <= 0 or n_test <= 0:

@@ -33,7 +33,8 @@ class Bidirectional(nn.Module):
         merge_mode: ``"concat"`` (default, ``(..., 2H)``), ``"sum"``, ``"mul"``, ``"ave"``
             (``(..., H)``), or ``None`` for the pair ``(forward, backward)``.
         backward_layer: an explicit backward layer; it must have the same
-            ``return_sequences`` and ``return_state`` as ``layer`` and the opposite ``go_backwards``.
+            ``return_sequences`` and ``return_state`` as ``layer`` and the opposite
+            ``go_backwards``.
 
     Inputs: ``forward(x, mask=None, initial_state=None)``, as ``RNN``; ``initial_state`` is
     the forward layer's state tensors followed by the backward layer's.
@@ -48,7 +49,9 @@ class Bidirectional(nn.Module):
         torch.Size([2, 5, 128])
     """
 
-    def __init__(self, layer: RNN, merge_mode: str | None = "concat", backward_layer: RNN | None = None):
+    def __init__(
+        self, layer: RNN, merge_mode: str | None = "concat", backward_layer: RNN | None = None
+    ):
         super().__init__()
         if not isinstance(layer, RNN):
             raise TypeError(f"`layer` must be a recurrent layer (RNN), got {type(layer).__name__}.")
@@ -56,7 +59,9 @@ class Bidirectional(nn.Module):
             allowed = [m for m in MERGE_MODES if m is not None] + [None]
             raise ValueError(f"`merge_mode` must be one of {allowed}, got {merge_mode!r}.")
         if backward_layer is None:
-            backward_layer = layer.from_config({**layer.get_config(), "go_backwards": not layer.go_backwards})
+            backward_layer = layer.from_config(
+                {**layer.get_config(), "go_backwards": not layer.go_backwards}
+            )
         self._check_backward_layer(layer, backward_layer)
         self.forward_layer = layer
         self.backward_layer = backward_layer

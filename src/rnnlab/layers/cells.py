@@ -27,7 +27,7 @@ State = tuple[torch.Tensor, ...]
 
 
 class RecurrentCell(nn.Module):
-    """Base class: owns the kernels, the bias and the activations of a cell with ``gates`` blocks."""
+    """Base class: the kernels, bias and activations of a cell with ``gates`` gate blocks."""
 
     gates: int = 1
     state_names: tuple[str, ...] = ("h",)
@@ -85,14 +85,14 @@ class RecurrentCell(nn.Module):
         return tuple(x.new_zeros(x.shape[0], size) for size in self.state_size)
 
     def project_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, T, I) -> (N, T, G*H)``: the input kernel (and input bias) for every step at once."""
+        """``(N, T, I) -> (N, T, G*H)``: input kernel (and input bias) for all steps at once."""
         xp = x @ self.kernel
         if self.bias is not None:
             xp = xp + self.bias
         return xp
 
     def step(self, xp_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One step from the projected input ``(N, G*H)`` and ``state``; returns ``(output, new_state)``."""
+        """One step from the projected input ``(N, G*H)``; returns ``(output, new_state)``."""
         raise NotImplementedError
 
     def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
@@ -101,7 +101,9 @@ class RecurrentCell(nn.Module):
         return self.step(self.project_inputs(x_t), state)
 
     def extra_repr(self) -> str:
-        return f"units={self.units}, input_size={self.input_size}, activation={self.activation_name!r}"
+        return (
+            f"units={self.units}, input_size={self.input_size}, activation={self.activation_name!r}"
+        )
 
 
 class SimpleRNNCell(RecurrentCell):

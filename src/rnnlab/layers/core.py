@@ -80,7 +80,9 @@ class RepeatVector(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2:
-            raise ValueError(f"RepeatVector expected input of shape (batch, features), got {tuple(x.shape)}.")
+            raise ValueError(
+                f"RepeatVector expected input of shape (batch, features), got {tuple(x.shape)}."
+            )
         return x.unsqueeze(1).expand(-1, self.n, -1)
 
     def extra_repr(self) -> str:

@@ -20,7 +20,7 @@ def check_size(value, argument: str, *, allow_none: bool = False) -> None:
 
 
 def new_kernel(input_size: int | None, columns: int) -> nn.Parameter:
-    """A ``(input_size, columns)`` Glorot-uniform kernel, or an uninitialised one if the size is open."""
+    """A ``(input_size, columns)`` Glorot-uniform kernel, or an uninitialised one (size open)."""
     if input_size is None:
         return UninitializedParameter()
     return nn.Parameter(glorot_uniform_(torch.empty(input_size, columns)))

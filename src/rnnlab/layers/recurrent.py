@@ -99,7 +99,7 @@ class RNN(nn.Module):
         return (output, *state) if self.return_state else output
 
     def _loop(self, xp: torch.Tensor, state: State, mask: torch.Tensor | None):
-        """Step through the projected inputs ``(N, T, G*H)``; returns outputs, last output, state."""
+        """Step through projected inputs ``(N, T, G*H)``; returns outputs, last output, state."""
         outputs = []
         last = None
         step_masks = [None] * xp.shape[1] if mask is None else mask.unsqueeze(-1).unbind(1)
@@ -107,7 +107,9 @@ class RNN(nn.Module):
             out, new_state = self.cell.step(xp_t, state)
             if m is not None:
                 # A padded step keeps the state, outputs zeros, and keeps the last real output.
-                new_state = tuple(torch.where(m, n, s) for n, s in zip(new_state, state, strict=True))
+                new_state = tuple(
+                    torch.where(m, n, s) for n, s in zip(new_state, state, strict=True)
+                )
                 last = out if last is None else torch.where(m, out, last)
                 out = out.masked_fill(~m, 0.0)
             else:
@@ -121,7 +123,9 @@ class RNN(nn.Module):
 
     def _check_inputs(self, x) -> None:
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{type(self).__name__} expected a torch.Tensor input, got {type(x).__name__}.")
+            raise TypeError(
+                f"{type(self).__name__} expected a torch.Tensor input, got {type(x).__name__}."
+            )
         if x.dim() != 3:
             raise ValueError(
                 f"{type(self).__name__} expected input of shape (batch, time, features), "
@@ -135,7 +139,8 @@ class RNN(nn.Module):
             return None
         if mask.shape != x.shape[:2]:
             raise ValueError(
-                f"`mask` must have shape (batch, time) = {tuple(x.shape[:2])}, got {tuple(mask.shape)}."
+                f"`mask` must have shape (batch, time) = {tuple(x.shape[:2])}, "
+                f"got {tuple(mask.shape)}."
             )
         return mask.to(device=x.device, dtype=torch.bool)
 

@@ -1,0 +1,39 @@
+"""The ``rnnlab`` command: argument parsing, printing and exit codes; the work is in the API."""
+
+from __future__ import annotations
+
+import sys
+
+from rnnlab.cli import compare
+from rnnlab.cli.options import EXIT_USAGE, Parser, UsageError
+
+COMMANDS = (compare,)
+
+
+def build_parser() -> Parser:
+    import rnnlab
+
+    parser = Parser(prog="rnnlab", description="Recurrent sequence models on PyTorch.")
+    parser.add_argument("--version", action="version", version=f"rnnlab {rnnlab.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for command in COMMANDS:
+        command.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error(
+            "a command is required: " + ", ".join(c.__name__.rsplit(".", 1)[-1] for c in COMMANDS)
+        )
+    prog = f"rnnlab {args.command}"
+    try:
+        return args.run(args)
+    except (UsageError, ValueError, FileNotFoundError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted; nothing was written for the unfinished run", file=sys.stderr)
+        return 130

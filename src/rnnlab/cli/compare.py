@@ -1,0 +1,196 @@
+"""``rnnlab compare``: the tutorial's experiment (see ``rnnlab.experiments.compare``)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from rnnlab.cli.options import (
+    fraction,
+    name_list,
+    non_negative_int,
+    one_of,
+    positive_float,
+    positive_int,
+)
+
+DESCRIPTION = """\
+Train several models on one task side by side and compare them. With no options this is
+the tutorial exactly: reversal of 1,000 digit sequences (lengths 1-5, digits 1-9),
+post-padded to 5, an 80/20 split, the unidirectional LSTM, bidirectional LSTM and LSTM
+encoder-decoder, Adam, mean squared error, 10 epochs, batch 32."""
+
+
+def _models():
+    from rnnlab.models import MODELS
+
+    return MODELS
+
+
+def _tasks():
+    from rnnlab.data.tasks import TASKS
+
+    return TASKS
+
+
+def add_parser(commands) -> None:
+    p = commands.add_parser(
+        "compare", help="the tutorial's experiment: models side by side", description=DESCRIPTION
+    )
+    p.add_argument(
+        "--task",
+        type=one_of(_tasks, "task"),
+        default="reverse",
+        help="built-in task (default: reverse)",
+    )
+    p.add_argument(
+        "--models",
+        type=name_list(_models, "model"),
+        default=("lstm", "bilstm", "seq2seq"),
+        help="comma-separated model names (default: lstm,bilstm,seq2seq, the tutorial's; "
+        "also gru, bigru, rnn, birnn, gru_seq2seq)",
+    )
+    p.add_argument("--epochs", type=positive_int, default=10, help="training epochs (default: 10)")
+    p.add_argument(
+        "--samples", type=positive_int, default=1000, help="pairs generated (default: 1000)"
+    )
+    p.add_argument(
+        "--max-len",
+        type=positive_int,
+        default=5,
+        help="longest sequence and padded length (default: 5)",
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=32, help="examples per step (default: 32)"
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=1e-3,
+        help="Adam's step size (default: 0.001)",
+    )
+    p.add_argument(
+        "--test-size", type=fraction, default=0.2, help="held-out fraction (default: 0.2)"
+    )
+    p.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of data, weights and shuffling (default: 0)",
+    )
+    p.add_argument(
+        "--split-seed",
+        type=non_negative_int,
+        default=42,
+        help="seed of the split (default: 42, the tutorial's)",
+    )
+    p.add_argument(
+        "--padding", choices=("post", "pre"), default="post", help="padding side (default: post)"
+    )
+    p.add_argument("--mask", action="store_true", help="mask padded steps (the tutorial does not)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
+    )
+    p.add_argument("--quiet", action="store_true", help="print only the final table")
+    p.set_defaults(run=run)
+
+
+def _default_out() -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path("runs") / f"compare-{stamp}"
+    n = 1
+    while out.exists():
+        n += 1
+        out = Path("runs") / f"compare-{stamp}-{n}"
+    return out
+
+
+def _table(result) -> str:
+    header = ("model", "params", "loss", "val_loss", "token acc", "exact match", "train s")
+    rows = [header]
+    for m in result.models:
+        d = m.to_dict()
+        rows.append(
+            (
+                m.name,
+                f"{d['params']:,}",
+                f"{d['loss']:.4f}",
+                f"{d['val_loss']:.4f}",
+                f"{d['token_accuracy']:.1%}",
+                f"{d['exact_match']:.1%}",
+                f"{d['train_seconds']:.2f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _config(args: argparse.Namespace):
+    from rnnlab.experiments import CompareConfig
+
+    return CompareConfig(
+        task=args.task,
+        samples=args.samples,
+        max_len=args.max_len,
+        models=tuple(args.models),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        test_size=args.test_size,
+        split_seed=args.split_seed,
+        seed=args.seed,
+        padding=args.padding,
+        mask=args.mask,
+    )
+
+
+def _as_options(message: str) -> str:
+    """Name config fields as the options that set them: `test_size` -> --test-size."""
+    return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), message)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnlab.cli.progress import ProgressBar
+    from rnnlab.experiments import run_compare
+
+    try:
+        config = _config(args)
+    except ValueError as exc:
+        raise ValueError(_as_options(str(exc))) from exc
+    out = args.out or _default_out()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    progress = ProgressBar()
+
+    def on_model_start(name, summary):
+        progress.label = name
+        if not args.quiet:
+            print(summary, flush=True)
+
+    callbacks = () if args.quiet else (progress,)
+    try:
+        result = run_compare(config, callbacks=callbacks, on_model_start=on_model_start)
+    except ValueError as exc:
+        raise ValueError(_as_options(str(exc))) from exc
+    result.save(out)
+    print()
+    print(
+        f"Task {config.task!r}: {result.train_size} training and "
+        f"{result.test_size} held-out pairs; "
+        "metrics on the held-out pairs."
+    )
+    print(_table(result))
+    print(f"\nResults written to {out}/ (results.json, learning_curves.png)")
+    sys.stdout.flush()
+    return 0

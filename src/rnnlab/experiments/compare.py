@@ -1,0 +1,202 @@
+"""``compare``: the tutorial's experiment, several models trained on one task side by side.
+
+With the default ``CompareConfig`` it is the tutorial exactly: 1,000 reversal pairs with
+lengths 1-5 and digits 1-9, post-padded to 5, split 80/20 with ``random_state=42``, the three
+models (LSTM tagger, bidirectional LSTM tagger, LSTM encoder-decoder) trained with Adam on
+the mean squared error for 10 epochs of batch 32, nothing masked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from rnnlab.data import (
+    SequenceDataset,
+    atomic_write_bytes,
+    atomic_write_text,
+    make_pairs,
+    pad_sequences,
+    train_test_split,
+)
+from rnnlab.data.tasks import TASKS
+from rnnlab.models import MODELS, TUTORIAL_MODELS, ModelSummary, build_model, summarize
+from rnnlab.training import Callback, History, Trainer
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything that defines a ``compare`` run (defaults: the tutorial's)."""
+
+    task: str = "reverse"  # a built-in task (rnnlab.data.TASKS)
+    samples: int = 1000  # pairs generated
+    max_len: int = 5  # longest sequence; also the padded length
+    models: tuple[str, ...] = TUTORIAL_MODELS  # names from rnnlab.models.MODELS
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3  # Adam's, Keras's default
+    test_size: float = 0.2  # held-out fraction
+    split_seed: int = 42  # the tutorial's train_test_split(random_state=42)
+    seed: int = 0  # data generation, weight initialisation and shuffling
+    padding: str = "post"  # the tutorial pads after each sequence
+    mask: bool = False  # the tutorial masks nothing
+
+    def __post_init__(self) -> None:
+        for name in ("samples", "max_len", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+        if self.task not in TASKS:
+            raise ValueError(f"`task` must be one of {sorted(TASKS)}, got {self.task!r}.")
+        if not self.models:
+            raise ValueError("`models` must name at least one model.")
+        for name in self.models:
+            if name not in MODELS:
+                raise ValueError(
+                    f"`models`: unknown model {name!r}; expected some of {list(MODELS)}."
+                )
+        if len(set(self.models)) != len(self.models):
+            raise ValueError(f"`models` must not repeat a name, got {list(self.models)}.")
+        if not 0.0 < self.test_size < 1.0:
+            raise ValueError(f"`test_size` must be a fraction in (0, 1), got {self.test_size}.")
+        if not self.learning_rate > 0:
+            raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate}.")
+        if self.padding not in ("pre", "post"):
+            raise ValueError(f"`padding` must be 'pre' or 'post', got {self.padding!r}.")
+
+
+@dataclass
+class ModelResult:
+    name: str
+    params: int
+    summary: ModelSummary
+    history: History
+    train_seconds: float
+    metrics: dict[str, float]  # on the held-out set: loss, token_accuracy, exact_match
+
+    def to_dict(self) -> dict:
+        return {
+            "params": self.params,
+            "loss": self.history.history["loss"][-1],
+            "val_loss": self.metrics["loss"],
+            "token_accuracy": self.metrics["token_accuracy"],
+            "exact_match": self.metrics["exact_match"],
+            "train_seconds": self.train_seconds,
+            "history": self.history.history,
+        }
+
+
+@dataclass
+class CompareResult:
+    config: CompareConfig
+    train_size: int
+    test_size: int
+    models: list[ModelResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        import rnnlab
+
+        return {
+            "config": {**asdict(self.config), "models": list(self.config.models)},
+            "train_size": self.train_size,
+            "test_size": self.test_size,
+            "models": {m.name: m.to_dict() for m in self.models},
+            "versions": {"rnnlab": rnnlab.__version__, "torch": torch.__version__},
+        }
+
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """Write ``results.json`` and ``learning_curves.png`` into ``out_dir`` (each atomically)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "results.json", out / "learning_curves.png"]
+        atomic_write_text(paths[0], json.dumps(self.to_dict(), indent=2) + "\n")
+        atomic_write_bytes(paths[1], self.plot_png())
+        return paths
+
+    def plot_png(self) -> bytes:
+        """Learning curves: training and validation loss per epoch, one line per model."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+        for m in self.models:
+            epochs = range(1, m.history.epochs + 1)
+            for ax, key in zip(axes, ("loss", "val_loss"), strict=True):
+                ax.plot(
+                    epochs, m.history.history[key], marker="o", label=f"{m.name} ({m.params:,})"
+                )
+        for ax, title in zip(axes, ("training loss", "validation loss"), strict=True):
+            ax.set_title(title)
+            ax.set_xlabel("epoch")
+            ax.set_yscale("log")
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0].set_ylabel("mean squared error")
+        axes[1].legend(title="model (parameters)")
+        fig.suptitle(f"rnnlab compare: task {self.config.task!r}, {self.config.samples} pairs")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
+        plt.close(fig)
+        return buffer.getvalue()
+
+
+def prepare_data(config: CompareConfig) -> tuple[SequenceDataset, SequenceDataset]:
+    """The tutorial's steps 2-4: generate, pad, add a feature axis, split."""
+    sources, targets = make_pairs(config.task, config.samples, config.max_len, seed=config.seed)
+    steps = config.max_len
+    x = pad_sequences(sources, maxlen=steps, padding=config.padding)[..., None]  # (N, T, 1)
+    y = pad_sequences(targets, maxlen=steps, padding=config.padding)[..., None]  # (N, T, 1)
+    x_len = [min(len(s), steps) for s in sources]
+    y_len = [min(len(t), steps) for t in targets]
+    x_tr, x_te, y_tr, y_te, xl_tr, xl_te, yl_tr, yl_te = train_test_split(
+        x, y, x_len, y_len, test_size=config.test_size, seed=config.split_seed
+    )
+    train = SequenceDataset.from_padded(x_tr, y_tr, xl_tr, yl_tr, padding=config.padding)
+    test = SequenceDataset.from_padded(x_te, y_te, xl_te, yl_te, padding=config.padding)
+    return train, test
+
+
+def run_compare(
+    config: CompareConfig = CompareConfig(),
+    *,
+    callbacks: Sequence[Callback] = (),
+    on_model_start: Callable[[str, ModelSummary], None] | None = None,
+) -> CompareResult:
+    """Train every model of ``config`` on the same data and measure each on the held-out part.
+
+    ``on_model_start(name, summary)`` is called before each model trains (the CLI prints the
+    summary there); ``callbacks`` follow every training run.
+    """
+    train, test = prepare_data(config)
+    result = CompareResult(config, train_size=len(train), test_size=len(test))
+    steps = config.max_len
+    for name in config.models:
+        torch.manual_seed(config.seed)  # every model starts from the same seed, in any order
+        model = build_model(name, time_steps=steps)
+        summary = summarize(model, (steps, 1), title=name)
+        if on_model_start is not None:
+            on_model_start(name, summary)
+        trainer = Trainer(
+            model,
+            learning_rate=config.learning_rate,
+            batch_size=config.batch_size,
+            seed=config.seed,
+            use_mask=config.mask,
+            callbacks=callbacks,
+        )
+        start = time.perf_counter()
+        history = trainer.fit(train, epochs=config.epochs, validation=test)
+        seconds = time.perf_counter() - start
+        metrics = trainer.evaluate(test)
+        result.models.append(
+            ModelResult(name, summary.total_params, summary, history, seconds, metrics)
+        )
+    return result

@@ -1,0 +1,17 @@
+"""Models: the tutorial's tagger and encoder-decoder, named builders, summaries."""
+
+from rnnlab.models.encoder_decoder import EncoderDecoder
+from rnnlab.models.registry import MODELS, TUTORIAL_MODELS, build_model
+from rnnlab.models.summary import LayerRow, ModelSummary, summarize
+from rnnlab.models.tagger import Tagger
+
+__all__ = [
+    "MODELS",
+    "TUTORIAL_MODELS",
+    "EncoderDecoder",
+    "LayerRow",
+    "ModelSummary",
+    "Tagger",
+    "build_model",
+    "summarize",
+]

@@ -1,0 +1,66 @@
+"""Sequence tagger: a recurrent layer that returns every step, and a per-step Dense head.
+
+The tutorial's first two models (seed models 1 and 2) are taggers:
+``LSTM(64, relu, return_sequences)`` (optionally ``Bidirectional``) + ``TimeDistributed(Dense(1))``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rnnlab.layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN, TimeDistributed
+
+RECURRENT_LAYERS: dict[str, type[nn.Module]] = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+
+
+def recurrent_layer(cell: str, units: int, **kwargs) -> nn.Module:
+    """A ``SimpleRNN``, ``LSTM`` or ``GRU`` layer by name (``"rnn"``, ``"lstm"``, ``"gru"``)."""
+    try:
+        layer_class = RECURRENT_LAYERS[cell]
+    except KeyError:
+        raise ValueError(
+            f"`cell` must be one of {sorted(RECURRENT_LAYERS)}, got {cell!r}."
+        ) from None
+    return layer_class(units, **kwargs)
+
+
+class Tagger(nn.Module):
+    """One output per input step: ``(N, T, I) -> (N, T, O)``.
+
+    Args:
+        input_size: features per input step ``I`` (1 for the tutorial's raw numbers).
+        units: recurrent units ``H`` (64).
+        output_size: outputs per step ``O`` (1: a regressed number).
+        cell: ``"lstm"`` (default), ``"gru"`` or ``"rnn"``.
+        activation: the recurrent layer's activation (the tutorial's ``"relu"`` by default).
+        bidirectional: wrap the recurrent layer in ``Bidirectional`` (seed model 2).
+        merge_mode: the bidirectional merge mode (``"concat"``).
+
+    Example::
+
+        >>> Tagger()(torch.zeros(2, 5, 1)).shape
+        torch.Size([2, 5, 1])
+    """
+
+    def __init__(
+        self,
+        *,
+        input_size: int = 1,
+        units: int = 64,
+        output_size: int = 1,
+        cell: str = "lstm",
+        activation: str = "relu",
+        bidirectional: bool = False,
+        merge_mode: str = "concat",
+    ) -> None:
+        super().__init__()
+        layer = recurrent_layer(
+            cell, units, input_size=input_size, activation=activation, return_sequences=True
+        )
+        self.recurrent = Bidirectional(layer, merge_mode=merge_mode) if bidirectional else layer
+        width = 2 * units if bidirectional and merge_mode == "concat" else units
+        self.head = TimeDistributed(Dense(output_size, input_size=width))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.recurrent(x, mask=mask))  # (N, T, O)
