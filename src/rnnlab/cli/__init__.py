@@ -23,11 +23,12 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if args.command is None:
-        parser.error(
-            "a command is required: " + ", ".join(c.__name__.rsplit(".", 1)[-1] for c in COMMANDS)
-        )
+        names = ", ".join(c.__name__.rsplit(".", 1)[-1] for c in COMMANDS)
+        parser.error(f"a command is required: {names}")
+    if extra:  # reported by the command's parser, so the message names the command
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     prog = f"rnnlab {args.command}"
     try:
         return args.run(args)

@@ -95,7 +95,7 @@ def add_parser(commands) -> None:
         "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
     )
     p.add_argument("--quiet", action="store_true", help="print only the final table")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, parser=p)
 
 
 def _default_out() -> Path:

@@ -1,0 +1,115 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from matplotlib import image
+
+from rnnlab.cli import main
+
+SHORT = ["compare", "--epochs", "2", "--samples", "100", "--seed", "3"]
+
+
+def test_compare_writes_results_and_png(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*SHORT, "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.count("Total params:") == 3
+    assert "Total params: 49,985 (195.25 KB)" in printed.out
+    assert "exact match" in printed.out and f"Results written to {out}" in printed.out
+    assert "Epoch 2/2" in printed.err  # per-epoch progress
+
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["models"]) == ["lstm", "bilstm", "seq2seq"]
+    assert (results["train_size"], results["test_size"]) == (80, 20)
+    for name, params in [("lstm", 16_961), ("bilstm", 33_921), ("seq2seq", 49_985)]:
+        m = results["models"][name]
+        assert m["params"] == params
+        assert len(m["history"]["loss"]) == len(m["history"]["val_loss"]) == 2
+        assert m["loss"] == m["history"]["loss"][-1]
+        assert 0.0 <= m["token_accuracy"] <= 1.0 and 0.0 <= m["exact_match"] <= 1.0
+        assert m["train_seconds"] > 0
+    png = image.imread(out / "learning_curves.png")
+    assert png.ndim == 3 and png.shape[0] > 100 and png.shape[1] > 100
+    assert not list(out.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_compare_options(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["compare", "--epochs", "1", "--samples", "60", "--max-len", "7", "--task", "sort"]
+    assert main([*args, "--models", "gru,birnn", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "Total params" not in printed.out and printed.err == ""
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["models"]) == ["gru", "birnn"]
+    assert results["config"]["task"] == "sort" and results["config"]["max_len"] == 7
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
+        (["--max-len", "-1"], "argument --max-len: expected a positive integer, got '-1'"),
+        (["--samples", "x"], "argument --samples: expected a positive integer, got 'x'"),
+        (
+            ["--models", "lstm,transformer"],
+            "argument --models: unknown model transformer; expected some of lstm",
+        ),
+        (["--task", "nope"], "argument --task: unknown task 'nope'; expected one of"),
+        (
+            ["--test-size", "1.5"],
+            "argument --test-size: expected a fraction between 0 and 1, got '1.5'",
+        ),
+        (["--learning-rate", "-1"], "argument --learning-rate: expected a positive number"),
+        (
+            ["--samples", "3", "--test-size", "0.99"],
+            "--test-size=0.99 with 3 samples leaves 0 for training",
+        ),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_options_get_one_line_and_exit_2(args, message, capsys, tmp_path):
+    out = tmp_path / "never"
+    try:
+        code = main(["compare", *args, "--out", str(out)])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("rnnlab compare: error: ")
+    assert message in err
+    assert "Traceback" not in err
+    assert not out.exists()  # nothing half-written
+
+
+def test_out_that_is_a_file(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert main([*SHORT, "--out", str(target)]) == 2
+    assert "--out" in capsys.readouterr().err and target.read_text() == "x"
+
+
+def test_no_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+    assert "a command is required" in capsys.readouterr().err
+
+
+def test_console_entry_point_exit_status(tmp_path):
+    """The installed command itself: exit status 2 and one line on stderr."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rnnlab", "compare", "--epochs", "0"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "rnnlab compare: error: argument --epochs: expected a positive integer, got '0' "
+        "(see rnnlab compare --help)"
+    ]
+    help_text = subprocess.run(
+        [sys.executable, "-m", "rnnlab", "compare", "--help"], capture_output=True, text=True
+    )
+    assert help_text.returncode == 0 and "--epochs" in help_text.stdout

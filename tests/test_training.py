@@ -1,0 +1,154 @@
+import numpy as np
+import pytest
+import torch
+
+from rnnlab.data import SequenceDataset
+from rnnlab.experiments import CompareConfig, prepare_data, run_compare
+from rnnlab.models import Tagger
+from rnnlab.training import Adam, Callback, History, Trainer, sequence_accuracy
+
+
+def keras_adam_numpy(theta, grads, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7):
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        m = m + (g - m) * (1 - b1)
+        v = v + (g * g - v) * (1 - b2)
+        alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        theta = theta - m * alpha / (np.sqrt(v) + eps)
+    return theta
+
+
+def test_adam_follows_keras_update():
+    rng = np.random.default_rng(0)
+    theta0 = rng.normal(size=(3, 4))
+    grads = [rng.normal(size=(3, 4)) for _ in range(5)]
+    p = torch.nn.Parameter(torch.tensor(theta0, dtype=torch.float64))
+    opt = Adam([p], learning_rate=0.01)
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(
+        p.detach().numpy(), keras_adam_numpy(theta0, grads, lr=0.01), rtol=1e-10
+    )
+
+
+def test_adam_skips_parameters_without_gradient():
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = Adam([a, b])
+    a.grad = torch.ones(2)
+    opt.step()
+    assert torch.equal(b, torch.ones(2)) and not torch.equal(a, torch.ones(2))
+
+
+def test_adam_rejects_bad_options():
+    with pytest.raises(ValueError, match=r"`learning_rate` must be > 0, got 0"):
+        Adam([torch.nn.Parameter(torch.ones(1))], learning_rate=0)
+    with pytest.raises(ValueError, match=r"`beta_1` must be in \[0, 1\), got 1.0"):
+        Adam([torch.nn.Parameter(torch.ones(1))], beta_1=1.0)
+
+
+def test_sequence_accuracy_ignores_padding():
+    pred = torch.tensor([[1, 2, 9], [4, 5, 6]])
+    target = torch.tensor([[1, 2, 0], [4, 0, 6]])
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    assert sequence_accuracy(pred, target, mask) == {"token_accuracy": 4 / 5, "exact_match": 0.5}
+
+
+def copy_data(n, steps=4, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 10, size=(n, steps, 1)).astype("float32")
+    return SequenceDataset.from_padded(x, x.copy(), [steps] * n, [steps] * n)
+
+
+def test_fit_learns_a_toy_task():
+    """Smoke: a small tagger learns to copy its input (a task any causal model can solve)."""
+    torch.manual_seed(0)
+    train, val = copy_data(512), copy_data(128, seed=1)
+    trainer = Trainer(Tagger(units=16, activation="tanh"), learning_rate=0.01, seed=0)
+    history = trainer.fit(train, epochs=30, validation=val)
+    assert history.history["loss"][-1] < history.history["loss"][0] / 20
+    assert trainer.evaluate(val)["exact_match"] > 0.9
+
+
+def test_fit_reports_to_callbacks_and_history():
+    events = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, *, epochs, steps_per_epoch):
+            events.append(("begin", epochs, steps_per_epoch))
+
+        def on_batch_end(self, step, logs):
+            events.append(("batch", step))
+
+        def on_epoch_end(self, epoch, logs):
+            events.append(("epoch", epoch, sorted(logs)))
+
+    trainer = Trainer(Tagger(units=4), batch_size=10, callbacks=[Recorder()], seed=0)
+    history = trainer.fit(copy_data(25), epochs=2, validation=copy_data(5))
+    assert events[0] == ("begin", 2, 3)
+    assert [e for e in events if e[0] == "batch"] == [("batch", s) for s in (0, 1, 2)] * 2
+    assert events[-1] == ("epoch", 1, ["loss", "val_exact_match", "val_loss", "val_token_accuracy"])
+    assert history.epochs == 2
+    assert (
+        history.to_csv().splitlines()[0] == "epoch,loss,val_loss,val_token_accuracy,val_exact_match"
+    )
+
+
+def test_trainer_rejects_bad_options():
+    with pytest.raises(ValueError, match=r"`batch_size` must be a positive int, got 0"):
+        Trainer(Tagger(units=4), batch_size=0)
+    with pytest.raises(ValueError, match=r"`epochs` must be a positive int, got 0"):
+        Trainer(Tagger(units=4)).fit(copy_data(4), epochs=0)
+    with pytest.raises(ValueError, match=r"`loss` must be one of \['mse'\], got 'mae'"):
+        Trainer(Tagger(units=4), loss="mae")
+    with pytest.raises(ValueError, match=r"`optimizer` must be one of \['adam'\], got 'sgd'"):
+        Trainer(Tagger(units=4), optimizer="sgd")
+
+
+def test_history_columns():
+    h = History()
+    h.append({"loss": 2.0})
+    h.append({"loss": 1.0})
+    assert h.history == {"loss": [2.0, 1.0]} and h.last() == {"loss": 1.0}
+
+
+def test_prepare_data_is_the_tutorials():
+    train, test = prepare_data(CompareConfig())
+    assert (len(train), len(test)) == (800, 200)
+    assert train.inputs.shape == (800, 5, 1) and test.targets.shape == (200, 5, 1)
+    # Post padding: real tokens (1-9) first, zeros after, the target is the reversal.
+    for x, y, n in zip(
+        train.inputs[:50, :, 0], train.targets[:50, :, 0], train.input_lengths[:50], strict=True
+    ):
+        assert x[:n].ge(1).all() and x[n:].eq(0).all()
+        assert torch.equal(y[:n], x[:n].flip(0))
+
+
+def test_compare_is_reproducible():
+    config = CompareConfig(samples=120, epochs=2, models=("lstm", "seq2seq"))
+    a, b = run_compare(config), run_compare(config)
+    for ma, mb in zip(a.models, b.models, strict=True):
+        assert ma.history.history == mb.history.history and ma.metrics == mb.metrics
+    c = run_compare(CompareConfig(samples=120, epochs=2, models=("lstm",), seed=1))
+    assert c.models[0].history.history != a.models[0].history.history
+
+
+def test_compare_masked_run():
+    result = run_compare(CompareConfig(samples=100, epochs=1, models=("bilstm",), mask=True))
+    assert np.isfinite(result.models[0].metrics["loss"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"epochs": 0}, r"`epochs` must be a positive integer, got 0"),
+        ({"max_len": -1}, r"`max_len` must be a positive integer, got -1"),
+        ({"models": ("lstm", "nope")}, r"`models`: unknown model 'nope'"),
+        ({"models": ("lstm", "lstm")}, r"`models` must not repeat a name"),
+        ({"task": "nope"}, r"`task` must be one of"),
+        ({"test_size": 1.0}, r"`test_size` must be a fraction in \(0, 1\), got 1.0"),
+    ],
+)
+def test_compare_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CompareConfig(**kwargs)
