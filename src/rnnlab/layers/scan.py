@@ -34,84 +34,80 @@ class _LSTMScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, recurrent_kernel, h0, c0, mask, names, keep):
-        activation, recurrent_activation = names
-        act, sigma = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
+        act, sigma = ACTIVATIONS[names[0]], ACTIVATIONS[names[1]]
         units = h0.shape[1]
-        cell_block = slice(2 * units, 3 * units)
         h, c = h0, c0
         steps = mask.unsqueeze(-1).unbind(1) if mask is not None else [None] * xp.shape[1]
-        hs, cs, c_news, gates, outs = [h0], [c0], [], [], []
+        hs, cs, sig, cand, c_new, act_c, outs = [h0], [c0], [], [], [], [], []
         for xp_t, m in zip(xp.unbind(1), steps, strict=True):
             z = torch.addmm(xp_t, h, recurrent_kernel)  # (N, 4H)
-            gate = sigma(z)
-            gate[:, cell_block] = act(z[:, cell_block])
-            i, f, g, o = gate.chunk(4, dim=1)
-            c_new = torch.addcmul(f * c, i, g)
-            h_new = o * act(c_new)
+            s = sigma(z)  # all four blocks: one op; the cell block's is unused
+            g = act(z[:, 2 * units : 3 * units])
+            i, f, _, o = s.chunk(4, dim=1)
+            c_t = torch.addcmul(f * c, i, g)
+            a_t = act(c_t)
+            h_t = o * a_t
             if m is not None:  # a masked step keeps the state and outputs zeros
-                c, h = torch.where(m, c_new, c), torch.where(m, h_new, h)
-                outs.append(h_new * m)
+                c, h = torch.where(m, c_t, c), torch.where(m, h_t, h)
+                outs.append(h_t * m)
             else:
-                c, h = c_new, h_new
-                outs.append(h_new)
-            gates.append(gate)
-            c_news.append(c_new)
-            hs.append(h)
-            cs.append(c)
+                c, h = c_t, h_t
+                outs.append(h_t)
+            sig.append(s), cand.append(g), c_new.append(c_t), act_c.append(a_t)
+            hs.append(h), cs.append(c)
         out = torch.stack(outs, dim=1)  # (N, T, H)
-        ctx.masked = mask is not None
-        ctx.names = names
         if keep:  # skipped under torch.no_grad(): inference needs no backward pass
-            _save_for_backward(ctx, gates, hs, cs, c_news, recurrent_kernel, mask)
+            ctx.names, ctx.masked = names, mask is not None
+            stacked = [torch.stack(v, dim=1) for v in (sig, cand, act_c, hs[:-1], cs[:-1])]
+            saved_mask = mask.to(xp.dtype) if mask is not None else xp.new_empty(0)
+            ctx.save_for_backward(*stacked, recurrent_kernel, saved_mask)
         return out, h, c
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, d_out, d_h, d_c):
-        multipliers, o_dact, forget, h_prev, recurrent_kernel, mask = ctx.saved_tensors
+        sig, cand, act_c, h_prev, c_prev, recurrent_kernel, mask = ctx.saved_tensors
+        multipliers, o_dact = _multipliers(ctx.names, sig, cand, act_c, c_prev)
         units = d_h.shape[1]
+        forget = sig[..., units : 2 * units].unbind(1)
         u_t = recurrent_kernel.t()
         steps = mask.unsqueeze(-1).unbind(1) if ctx.masked else [None] * d_out.shape[1]
+        per_step = zip(d_out.unbind(1), multipliers.unbind(1), o_dact.unbind(1), forget, steps)
         d_z = []
-        for t in range(d_out.shape[1] - 1, -1, -1):
-            m = steps[t]
-            d_hn = d_h + d_out[:, t]  # gradient reaching this step's new h
-            d_cn = d_c if m is None else d_c * m
+        for d_out_t, mult_t, o_dact_t, f_t, m in reversed(list(per_step)):
+            d_hn = d_h + d_out_t  # gradient reaching this step's new h
+            d_cn = d_c
             if m is not None:
-                d_hn = d_hn * m
-            d_cn = torch.addcmul(d_cn, d_hn, o_dact[:, t])  # (N, H)
-            d_zt = torch.cat([d_cn, d_cn, d_cn, d_hn], dim=1).mul_(multipliers[:, t])  # (N, 4H)
+                d_hn, d_cn = d_hn * m, d_c * m
+            d_cn = torch.addcmul(d_cn, d_hn, o_dact_t)  # (N, H)
+            d_zt = torch.cat([d_cn, d_cn, d_cn, d_hn], dim=1).mul_(mult_t)  # (N, 4H)
             d_z.append(d_zt)
             if m is None:
-                d_h = d_zt @ u_t
-                d_c = d_cn * forget[:, t]
+                d_h, d_c = d_zt @ u_t, d_cn * f_t
             else:  # what a masked step carried through unchanged flows straight back
                 keep = 1.0 - m
                 d_h = torch.addmm(d_h * keep, d_zt, u_t)
-                d_c = torch.addcmul(d_c * keep, d_cn, forget[:, t])
+                d_c = torch.addcmul(d_c * keep, d_cn, f_t)
         d_z.reverse()
         d_xp = torch.stack(d_z, dim=1)  # (N, T, 4H)
         d_u = h_prev.reshape(-1, units).t() @ d_xp.reshape(-1, 4 * units)  # (H, 4H), all steps
         return d_xp, d_u, d_h, d_c, None, None, None
 
 
-def _save_for_backward(ctx, gates, hs, cs, c_news, recurrent_kernel, mask):
-    """Precompute, for all steps at once, what the backward pass multiplies by."""
-    activation, recurrent_activation = ctx.names
-    units = recurrent_kernel.shape[0]
-    gate = torch.stack(gates, dim=1)  # (N, T, 4H): i, f, g, o after their activations
-    c_new = torch.stack(c_news, dim=1)  # (N, T, H): each step's new cell state
-    c_prev = torch.stack(cs[:-1], dim=1)  # (N, T, H): the states each step started from
-    h_prev = torch.stack(hs[:-1], dim=1)
-    act_c = ACTIVATIONS[activation](c_new)
-    i, f, g, o = gate.chunk(4, dim=2)
-    d_gate = DERIVATIVES[recurrent_activation](gate)
-    d_gate[..., 2 * units : 3 * units] = DERIVATIVES[activation](g)
-    # dz = [dc * g, dc * c_prev, dc * i, dh * act(c)] * f'(gate), factored per step.
-    multipliers = torch.cat([g, c_prev, i, act_c], dim=2).mul_(d_gate)
-    o_dact = o * DERIVATIVES[activation](act_c)  # dh -> dc through h = o * act(c)
-    saved_mask = mask.to(gate.dtype) if mask is not None else gate.new_empty(0)
-    ctx.save_for_backward(multipliers, o_dact, f.contiguous(), h_prev, recurrent_kernel, saved_mask)
+def _multipliers(names, sig, cand, act_c, c_prev):
+    """For all steps at once: ``dz = [dc, dc, dc, dh] * multipliers``, and ``dc += dh * o_dact``.
+
+    With :math:`s = \sigma(z)`, :math:`g = \phi(z_c)` and :math:`a = \phi(c)`, the gate
+    gradients are :math:`dz = [dc\,g\,\sigma'_i,\ dc\,c_{t-1}\sigma'_f,\ dc\,i\,\phi'_g,\
+    dh\,a\,\sigma'_o]`, and :math:`h = o\,a` sends :math:`dh\,o\,\phi'(a)` to :math:`dc`.
+    """
+    activation, recurrent_activation = names
+    i, _, _, o = sig.chunk(4, dim=2)
+    d_sig = DERIVATIVES[recurrent_activation](sig)  # (N, T, 4H)
+    units = cand.shape[2]
+    d_sig[..., 2 * units : 3 * units] = i * DERIVATIVES[activation](cand)
+    multipliers = torch.cat([cand, c_prev, torch.ones_like(i), act_c], dim=2).mul_(d_sig)
+    return multipliers, o * DERIVATIVES[activation](act_c)
 
 
 def run_scan(cell: LSTMCell, x, state: State, mask, *, go_backwards: bool, return_sequences: bool):
