@@ -70,6 +70,16 @@ def _weights(kernel, recurrent_kernel, bias_ih=None, bias_hh=None) -> list[torch
     return [*weights, bias_ih, torch.zeros_like(bias_ih) if bias_hh is None else bias_hh]
 
 
+def _lstm_params(cell: LSTMCell) -> list[torch.Tensor]:
+    return _weights(cell.kernel, cell.recurrent_kernel, cell.bias)
+
+
+def _gru_params(cell: GRUCell) -> list[torch.Tensor]:
+    bias = cell.bias
+    biases = (_zrh_to_rzn(bias[0]), _zrh_to_rzn(bias[1])) if bias is not None else ()
+    return _weights(_zrh_to_rzn(cell.kernel), _zrh_to_rzn(cell.recurrent_kernel), *biases)
+
+
 def _lstm(cell: LSTMCell, x, state: State, padded: torch.Tensor | None):
     kernel, units = cell.kernel, cell.units
     if padded is not None:  # one more input feature: 1 at padded steps, frozen cell state
@@ -85,16 +95,14 @@ def _lstm(cell: LSTMCell, x, state: State, padded: torch.Tensor | None):
 
 
 def _gru(cell: GRUCell, x, state: State, padded):
-    bias = cell.bias
-    biases = (_zrh_to_rzn(bias[0]), _zrh_to_rzn(bias[1])) if bias is not None else ()
-    params = _weights(_zrh_to_rzn(cell.kernel), _zrh_to_rzn(cell.recurrent_kernel), *biases)
+    params = _gru_params(cell)
     out, h = _VF.gru(x, state[0][None], params, cell.use_bias, 1, 0.0, _train(), False, True)
     return out, (h[0],)
 
 
 def _simple_rnn(cell: SimpleRNNCell, x, state: State, padded):
     run = _VF.rnn_tanh if cell.activation_name == "tanh" else _VF.rnn_relu
-    params = _weights(cell.kernel, cell.recurrent_kernel, cell.bias)
+    params = _lstm_params(cell)  # the same layout: one weight pair and bias
     out, h = run(x, state[0][None], params, cell.use_bias, 1, 0.0, _train(), False, True)
     return out, (h[0],)
 
@@ -135,13 +143,47 @@ class FusedKernel:
     name: str  # what describe() shows
     unsupported: Callable[[RecurrentCell], str | None]  # why a cell cannot run it, or None
     run: Callable  # (cell, x, state, padded) -> (out (N, T, H), final state)
+    params: Callable[[RecurrentCell], list[torch.Tensor]]  # torch's layout, for two directions
+    kernel: Callable | None = None  # the _VF function, for a two-direction call
 
 
 FUSED_KERNELS: dict[type[RecurrentCell], FusedKernel] = {
-    LSTMCell: FusedKernel("torch._VF.lstm", _lstm_unsupported, _lstm),
-    GRUCell: FusedKernel("torch._VF.gru", _gru_unsupported, _gru),
-    SimpleRNNCell: FusedKernel("torch._VF.rnn_tanh/rnn_relu", _simple_rnn_unsupported, _simple_rnn),
+    LSTMCell: FusedKernel(
+        "torch._VF.lstm", _lstm_unsupported, _lstm, _lstm_params, lambda: _VF.lstm
+    ),
+    GRUCell: FusedKernel("torch._VF.gru", _gru_unsupported, _gru, _gru_params, lambda: _VF.gru),
+    SimpleRNNCell: FusedKernel(
+        "torch._VF.rnn_tanh/rnn_relu", _simple_rnn_unsupported, _simple_rnn, _lstm_params
+    ),
 }
+
+
+def run_fused_bidirectional(forward_cell, backward_cell, x, state_f: State, state_b: State):
+    """Both directions in one call of torch's kernel (one oneDNN / cuDNN call instead of two,
+    and no flipping): ``x`` ``(N, T, I)`` -> ``out`` ``(N, T, 2H)`` (the backward half in
+    forward time order), the last output of each direction, and the two final states."""
+    fused = FUSED_KERNELS[type(forward_cell)]
+    params = fused.params(forward_cell) + fused.params(backward_cell)
+    hx = tuple(torch.stack([f, b]) for f, b in zip(state_f, state_b, strict=True))  # (2, N, H)
+    use_bias = forward_cell.use_bias
+    out, *final = fused.kernel()(
+        x, hx if len(hx) > 1 else hx[0], params, use_bias, 1, 0.0, _train(), True, True
+    )
+    units = forward_cell.units
+    # The backward direction's last output is the one it gave at the first step.
+    last = (out[:, -1, :units], out[:, 0, units:])
+    return out, last, tuple(s[0] for s in final), tuple(s[1] for s in final)
+
+
+def joint_bidirectional(forward_cell, backward_cell) -> bool:
+    """Whether the two cells can run as one two-direction call of torch's kernel."""
+    fused = FUSED_KERNELS.get(type(forward_cell))
+    return (
+        fused is not None
+        and fused.kernel is not None
+        and type(backward_cell) is type(forward_cell)
+        and backward_cell.get_config() == forward_cell.get_config()
+    )
 
 
 def fused_unsupported(cell: RecurrentCell) -> str | None:

@@ -72,7 +72,9 @@ class _LSTMScan(torch.autograd.Function):
         forget = sig[..., units : 2 * units].unbind(1)
         u_t = recurrent_kernel.t()
         steps = mask.unsqueeze(-1).unbind(1) if ctx.masked else [None] * d_out.shape[1]
-        per_step = zip(d_out.unbind(1), multipliers.unbind(1), o_dact.unbind(1), forget, steps)
+        per_step = zip(
+            d_out.unbind(1), multipliers.unbind(1), o_dact.unbind(1), forget, steps, strict=True
+        )
         d_z = []
         for d_out_t, mult_t, o_dact_t, f_t, m in reversed(list(per_step)):
             d_hn = d_h + d_out_t  # gradient reaching this step's new h
@@ -95,11 +97,11 @@ class _LSTMScan(torch.autograd.Function):
 
 
 def _multipliers(names, sig, cand, act_c, c_prev):
-    """For all steps at once: ``dz = [dc, dc, dc, dh] * multipliers``, and ``dc += dh * o_dact``.
+    """For all steps at once: ``dz = [dc, dc, dc, dh] * multipliers``; ``dc += dh * o_dact``.
 
-    With :math:`s = \sigma(z)`, :math:`g = \phi(z_c)` and :math:`a = \phi(c)`, the gate
-    gradients are :math:`dz = [dc\,g\,\sigma'_i,\ dc\,c_{t-1}\sigma'_f,\ dc\,i\,\phi'_g,\
-    dh\,a\,\sigma'_o]`, and :math:`h = o\,a` sends :math:`dh\,o\,\phi'(a)` to :math:`dc`.
+    With ``s = sigma(z)``, ``g = phi(z_c)`` and ``a = phi(c)``, the gate gradients are
+    ``[dc g sigma'(i), dc c_prev sigma'(f), dc i phi'(g), dh a sigma'(o)]``, and ``h = o a``
+    sends ``dh o phi'(a)`` to ``dc``.
     """
     activation, recurrent_activation = names
     i, _, _, o = sig.chunk(4, dim=2)
