@@ -153,6 +153,8 @@ class Bidirectional(nn.Module):
             reason = self.forward_layer.describe(mask).reason
             return KernelChoice("fused", f"both directions in one call: {reason}")
         f, b = self.forward_layer.describe(mask), self.backward_layer.describe(mask)
+        if str(f) == str(b):
+            return KernelChoice(f.implementation, f"each direction: {f.reason}")
         name = f.implementation if f.implementation == b.implementation else "mixed"
         return KernelChoice(name, f"forward: {f}; backward: {b}")
 
