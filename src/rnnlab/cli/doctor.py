@@ -11,7 +11,7 @@ from rnnlab.cli.options import non_negative_int, positive_int
 DESCRIPTION = """\
 Print the torch version, threads and device, and for each of the tutorial's models the
 implementation each recurrent layer runs ("fused": torch's fused kernel with the Keras
-weights mapped; "scan": the LSTM loop with a hand-written backward pass; "reference": the
+weights mapped; "scan", opt-in: the LSTM loop with a hand-written backward pass; "reference": the
 Python loop over the cell) and why, unmasked and with a post-padding mask."""
 
 

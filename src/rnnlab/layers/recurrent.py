@@ -28,10 +28,10 @@ class RNN(nn.Module):
         return_state: also return the final state tensors. Default False.
         go_backwards: read the sequence from its last step to its first; the returned
             sequence is then in that reversed order too (as in Keras). Default False.
-        implementation: ``"auto"`` (default): the fastest implementation that can run each
-            call; or ``"fused"``, ``"scan"`` or ``"reference"`` to insist on one, with a
-            ValueError instead of a silent fallback when it cannot run the layer or a call
-            (see ``rnnlab.layers.implementations`` and ``describe()``).
+        implementation: ``"auto"`` (default): torch's fused kernel when it can run the call,
+            else the reference loop; or ``"fused"``, ``"scan"`` or ``"reference"`` to insist
+            on one, with a ValueError instead of a silent fallback when it cannot run the
+            layer or a call (see ``rnnlab.layers.implementations`` and ``describe()``).
 
     Inputs: ``forward(x, mask=None, initial_state=None)``
         - ``x``: ``(N, T, I)``.
@@ -118,7 +118,7 @@ class RNN(nn.Module):
         Example::
 
             >>> print(LSTM(64, activation="relu").describe())
-            scan: LSTM forward loop without a graph, backward written by hand (not fused: ...)
+            reference: the Python loop over cell.step, recorded by autograd (not fused: ...)
         """
         return choose(self.cell, self.implementation, mask)
 
