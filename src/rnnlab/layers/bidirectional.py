@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from rnnlab.layers.fused import joint_bidirectional, run_fused_bidirectional
-from rnnlab.layers.implementations import KernelChoice, choose
+from rnnlab.layers.implementations import KernelChoice
 from rnnlab.layers.recurrent import RNN
 
 MERGE_MODES: dict[str | None, Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None] = {
@@ -123,10 +123,7 @@ class Bidirectional(nn.Module):
         if mask is not None or self.forward_layer.go_backwards:
             return False
         layers = (self.forward_layer, self.backward_layer)
-        if any(
-            choose(la.cell, la.implementation, None, dtype).implementation != "fused"
-            for la in layers
-        ):
+        if any(layer._choose(None, dtype).implementation != "fused" for layer in layers):
             return False
         return joint_bidirectional(self.forward_layer.cell, self.backward_layer.cell)
 

@@ -102,7 +102,7 @@ class RNN(nn.Module):
         self.cell.build(x.shape[-1])
         mask = self._check_mask(mask, x)
         state = self._check_initial_state(initial_state, x)
-        choice = choose(self.cell, self.implementation, mask, x.dtype)
+        choice = self._choose(mask, x.dtype)
         flags = {"go_backwards": self.go_backwards, "return_sequences": self.return_sequences}
         if choice.implementation == "fused":
             output, state = run_fused(self.cell, x, state, choice.lengths, **flags)
@@ -111,6 +111,18 @@ class RNN(nn.Module):
         else:
             output, state = self._reference(x, state, mask)
         return (output, *state) if self.return_state else output
+
+    def _choose(self, mask: torch.Tensor | None, dtype: torch.dtype) -> KernelChoice:
+        if mask is not None:  # depends on the mask's values
+            return choose(self.cell, self.implementation, mask, dtype)
+        # Unmasked, the choice depends only on the configuration: remembered, because at the
+        # tutorial's size (T=5) a call takes well under a millisecond.
+        cell = self.cell
+        key = (self.implementation, dtype, cell.activation_name, cell.recurrent_activation_name)
+        cache = self.__dict__.setdefault("_choices", {})
+        if key not in cache:
+            cache[key] = choose(self.cell, self.implementation, None, dtype)
+        return cache[key]
 
     def describe(self, mask: torch.Tensor | None = None) -> KernelChoice:
         """Which implementation runs a call with ``mask`` (None: no mask), and why.
