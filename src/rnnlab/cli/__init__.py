@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from rnnlab.cli import compare
+from rnnlab.cli import compare, doctor
 from rnnlab.cli.options import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (compare,)
+COMMANDS = (compare, doctor)
 
 
 def build_parser() -> Parser:

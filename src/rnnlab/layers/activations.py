@@ -23,6 +23,26 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+def _relu_grad(y: torch.Tensor) -> torch.Tensor:
+    return (y > 0).to(y.dtype)
+
+
+def _hard_sigmoid_grad(y: torch.Tensor) -> torch.Tensor:
+    # Slope 1/6 strictly inside the ramp; a saturated output (0 or 1) passes no gradient.
+    return ((y > 0) & (y < 1)).to(y.dtype) / 6.0
+
+
+# Each activation's derivative written in terms of its *output* y = f(x), which is what the
+# hand-written backward pass (rnnlab.layers.scan) keeps from the forward pass.
+DERIVATIVES: dict[str, Activation] = {
+    "tanh": lambda y: 1.0 - y * y,
+    "sigmoid": lambda y: y * (1.0 - y),
+    "relu": _relu_grad,
+    "hard_sigmoid": _hard_sigmoid_grad,
+    "linear": torch.ones_like,
+}
+
+
 def get_activation(name: str, argument: str = "activation") -> Activation:
     """The activation called ``name``; ``argument`` names the option in the error."""
     try:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from rnnlab.layers.fused import joint_bidirectional, run_fused_bidirectional
+from rnnlab.layers.implementations import KernelChoice
 from rnnlab.layers.recurrent import RNN
 
 MERGE_MODES: dict[str | None, Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None] = {
@@ -98,6 +100,8 @@ class Bidirectional(nn.Module):
         if initial_state is not None:
             half = len(initial_state) // 2
             initial_f, initial_b = list(initial_state[:half]), list(initial_state[half:])
+        if self._joint(mask, x.dtype):
+            return self._forward_joint(x, initial_f, initial_b)
         y_f = self.forward_layer(x, mask=mask, initial_state=initial_f)
         y_b = self.backward_layer(x, mask=mask, initial_state=initial_b)
         states: tuple = ()
@@ -106,9 +110,50 @@ class Bidirectional(nn.Module):
             states = (*states_f, *states_b)
         if self.return_sequences:
             y_b = y_b.flip(1)  # back to forward time order
+        return self._merge(y_f, y_b, states)
+
+    def _merge(self, y_f, y_b, states):
         merge = MERGE_MODES[self.merge_mode]
         output = (y_f, y_b) if merge is None else merge(y_f, y_b)
         return (output, *states) if self.return_state else output
+
+    def _joint(self, mask, dtype) -> bool:
+        """Whether one two-direction call of torch's fused kernel can run both layers: no
+        mask (padding would be read first backwards), both fused, the same configuration."""
+        if mask is not None or self.forward_layer.go_backwards:
+            return False
+        layers = (self.forward_layer, self.backward_layer)
+        if any(layer._choose(None, dtype).implementation != "fused" for layer in layers):
+            return False
+        return joint_bidirectional(self.forward_layer.cell, self.backward_layer.cell)
+
+    def _forward_joint(self, x, initial_f, initial_b):
+        forward_layer, backward_layer = self.forward_layer, self.backward_layer
+        for layer in (forward_layer, backward_layer):
+            layer._check_inputs(x)
+            layer.cell.build(x.shape[-1])
+        state_f = forward_layer._check_initial_state(initial_f, x)
+        state_b = backward_layer._check_initial_state(initial_b, x)
+        out, last, final_f, final_b = run_fused_bidirectional(
+            forward_layer.cell, backward_layer.cell, x, state_f, state_b
+        )
+        states = (*final_f, *final_b) if self.return_state else ()
+        if not self.return_sequences:
+            return self._merge(*last, states)
+        if self.merge_mode == "concat":  # torch's layout already: (N, T, 2H)
+            return (out, *states) if self.return_state else out
+        return self._merge(*out.chunk(2, dim=-1), states)
+
+    def describe(self, mask: torch.Tensor | None = None) -> KernelChoice:
+        """Which implementation runs a call with ``mask`` (None: no mask), and why."""
+        if self._joint(mask, None):
+            reason = self.forward_layer.describe(mask).reason
+            return KernelChoice("fused", f"both directions in one call: {reason}")
+        f, b = self.forward_layer.describe(mask), self.backward_layer.describe(mask)
+        if str(f) == str(b):
+            return KernelChoice(f.implementation, f"each direction: {f.reason}")
+        name = f.implementation if f.implementation == b.implementation else "mixed"
+        return KernelChoice(name, f"forward: {f}; backward: {b}")
 
     def extra_repr(self) -> str:
         return f"merge_mode={self.merge_mode!r}"

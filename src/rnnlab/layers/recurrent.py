@@ -13,6 +13,9 @@ import torch
 from torch import nn
 
 from rnnlab.layers.cells import CELLS, GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell, State
+from rnnlab.layers.fused import run_fused
+from rnnlab.layers.implementations import KernelChoice, check_implementation, choose
+from rnnlab.layers.scan import run_scan
 
 
 class RNN(nn.Module):
@@ -25,6 +28,10 @@ class RNN(nn.Module):
         return_state: also return the final state tensors. Default False.
         go_backwards: read the sequence from its last step to its first; the returned
             sequence is then in that reversed order too (as in Keras). Default False.
+        implementation: ``"auto"`` (default): torch's fused kernel when it can run the call,
+            else the reference loop; or ``"fused"``, ``"scan"`` or ``"reference"`` to insist
+            on one, with a ValueError instead of a silent fallback when it cannot run the
+            layer or a call (see ``rnnlab.layers.implementations`` and ``describe()``).
 
     Inputs: ``forward(x, mask=None, initial_state=None)``
         - ``x``: ``(N, T, I)``.
@@ -48,14 +55,17 @@ class RNN(nn.Module):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        implementation: str = "auto",
     ) -> None:
         super().__init__()
         if not isinstance(cell, RecurrentCell):
             raise TypeError(f"`cell` must be a RecurrentCell, got {type(cell).__name__}.")
+        check_implementation(implementation, cell)
         self.cell = cell
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
+        self.implementation = implementation
 
     @property
     def units(self) -> int:
@@ -72,6 +82,7 @@ class RNN(nn.Module):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "implementation": self.implementation,
         }
 
     @classmethod
@@ -91,12 +102,45 @@ class RNN(nn.Module):
         self.cell.build(x.shape[-1])
         mask = self._check_mask(mask, x)
         state = self._check_initial_state(initial_state, x)
+        choice = self._choose(mask, x.dtype)
+        flags = {"go_backwards": self.go_backwards, "return_sequences": self.return_sequences}
+        if choice.implementation == "fused":
+            output, state = run_fused(self.cell, x, state, choice.lengths, **flags)
+        elif choice.implementation == "scan":
+            output, state = run_scan(self.cell, x, state, mask, **flags)
+        else:
+            output, state = self._reference(x, state, mask)
+        return (output, *state) if self.return_state else output
+
+    def _choose(self, mask: torch.Tensor | None, dtype: torch.dtype) -> KernelChoice:
+        if mask is not None:  # depends on the mask's values
+            return choose(self.cell, self.implementation, mask, dtype)
+        # Unmasked, the choice depends only on the configuration: remembered, because at the
+        # tutorial's size (T=5) a call takes well under a millisecond.
+        cell = self.cell
+        key = (self.implementation, dtype, cell.activation_name, cell.recurrent_activation_name)
+        cache = self.__dict__.setdefault("_choices", {})
+        if key not in cache:
+            cache[key] = choose(self.cell, self.implementation, None, dtype)
+        return cache[key]
+
+    def describe(self, mask: torch.Tensor | None = None) -> KernelChoice:
+        """Which implementation runs a call with ``mask`` (None: no mask), and why.
+
+        Example::
+
+            >>> print(LSTM(64, activation="relu").describe())
+            reference: the Python loop over cell.step, recorded by autograd (not fused: ...)
+        """
+        return choose(self.cell, self.implementation, mask)
+
+    def _reference(self, x: torch.Tensor, state: State, mask: torch.Tensor | None):
         if self.go_backwards:
             x = x.flip(1)
             mask = None if mask is None else mask.flip(1)
         outputs, last, state = self._loop(self.cell.project_inputs(x), state, mask)
         output = torch.stack(outputs, dim=1) if self.return_sequences else last
-        return (output, *state) if self.return_state else output
+        return output, state
 
     def _loop(self, xp: torch.Tensor, state: State, mask: torch.Tensor | None):
         """Step through projected inputs ``(N, T, G*H)``; returns outputs, last output, state."""
@@ -159,7 +203,9 @@ class RNN(nn.Module):
         return tuple(initial_state)
 
     def extra_repr(self) -> str:
-        flags = [k for k, v in self._loop_config().items() if v]
+        flags = [k for k, v in self._loop_config().items() if v is True]
+        if self.implementation != "auto":
+            flags.append(f"implementation={self.implementation!r}")
         return ", ".join(flags)
 
 
@@ -201,12 +247,14 @@ class SimpleRNN(_CellLayer):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        implementation: str = "auto",
     ) -> None:
         super().__init__(
             dict(units=units, input_size=input_size, activation=activation, use_bias=use_bias),
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
+            implementation=implementation,
         )
 
 
@@ -239,6 +287,7 @@ class LSTM(_CellLayer):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        implementation: str = "auto",
     ) -> None:
         super().__init__(
             dict(
@@ -252,6 +301,7 @@ class LSTM(_CellLayer):
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
+            implementation=implementation,
         )
 
 
@@ -280,6 +330,7 @@ class GRU(_CellLayer):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        implementation: str = "auto",
     ) -> None:
         super().__init__(
             dict(
@@ -293,4 +344,5 @@ class GRU(_CellLayer):
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
+            implementation=implementation,
         )

@@ -1,0 +1,228 @@
+"""The "fused" implementation: torch's own recurrent kernels, fed the Keras-layout weights.
+
+``torch._VF.lstm`` / ``gru`` / ``rnn_tanh`` / ``rnn_relu`` are what ``torch.nn.LSTM`` and
+friends call: oneDNN on the CPU, cuDNN on a GPU. The weights stay the layer's parameters in
+Keras's layout; each call maps them to torch's (a transpose, and for the GRU a reordering of
+the gate blocks, z r h -> r z n), and autograd carries the gradients back through the map.
+
+Masks: the kernels know only full-length sequences, but with a *post-padding* mask (each row
+True on a prefix, as ``pad_sequences(..., padding="post")`` gives) a real step never sees a
+later padded one, so the kernel runs on the whole padded batch and the padding is fixed up
+afterwards: outputs after each sequence's end are zeroed and the final state is read at its
+last real step. ``go_backwards`` reverses each sequence within its own length instead of
+flipping the whole padded tensor. An LSTM's final cell state is not among the kernel's
+per-step outputs, so one extra input feature, 1 at padded steps, drives the forget gate to
+exactly 1 and the input gate to exactly 0 there: the cell state is carried through padding
+unchanged (and so is its gradient, since a saturated sigmoid has a zero derivative).
+
+Legend: ``N`` batch, ``T`` time, ``I`` input features, ``H`` units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import _VF
+
+from rnnlab.layers.cells import GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell, State
+
+# Pre-activation added to the forget (+) and input (-) gates at padded steps: sigmoid of it is
+# exactly 1.0 / 0.0 in float32 and float64, and so its derivative is exactly 0.
+_SATURATE = 1e4
+
+
+def post_padding_lengths(mask: torch.Tensor) -> torch.Tensor | None:
+    """Each row's length ``(N,)`` if ``mask`` ``(N, T)`` is True exactly on a prefix of each
+    row (post padding), else None."""
+    lengths = mask.sum(dim=1)
+    steps = torch.arange(mask.shape[1], device=mask.device)
+    return lengths if torch.equal(mask, steps < lengths[:, None]) else None
+
+
+def _reverse_within(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse the first ``lengths[n]`` steps of each row of ``x`` ``(N, T, F)``; the padding
+    stays where it is. Its own inverse."""
+    steps = torch.arange(x.shape[1], device=x.device)
+    index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)  # (N, T)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+def _at_step(y: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+    """``y[n, step[n]]`` for each row: ``(N, T, H) -> (N, H)``."""
+    index = step.clamp(min=0).view(-1, 1, 1).expand(-1, 1, y.shape[2])
+    return y.gather(1, index).squeeze(1)
+
+
+def _zrh_to_rzn(w: torch.Tensor) -> torch.Tensor:
+    """Keras's GRU gate blocks (z, r, h) on the last axis to torch's (r, z, n)."""
+    z, r, h = w.chunk(3, dim=-1)
+    return torch.cat([r, z, h], dim=-1)
+
+
+def _weights(kernel, recurrent_kernel, bias_ih=None, bias_hh=None) -> list[torch.Tensor]:
+    """torch's parameter list: ``(G*H, I)`` and ``(G*H, H)`` weights (contiguous: faster),
+    then both biases if there are any (Keras's single bias leaves torch's second one zero)."""
+    weights = [kernel.t().contiguous(), recurrent_kernel.t().contiguous()]
+    if bias_ih is None:
+        return weights
+    return [*weights, bias_ih, torch.zeros_like(bias_ih) if bias_hh is None else bias_hh]
+
+
+def _lstm_params(cell: LSTMCell) -> list[torch.Tensor]:
+    return _weights(cell.kernel, cell.recurrent_kernel, cell.bias)
+
+
+def _gru_params(cell: GRUCell) -> list[torch.Tensor]:
+    bias = cell.bias
+    biases = (_zrh_to_rzn(bias[0]), _zrh_to_rzn(bias[1])) if bias is not None else ()
+    return _weights(_zrh_to_rzn(cell.kernel), _zrh_to_rzn(cell.recurrent_kernel), *biases)
+
+
+def _lstm(cell: LSTMCell, x, state: State, padded: torch.Tensor | None):
+    kernel, units = cell.kernel, cell.units
+    if padded is not None:  # one more input feature: 1 at padded steps, frozen cell state
+        freeze = kernel.new_zeros(1, 4 * units)
+        freeze[0, :units], freeze[0, units : 2 * units] = -_SATURATE, _SATURATE
+        kernel = torch.cat([kernel, freeze], dim=0)  # (I + 1, 4H)
+        x = torch.cat([x, padded.unsqueeze(-1).to(x.dtype)], dim=2)  # (N, T, I + 1)
+    params = _weights(kernel, cell.recurrent_kernel, cell.bias)
+    h0, c0 = state
+    hx = (h0[None], c0[None])
+    out, h, c = _VF.lstm(x, hx, params, cell.use_bias, 1, 0.0, _train(), False, True)
+    return out, (h[0], c[0])
+
+
+def _gru(cell: GRUCell, x, state: State, padded):
+    params = _gru_params(cell)
+    out, h = _VF.gru(x, state[0][None], params, cell.use_bias, 1, 0.0, _train(), False, True)
+    return out, (h[0],)
+
+
+def _simple_rnn(cell: SimpleRNNCell, x, state: State, padded):
+    run = _VF.rnn_tanh if cell.activation_name == "tanh" else _VF.rnn_relu
+    params = _lstm_params(cell)  # the same layout: one weight pair and bias
+    out, h = run(x, state[0][None], params, cell.use_bias, 1, 0.0, _train(), False, True)
+    return out, (h[0],)
+
+
+def _train() -> bool:
+    # oneDNN keeps what its backward pass needs only when told it is training.
+    return torch.is_grad_enabled()
+
+
+def _lstm_unsupported(cell: LSTMCell) -> str | None:
+    if (cell.activation_name, cell.recurrent_activation_name) != ("tanh", "sigmoid"):
+        return (
+            f"activation={cell.activation_name!r}, recurrent_activation="
+            f"{cell.recurrent_activation_name!r}: torch's fused LSTM has only tanh and sigmoid"
+        )
+    return None
+
+
+def _gru_unsupported(cell: GRUCell) -> str | None:
+    if (cell.activation_name, cell.recurrent_activation_name) != ("tanh", "sigmoid"):
+        return (
+            f"activation={cell.activation_name!r}, recurrent_activation="
+            f"{cell.recurrent_activation_name!r}: torch's fused GRU has only tanh and sigmoid"
+        )
+    if not cell.reset_after:
+        return "reset_after=False: torch's fused GRU applies the reset gate after the product"
+    return None
+
+
+def _simple_rnn_unsupported(cell: SimpleRNNCell) -> str | None:
+    if cell.activation_name not in ("tanh", "relu"):
+        return f"activation={cell.activation_name!r}: torch's fused RNN has only tanh and relu"
+    return None
+
+
+@dataclass(frozen=True)
+class FusedKernel:
+    name: str  # what describe() shows
+    unsupported: Callable[[RecurrentCell], str | None]  # why a cell cannot run it, or None
+    run: Callable  # (cell, x, state, padded) -> (out (N, T, H), final state)
+    params: Callable[[RecurrentCell], list[torch.Tensor]]  # torch's layout, for two directions
+    kernel: Callable | None = None  # the _VF function, for a two-direction call
+
+
+FUSED_KERNELS: dict[type[RecurrentCell], FusedKernel] = {
+    LSTMCell: FusedKernel(
+        "torch._VF.lstm", _lstm_unsupported, _lstm, _lstm_params, lambda: _VF.lstm
+    ),
+    GRUCell: FusedKernel("torch._VF.gru", _gru_unsupported, _gru, _gru_params, lambda: _VF.gru),
+    SimpleRNNCell: FusedKernel(
+        "torch._VF.rnn_tanh/rnn_relu", _simple_rnn_unsupported, _simple_rnn, _lstm_params
+    ),
+}
+
+
+def run_fused_bidirectional(forward_cell, backward_cell, x, state_f: State, state_b: State):
+    """Both directions in one call of torch's kernel (one oneDNN / cuDNN call instead of two,
+    and no flipping): ``x`` ``(N, T, I)`` -> ``out`` ``(N, T, 2H)`` (the backward half in
+    forward time order), the last output of each direction, and the two final states."""
+    fused = FUSED_KERNELS[type(forward_cell)]
+    params = fused.params(forward_cell) + fused.params(backward_cell)
+    hx = tuple(torch.stack([f, b]) for f, b in zip(state_f, state_b, strict=True))  # (2, N, H)
+    use_bias = forward_cell.use_bias
+    out, *final = fused.kernel()(
+        x, hx if len(hx) > 1 else hx[0], params, use_bias, 1, 0.0, _train(), True, True
+    )
+    units = forward_cell.units
+    # The backward direction's last output is the one it gave at the first step.
+    last = (out[:, -1, :units], out[:, 0, units:])
+    return out, last, tuple(s[0] for s in final), tuple(s[1] for s in final)
+
+
+def joint_bidirectional(forward_cell, backward_cell) -> bool:
+    """Whether the two cells can run as one two-direction call of torch's kernel."""
+    fused = FUSED_KERNELS.get(type(forward_cell))
+    return (
+        fused is not None
+        and fused.kernel is not None
+        and type(backward_cell) is type(forward_cell)
+        and backward_cell.get_config() == forward_cell.get_config()
+    )
+
+
+def fused_unsupported(cell: RecurrentCell) -> str | None:
+    """Why ``cell`` cannot run a fused kernel, or None if it can."""
+    kernel = FUSED_KERNELS.get(type(cell))
+    if kernel is None:
+        return f"{type(cell).__name__} has no fused kernel"
+    return kernel.unsupported(cell)
+
+
+def run_fused(
+    cell: RecurrentCell,
+    x: torch.Tensor,
+    state: State,
+    lengths: torch.Tensor | None,
+    *,
+    go_backwards: bool,
+    return_sequences: bool,
+):
+    """Run ``cell`` over ``x`` ``(N, T, I)`` with torch's kernel; ``lengths`` ``(N,)`` for a
+    post-padded batch. Returns the output (in reading order) and the final state."""
+    run = FUSED_KERNELS[type(cell)].run
+    if lengths is None:
+        out, final = run(cell, x.flip(1) if go_backwards else x, state, None)
+        return (out if return_sequences else out[:, -1]), final
+    if go_backwards:
+        x = _reverse_within(x, lengths)
+    steps = torch.arange(x.shape[1], device=x.device)
+    real = steps < lengths[:, None]  # (N, T), still a prefix after the reversal
+    out, final = run(cell, x, state, ~real)
+    out = out * real.unsqueeze(-1).to(out.dtype)  # padded steps output zeros
+    started = (lengths > 0)[:, None]
+    last = _at_step(out, lengths - 1)  # zeros for an all-padding row
+    # h is read at the last real step (the initial one for an all-padding row); an LSTM's c
+    # was carried through the padding by the kernel itself.
+    final = (torch.where(started, last, state[0]), *final[1:])
+    if not return_sequences:
+        return last, final
+    if go_backwards:  # Keras's order: the whole padded row read backwards, padding first
+        shift = (steps[None, :] + lengths[:, None]) % x.shape[1]  # (N, T)
+        out = out.gather(1, shift.unsqueeze(-1).expand_as(out))
+    return out, final
