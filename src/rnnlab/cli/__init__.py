@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from rnnlab.cli import compare
+from rnnlab.cli import compare, gradients
 from rnnlab.cli.options import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (compare,)
+COMMANDS = (compare, gradients)
 
 
 def build_parser() -> Parser:
