@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from rnnlab.cli import compare, gradients
+from rnnlab.cli import compare, gradients, memory
 from rnnlab.cli.options import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (compare, gradients)
+COMMANDS = (compare, gradients, memory)
 
 
 def build_parser() -> Parser:

@@ -219,7 +219,7 @@ class GradientsResult:
         if self.trained:
             panels.append(("after training on the adding problem", self.trained))
         fig, axes = plt.subplots(
-            1, len(panels), figsize=(6 * len(panels), 4.2), sharey=True, squeeze=False
+            1, len(panels), figsize=(6.5 * len(panels) + 1.5, 4.6), sharey=True, squeeze=False
         )
         for ax, (title, cells) in zip(axes[0], panels, strict=True):
             for name, c in cells.items():
@@ -233,8 +233,8 @@ class GradientsResult:
         axes[0][0].set_ylabel("mean ‖∂L/∂x at lag k‖")
         cfg = self.config
         fig.suptitle(
-            f"rnnlab gradients: H={cfg.units}, T={cfg.length}, tanh, Keras initialisers, "
-            f"{cfg.seeds} seed(s) x {cfg.batch_size} sequences"
+            f"rnnlab gradients: H={cfg.units}, T={cfg.length}, tanh, Keras initialisers\n"
+            f"mean over {cfg.seeds} seed(s) x {cfg.batch_size} adding-problem sequences"
         )
         fig.tight_layout()
         buffer = io.BytesIO()
