@@ -32,8 +32,9 @@ class Progress:
     ``what`` changes, so a log still shows how far the run got.
     """
 
-    def __init__(self, label: str, stream=sys.stderr, enabled: bool = True) -> None:
-        self.label, self.stream, self.enabled = label, stream, enabled
+    def __init__(self, label: str, stream=None, enabled: bool = True) -> None:
+        self.label, self.enabled = label, enabled
+        self.stream = stream if stream is not None else sys.stderr  # the one current now
         self.bar: tqdm | None = None
         self.what = None
         self.start = time.perf_counter()
