@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from rnnlab.cli import compare, gradients, memory
+from rnnlab.cli import compare, gradients, memory, report
 from rnnlab.cli.options import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (compare, gradients, memory)
+COMMANDS = (compare, gradients, memory, report)
 
 
 def build_parser() -> Parser:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from rnnlab.cli.options import name_list, non_negative_int, positive_float, positive_int
-from rnnlab.cli.runs import Progress, check_out, default_out
+from rnnlab.cli.runs import Progress, check_out, default_out, use_one_thread
 
 DESCRIPTION = """\
 Measure how the gradient of the loss at the last step with respect to each earlier input
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     out = args.out or default_out("gradients")
     check_out(out)
+    use_one_thread()
     progress = Progress("gradients", enabled=not args.quiet)
     start = time.perf_counter()
     try:

@@ -14,7 +14,7 @@ from rnnlab.cli.options import (
     positive_float,
     positive_int,
 )
-from rnnlab.cli.runs import Progress, check_out, default_out
+from rnnlab.cli.runs import Progress, check_out, default_out, use_one_thread
 
 DESCRIPTION = """\
 Train SimpleRNN, LSTM and GRU (tanh, Keras's initialisers, the same width and budget) on the
@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     out = args.out or default_out("memory")
     check_out(out)
+    use_one_thread()
     progress = Progress("memory", enabled=not args.quiet)
     start = time.perf_counter()
     try:
