@@ -30,7 +30,7 @@ def _cells():
 
 def add_parser(commands) -> None:
     p = commands.add_parser(
-        "gradients", help="claim 1: gradients vanish in a plain RNN", description=DESCRIPTION
+        "gradients", help="claim 1, measured: input gradients against lag", description=DESCRIPTION
     )
     p.add_argument(
         "--cells",

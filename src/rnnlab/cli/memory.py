@@ -42,7 +42,7 @@ def _tasks():
 
 def add_parser(commands) -> None:
     p = commands.add_parser(
-        "memory", help="claim 2: LSTM and GRU remember longer", description=DESCRIPTION
+        "memory", help="claim 2, measured: memory over long lags", description=DESCRIPTION
     )
     p.add_argument(
         "--tasks",
