@@ -243,7 +243,7 @@ class GradientsResult:
         return buffer.getvalue()
 
 
-def _measure(model, cell: str, x64, y64) -> tuple[list[float], dict]:
+def _measure(model, x64, y64) -> tuple[list[float], dict]:
     model = model.double()
     norms = input_gradient_norms(model, x64, y64)
     return norms.tolist(), gate_statistic(model.recurrent, x64)
@@ -270,9 +270,7 @@ def run_gradients(config: GradientsConfig = GradientsConfig(), *, progress=None)
 
     result = GradientsResult(config)
     for cell in config.cells:
-        runs = [
-            _measure(build_claim_model(cell, task, config.units, s), cell, x64, y64) for s in seeds
-        ]
+        runs = [_measure(build_claim_model(cell, task, config.units, s), x64, y64) for s in seeds]
         result.initial[cell] = CellGradients(cell, [r[0] for r in runs], [r[1] for r in runs])
         tick(f"{cell} at init", len(seeds))
     if config.trained:
@@ -288,7 +286,7 @@ def run_gradients(config: GradientsConfig = GradientsConfig(), *, progress=None)
                     on_step=lambda loss, cell=cell: tick(f"training {cell}"),
                 )  # fmt: skip
                 mses.append(evaluate_on_task(model, task, val)["mse"])
-                n, g = _measure(model, cell, x64, y64)
+                n, g = _measure(model, x64, y64)
                 norms.append(n)
                 gates.append(g)
             result.trained[cell] = CellGradients(cell, norms, gates, mses)
