@@ -16,7 +16,7 @@ def adding_problem(
 
     Each step has two input channels: a value uniform in ``[0, 1]`` and a marker. Exactly two
     markers are 1, one in the first half of the sequence and one in the second (the first
-    half is ``length // 2`` steps), so the first marked value must be carried for more than
+    half is ``length // 2`` steps), so the first marked value must be carried for at least
     ``T - T // 2`` steps. The target is the sum of the two marked values.
 
     The target is the sum of two independent U(0, 1) values: mean 1, variance 1/6, so always
