@@ -136,6 +136,22 @@ def _table(result) -> str:
     return "\n".join(lines)
 
 
+def _print_ceilings(result) -> None:
+    """Each one-way tagger's exact match next to the best any causal model could reach."""
+    from rnnlab.experiments.context import EXPLANATION
+
+    ceilings = [m for m in result.models if m.causal_ceiling is not None]
+    if not ceilings:
+        return
+    print()
+    for m in ceilings:
+        print(
+            f"{m.name}: exact match {m.metrics['exact_match']:.1%}; causal ceiling "
+            f"{m.causal_ceiling:.1%} (the best any one-way model can reach on this data)"
+        )
+    print(f"Why: {EXPLANATION[result.config.task]}.")
+
+
 def _config(args: argparse.Namespace):
     from rnnlab.experiments import CompareConfig
 
@@ -191,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
         "metrics on the held-out pairs."
     )
     print(_table(result))
+    _print_ceilings(result)
     print(f"\nResults written to {out}/ (results.json, learning_curves.png)")
     sys.stdout.flush()
     return 0

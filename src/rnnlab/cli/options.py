@@ -97,3 +97,24 @@ def one_of(allowed: callable, what: str):
         return text
 
     return parse
+
+
+def int_list(least: int):
+    """A type for comma-separated integers, each at least ``least``, none repeated."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated integers, got {text!r}"
+            ) from None
+        if not values or min(values) < least:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated integers >= {least}, got {text!r}"
+            )
+        if len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"a value is repeated in {text!r}")
+        return values
+
+    return parse

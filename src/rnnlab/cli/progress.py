@@ -21,9 +21,9 @@ def _is_terminal(stream) -> bool:
 class ProgressBar(Callback):
     """Shows steps, loss and ETA while training, then one line per finished epoch."""
 
-    def __init__(self, label: str = "", stream=sys.stderr) -> None:
+    def __init__(self, label: str = "", stream=None) -> None:
         self.label = label
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr  # the one current now
         self.bar: tqdm | None = None
 
     def on_train_begin(self, *, epochs, steps_per_epoch):

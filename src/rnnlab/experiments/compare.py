@@ -26,7 +26,16 @@ from rnnlab.data import (
     train_test_split,
 )
 from rnnlab.data.tasks import TASKS
-from rnnlab.models import MODELS, TUTORIAL_MODELS, ModelSummary, build_model, summarize
+from rnnlab.experiments.context import causal_ceiling
+from rnnlab.layers import Bidirectional
+from rnnlab.models import (
+    MODELS,
+    TUTORIAL_MODELS,
+    ModelSummary,
+    Tagger,
+    build_model,
+    summarize,
+)
 from rnnlab.training import Callback, History, Trainer
 
 
@@ -79,8 +88,10 @@ class ModelResult:
     history: History
     train_seconds: float
     metrics: dict[str, float]  # on the held-out set: loss, token_accuracy, exact_match
+    causal_ceiling: float | None = None  # one-way taggers: the best exact match any could reach
 
     def to_dict(self) -> dict:
+        extra = {} if self.causal_ceiling is None else {"causal_ceiling": self.causal_ceiling}
         return {
             "params": self.params,
             "loss": self.history.history["loss"][-1],
@@ -89,6 +100,7 @@ class ModelResult:
             "exact_match": self.metrics["exact_match"],
             "train_seconds": self.train_seconds,
             "history": self.history.history,
+            **extra,
         }
 
 
@@ -164,6 +176,11 @@ def prepare_data(config: CompareConfig) -> tuple[SequenceDataset, SequenceDatase
     return train, test
 
 
+def _is_one_way(model: torch.nn.Module) -> bool:
+    """A tagger whose output at step t has read only inputs 0..t (not bidirectional)."""
+    return isinstance(model, Tagger) and not isinstance(model.recurrent, Bidirectional)
+
+
 def run_compare(
     config: CompareConfig = CompareConfig(),
     *,
@@ -196,7 +213,8 @@ def run_compare(
         history = trainer.fit(train, epochs=config.epochs, validation=test)
         seconds = time.perf_counter() - start
         metrics = trainer.evaluate(test)
+        ceiling = causal_ceiling(config.task, config.max_len) if _is_one_way(model) else None
         result.models.append(
-            ModelResult(name, summary.total_params, summary, history, seconds, metrics)
+            ModelResult(name, summary.total_params, summary, history, seconds, metrics, ceiling)
         )
     return result

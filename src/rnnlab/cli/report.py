@@ -1,0 +1,34 @@
+"""``rnnlab report``: one page from run folders (see ``rnnlab.experiments.report``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnnlab.cli.runs import check_out, default_out
+
+DESCRIPTION = """\
+Gather the results of rnnlab gradients, memory and compare (gradients.json, memory.json,
+results.json) found in the given run folders, or in their immediate subfolders, into one
+report.md with a table per result and the pictures copied next to it."""
+
+
+def add_parser(commands) -> None:
+    p = commands.add_parser("report", help="one page from run folders", description=DESCRIPTION)
+    p.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="run folders")
+    p.add_argument(
+        "--out", type=Path, default=None, help="report folder (default: a new folder under runs/)"
+    )
+    p.set_defaults(run=run, parser=p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnlab.experiments.report import build_report
+
+    report = build_report(args.folders)
+    out = args.out or default_out("report")
+    check_out(out)
+    paths = report.save(out)
+    kinds = ", ".join(f"{r.kind} ({r.folder})" for r in report.results)
+    print(f"Report of {kinds} written to {paths[0]} ({len(paths) - 1} picture(s) beside it)")
+    return 0

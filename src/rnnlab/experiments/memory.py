@@ -1,0 +1,198 @@
+"""``memory``: which cells can carry information across long lags, measured on two tasks.
+
+- The **adding problem** (Hochreiter and Schmidhuber, 1997): two marked values among ``T``
+  must be summed, the first of them more than ``T/2`` steps before the answer. Scored by the
+  held-out mean squared error; the input-blind answer 1.0 scores ``1/6``.
+- A **long-lag copy task**: ``K = 3`` symbols of 8 are shown first and must be output, in
+  order, after a delay of ``T`` steps (``rnnlab.data.claims.copy_task``). Scored by the
+  held-out exact match (all ``K`` symbols right); guessing scores ``8^-3 = 0.2%``.
+
+Every cell (SimpleRNN, LSTM, GRU; ``tanh``, Keras's initialisers, the same width) is trained
+from the same seed with the same budget at every length: ``train_steps`` Adam steps on fresh
+batches (``rnnlab.experiments.claim_tasks.train_on_task``), then scored on a held-out set.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from rnnlab.data import atomic_write_bytes, atomic_write_text
+from rnnlab.experiments.claim_tasks import (
+    CELLS,
+    CLAIM_TASKS,
+    build_claim_model,
+    evaluate_on_task,
+    train_on_task,
+    validation_set,
+)
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """Everything that defines a ``memory`` run."""
+
+    tasks: tuple[str, ...] = ("adding", "copy")  # names from CLAIM_TASKS
+    lengths: tuple[int, ...] = (10, 25, 50, 100, 200)  # adding: T; copy: the delay
+    cells: tuple[str, ...] = CELLS
+    units: int = 64  # H, the same for every cell
+    train_steps: int = 600  # Adam steps per model, the same budget for every cell
+    batch_size: int = 32  # fresh sequences per step
+    learning_rate: float = 1e-2
+    val_samples: int = 500  # held-out sequences per task and length
+    seed: int = 0  # weights (the same for every cell and length), data
+
+    def __post_init__(self) -> None:
+        for name in ("units", "train_steps", "batch_size", "val_samples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+        if not self.tasks or any(t not in CLAIM_TASKS for t in self.tasks):
+            raise ValueError(f"`tasks` must be some of {list(CLAIM_TASKS)}, got {self.tasks}.")
+        if not self.cells or any(c not in CELLS for c in self.cells):
+            raise ValueError(f"`cells` must be some of {list(CELLS)}, got {list(self.cells)}.")
+        if not self.lengths or any(
+            isinstance(n, bool) or not isinstance(n, int) or n < 2 for n in self.lengths
+        ):
+            raise ValueError(f"`lengths` must be integers >= 2, got {list(self.lengths)}.")
+        if not self.learning_rate > 0:
+            raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate}.")
+
+
+@dataclass
+class MemoryResult:
+    config: MemoryConfig
+    # scores[task][cell] is one dict per length: the task's score plus train_seconds, final_loss
+    scores: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
+
+    def metric(self, task: str, cell: str) -> list[float]:
+        key = CLAIM_TASKS[task].metric
+        return [s[key] for s in self.scores[task][cell]]
+
+    def to_dict(self) -> dict:
+        import rnnlab
+
+        tasks = {}
+        for name, cells in self.scores.items():
+            task = CLAIM_TASKS[name]
+            tasks[name] = {
+                "metric": task.metric,
+                "baseline": task.baseline,
+                "baseline_name": task.baseline_name,
+                "length_means": "sequence length T" if name == "adding" else "delay T",
+                "lengths": list(self.config.lengths),
+                "cells": {
+                    cell: {task.metric: self.metric(name, cell), "runs": runs}
+                    for cell, runs in cells.items()
+                },
+            }
+        return {
+            "config": {
+                **asdict(self.config),
+                "tasks": list(self.config.tasks),
+                "lengths": list(self.config.lengths),
+                "cells": list(self.config.cells),
+            },
+            "tasks": tasks,
+            "versions": {"rnnlab": rnnlab.__version__, "torch": torch.__version__},
+        }
+
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """Write ``memory.json`` and ``memory.png`` into ``out_dir`` (each atomically)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "memory.json", out / "memory.png"]
+        atomic_write_text(paths[0], json.dumps(self.to_dict(), indent=2) + "\n")
+        atomic_write_bytes(paths[1], self.plot_png())
+        return paths
+
+    def plot_png(self) -> bytes:
+        """One panel per task: the held-out metric against length, one line per cell."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+
+        names = list(self.scores)
+        fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.4), squeeze=False)
+        lengths = list(self.config.lengths)
+        for ax, name in zip(axes[0], names, strict=True):
+            task = CLAIM_TASKS[name]
+            for cell in self.scores[name]:
+                ax.plot(lengths, self.metric(name, cell), marker="o", label=cell)
+            ax.axhline(task.baseline, color="grey", ls="--", label=task.baseline_name)
+            ax.set_xscale("log")
+            ax.set_xticks(lengths, [str(n) for n in lengths])
+            ax.minorticks_off()
+            if task.metric == "mse":
+                ax.set_yscale("log")
+                ax.set_ylabel("held-out mean squared error (lower is better)")
+                ax.set_xlabel("sequence length T")
+                ax.set_title("adding problem")
+            else:
+                ax.set_ylim(-0.03, 1.03)
+                ax.set_ylabel("held-out exact match (higher is better)")
+                ax.set_xlabel("delay T (steps between the symbols and their recall)")
+                ax.set_title("copy 3 symbols after a delay")
+            ax.grid(True, which="major", alpha=0.3)
+            ax.legend()
+        cfg = self.config
+        fig.suptitle(
+            f"rnnlab memory: H={cfg.units}, tanh, the same budget for every cell "
+            f"({cfg.train_steps} Adam steps x {cfg.batch_size} sequences, seed {cfg.seed})"
+        )
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=90)
+        plt.close(fig)
+        return buffer.getvalue()
+
+
+def run_memory(config: MemoryConfig = MemoryConfig(), *, progress=None) -> MemoryResult:
+    """Train and score every (task, length, cell); ``progress(what, done, total)`` per step."""
+    total = len(config.tasks) * len(config.lengths) * len(config.cells) * config.train_steps
+    done = 0
+    result = MemoryResult(config)
+    for name in config.tasks:
+        task = CLAIM_TASKS[name]
+        result.scores[name] = {cell: [] for cell in config.cells}
+        for length in config.lengths:
+            val = validation_set(task, length, config.val_samples, config.seed)
+            for cell in config.cells:
+                what = f"{name} T={length} {cell}"
+
+                def tick(_loss, what=what):
+                    nonlocal done
+                    done += 1
+                    if progress is not None:
+                        progress(what, done, total)
+
+                model = build_claim_model(cell, task, config.units, config.seed)
+                start = time.perf_counter()
+                losses = train_on_task(
+                    model,
+                    task,
+                    length,
+                    steps=config.train_steps,
+                    batch_size=config.batch_size,
+                    learning_rate=config.learning_rate,
+                    seed=config.seed,
+                    on_step=tick,
+                )
+                seconds = time.perf_counter() - start
+                score = evaluate_on_task(model, task, val)
+                tail = losses[-max(1, len(losses) // 10) :]
+                result.scores[name][cell].append(
+                    {
+                        "length": length,
+                        **score,
+                        "final_train_loss": sum(tail) / len(tail),
+                        "train_seconds": seconds,
+                    }
+                )
+    return result
