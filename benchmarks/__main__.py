@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import seed
+from benchmarks import layers, seed
 
-BENCHMARKS = (seed,)
+BENCHMARKS = (seed, layers)
 
 
 def main(argv: list[str] | None = None) -> int:
