@@ -30,7 +30,7 @@ def test_other_tasks(task, expected):
 
 
 def test_unknown_task():
-    with pytest.raises(ValueError, match=r"Unknown task 'nope'; expected one of \['copy'"):
+    with pytest.raises(ValueError, match=r"Unknown task 'nope'; expected one of \['add', 'copy'"):
         make_pairs("nope", 10, 5)
 
 

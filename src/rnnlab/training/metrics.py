@@ -34,3 +34,42 @@ def sequence_accuracy(
     token_accuracy = ((predicted == target) & mask).sum().item() / real if real else float("nan")
     exact_match = right.all(dim=1).float().mean().item() if len(target) else float("nan")
     return {"token_accuracy": token_accuracy, "exact_match": exact_match}
+
+
+def edit_distance(a, b) -> int:
+    """Levenshtein distance between two token sequences (insertions, deletions, substitutions)."""
+    a, b = list(a), list(b)
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def token_sequence_metrics(predicted, targets) -> dict[str, float]:
+    """Metrics of predicted token sequences (lists) against targets of any lengths.
+
+    ``exact_match``: the fraction of sequences predicted whole; ``token_accuracy``: the
+    fraction of target positions whose token the prediction has at the same position;
+    ``token_error_rate``: total edit distance over total target length (the character error
+    rate when tokens are characters).
+    """
+    predicted, targets = list(predicted), list(targets)
+    if len(predicted) != len(targets):
+        raise ValueError(f"got {len(predicted)} predictions for {len(targets)} targets.")
+    if not targets:
+        raise ValueError("no sequences to score.")
+    exact = sum(list(p) == list(t) for p, t in zip(predicted, targets, strict=True))
+    total = sum(len(t) for t in targets)
+    right = sum(
+        sum(a == b for a, b in zip(p, t, strict=False))
+        for p, t in zip(predicted, targets, strict=True)
+    )
+    edits = sum(edit_distance(p, t) for p, t in zip(predicted, targets, strict=True))
+    return {
+        "exact_match": exact / len(targets),
+        "token_accuracy": right / total if total else float("nan"),
+        "token_error_rate": edits / total if total else float("nan"),
+    }
