@@ -87,10 +87,15 @@ def test_fit_reports_to_callbacks_and_history():
     history = trainer.fit(copy_data(25), epochs=2, validation=copy_data(5))
     assert events[0] == ("begin", 2, 3)
     assert [e for e in events if e[0] == "batch"] == [("batch", s) for s in (0, 1, 2)] * 2
-    assert events[-1] == ("epoch", 1, ["loss", "val_exact_match", "val_loss", "val_token_accuracy"])
+    assert events[-1] == (
+        "epoch",
+        1,
+        ["loss", "lr", "val_exact_match", "val_loss", "val_token_accuracy"],
+    )
     assert history.epochs == 2
     assert (
-        history.to_csv().splitlines()[0] == "epoch,loss,val_loss,val_token_accuracy,val_exact_match"
+        history.to_csv().splitlines()[0]
+        == "epoch,loss,lr,val_loss,val_token_accuracy,val_exact_match"
     )
 
 

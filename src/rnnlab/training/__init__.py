@@ -3,7 +3,8 @@
 from rnnlab.training.callbacks import Callback
 from rnnlab.training.history import History
 from rnnlab.training.losses import LOSSES
-from rnnlab.training.metrics import round_to_tokens, sequence_accuracy
+from rnnlab.training.metrics import round_to_tokens, sequence_accuracy, token_sequence_metrics
+from rnnlab.training.objectives import SequenceGeneration, ValueRegression
 from rnnlab.training.optimizers import OPTIMIZERS, Adam
 from rnnlab.training.trainer import Trainer
 
@@ -13,7 +14,10 @@ __all__ = [
     "Adam",
     "Callback",
     "History",
+    "SequenceGeneration",
     "Trainer",
+    "ValueRegression",
     "round_to_tokens",
     "sequence_accuracy",
+    "token_sequence_metrics",
 ]

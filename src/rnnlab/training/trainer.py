@@ -1,44 +1,52 @@
-"""fit / evaluate / predict for any model that maps padded inputs to padded outputs.
+"""fit / evaluate / predict for any model, given an objective that knows the data's form.
 
-The trainer knows no architecture: it takes a model (``model(x)`` or ``model(x, mask=...)``),
-a loss, a decoding of outputs into tokens for the metrics, and callbacks for progress.
+The trainer knows no architecture: it takes a model, an objective (its loss and metrics),
+an optimiser, and callbacks for progress. It also owns what a resumed run must get back
+exactly: the optimiser's moments, the shuffling generator, the global RNG (dropout), the
+early-stopping record and the history (see ``state`` and ``load_state``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import copy
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from rnnlab.data import SequenceDataset
 from rnnlab.training.callbacks import Callback
 from rnnlab.training.history import History
-from rnnlab.training.losses import get_loss
-from rnnlab.training.metrics import round_to_tokens, sequence_accuracy
+from rnnlab.training.objectives import ValueRegression
 from rnnlab.training.optimizers import make_optimizer
+from rnnlab.training.schedules import get_schedule
 
 
 class Trainer:
-    """Train and evaluate ``model`` on ``SequenceDataset``s.
+    """Train and evaluate ``model`` on a data set (``SequenceDataset`` or ``TokenPairs``).
 
     Args:
-        model: maps ``(N, T, I)`` inputs to ``(N, T', O)`` outputs shaped like the targets.
-        loss: a loss name (``"mse"``, the tutorial's).
+        model: the model to train.
+        objective: its loss and metrics (default: ``ValueRegression(loss, use_mask, decode)``,
+            the tutorial's formulation).
         optimizer: an optimiser name (``"adam"``, Keras's Adam).
-        learning_rate: the optimiser's step size (``1e-3``).
+        learning_rate: the peak step size (``1e-3``).
         batch_size: examples per step (32).
         shuffle: reshuffle the training set every epoch (True).
         seed: seed of the shuffling (a local generator; None for a random one).
-        use_mask: pass the inputs' padding mask to the model (False: the tutorial masks nothing).
-        decode: turns outputs ``(N, T', O)`` into tokens ``(N, T')`` for the metrics
-            (default: round each regressed number to the nearest integer).
+        clip_norm: clip the gradients' global norm to this (None: no clipping).
+        schedule: ``"constant"`` (default) or ``"cosine"`` learning rate over the run.
+        monitor: the validation number early stopping watches (``"val_exact_match"``, higher
+            is better; a name ending in ``loss`` is lower-is-better).
+        patience: stop after this many epochs without improvement of ``monitor`` and restore
+            the best epoch's weights (None: train every epoch, keep the last weights).
         callbacks: ``Callback``s told of every step and epoch.
+        loss, use_mask, decode: for the default objective.
     """
 
     def __init__(
         self,
         model: nn.Module,
+        objective=None,
         *,
         loss: str = "mse",
         optimizer: str = "adam",
@@ -47,74 +55,96 @@ class Trainer:
         shuffle: bool = True,
         seed: int | None = None,
         use_mask: bool = False,
-        decode: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        decode=None,
+        clip_norm: float | None = None,
+        schedule: str = "constant",
+        monitor: str = "val_exact_match",
+        patience: int | None = None,
         callbacks: Sequence[Callback] = (),
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+        if clip_norm is not None and not clip_norm > 0:
+            raise ValueError(f"`clip_norm` must be > 0 or None, got {clip_norm!r}.")
+        if patience is not None and (not isinstance(patience, int) or patience < 1):
+            raise ValueError(f"`patience` must be a positive int or None, got {patience!r}.")
         self.model = model
-        self.loss_fn = get_loss(loss)
+        self.objective = objective or ValueRegression(loss, use_mask=use_mask, decode=decode)
         self.optimizer = make_optimizer(optimizer, model.parameters(), learning_rate)
+        self.learning_rate = learning_rate
+        self.schedule = get_schedule(schedule)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.use_mask = use_mask
-        self.decode = decode or (lambda y: round_to_tokens(y.squeeze(-1)))
+        self.clip_norm = clip_norm
+        self.monitor, self.patience = monitor, patience
         self.callbacks = list(callbacks)
         self.generator = torch.Generator()
         if seed is not None:
             self.generator.manual_seed(seed)
         else:
             self.generator.seed()
+        self.history = History()
+        self.best: dict = {"value": None, "epoch": None, "weights": None}
 
-    def _device(self) -> torch.device:
-        param = next(self.model.parameters(), None)
-        return param.device if param is not None else torch.device("cpu")
+    # -- training ---------------------------------------------------------------------------
 
-    def _forward(self, batch: SequenceDataset) -> torch.Tensor:
-        device = self._device()
-        x = batch.inputs.to(device)
-        if self.use_mask:
-            return self.model(x, mask=batch.input_mask().to(device))
-        return self.model(x)
-
-    def fit(
-        self, train: SequenceDataset, *, epochs: int = 10, validation: SequenceDataset | None = None
-    ) -> History:
-        """Train for ``epochs`` epochs; returns the per-epoch ``History``.
+    def fit(self, train, *, epochs: int = 10, validation=None) -> History:
+        """Train until ``epochs`` epochs are done (counting those of a resumed run) or early
+        stopping ends it; returns the per-epoch ``History``.
 
         Logged each epoch: ``loss`` (the mean training loss over the epoch's batches, as Keras
-        reports it) and, with ``validation``, ``val_loss``, ``val_token_accuracy`` and
-        ``val_exact_match``.
+        reports it), ``lr``, and with ``validation`` its metrics prefixed ``val_``.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive int, got {epochs!r}.")
+        if self.patience is not None and validation is None:
+            raise ValueError("early stopping (`patience`) needs `validation` data.")
         steps = -(-len(train) // self.batch_size)
-        history = History()
+        self._total_steps = epochs * steps
         for cb in self.callbacks:
             cb.on_train_begin(epochs=epochs, steps_per_epoch=steps)
-        for epoch in range(epochs):
+        for epoch in range(self.history.epochs, epochs):
             for cb in self.callbacks:
                 cb.on_epoch_begin(epoch)
-            logs = {"loss": self._train_epoch(train)}
+            logs = {"loss": self._train_epoch(train), "lr": self.optimizer.learning_rate}
             if validation is not None:
-                val = self.evaluate(validation)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            history.append(logs)
+                logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
+            self.history.append(logs)
+            stop = self._update_best(epoch, logs)
             for cb in self.callbacks:
                 cb.on_epoch_end(epoch, logs)
+            if stop:
+                break
+        if self.patience is not None and self.best["weights"] is not None:
+            self.model.load_state_dict(self.best["weights"])
         for cb in self.callbacks:
-            cb.on_train_end(history.last())
-        return history
+            cb.on_train_end(self.history.last())
+        return self.history
 
-    def _train_epoch(self, train: SequenceDataset) -> float:
+    def _update_best(self, epoch: int, logs: dict) -> bool:
+        """Record the best epoch; True when early stopping should end training."""
+        if self.patience is None:
+            return False
+        value = logs[self.monitor]
+        lower = self.monitor.endswith("loss")
+        best = self.best["value"]
+        if best is None or (value < best if lower else value > best):
+            weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best = {"value": value, "epoch": epoch, "weights": weights}
+        return epoch - self.best["epoch"] >= self.patience
+
+    def _train_epoch(self, train) -> float:
         self.model.train()
-        device = self._device()
         total, seen = 0.0, 0
         batches = train.batches(self.batch_size, shuffle=self.shuffle, generator=self.generator)
         for step, batch in enumerate(batches):
-            loss = self.loss_fn(self._forward(batch), batch.targets.to(device))
+            scale = self.schedule(self.optimizer.iterations, self._total_steps)
+            self.optimizer.learning_rate = self.learning_rate * scale
+            loss = self.objective.loss(self.model, batch)
             self.optimizer.zero_grad()
             loss.backward()
+            if self.clip_norm is not None:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
             self.optimizer.step()
             total += loss.item() * len(batch)
             seen += len(batch)
@@ -122,18 +152,61 @@ class Trainer:
                 cb.on_batch_end(step, {"loss": total / seen})
         return total / seen
 
-    @torch.no_grad()
-    def predict(self, data: SequenceDataset) -> torch.Tensor:
-        """Model outputs for every example, batched: ``(N, T', O)`` on the CPU."""
-        self.model.eval()
-        return torch.cat([self._forward(b).cpu() for b in data.batches(self.batch_size)])
+    # -- evaluation -------------------------------------------------------------------------
 
     @torch.no_grad()
-    def evaluate(self, data: SequenceDataset) -> dict[str, float]:
-        """``loss`` (over whole padded targets, as in training), ``token_accuracy`` and
-        ``exact_match`` (over each target's real positions only)."""
-        outputs = self.predict(data)
-        loss = self.loss_fn(outputs, data.targets).item()
-        tokens = self.decode(outputs)
-        targets = data.targets.squeeze(-1).round().long()
-        return {"loss": loss, **sequence_accuracy(tokens, targets, data.target_mask())}
+    def predict(self, data):
+        """The objective's predictions for every example (model outputs, or token ids)."""
+        self.model.eval()
+        return self.objective.predict(self.model, data, self.batch_size)
+
+    @torch.no_grad()
+    def evaluate(self, data) -> dict[str, float]:
+        """The objective's metrics on ``data`` (``loss`` and accuracies)."""
+        self.model.eval()
+        return self.objective.evaluate(self.model, data, self.batch_size)
+
+    # -- resuming ---------------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Everything a resumed run needs, as (tensors, JSON-able numbers)."""
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        tensors.update({f"optimizer.m.{i}": m for i, m in enumerate(opt["m"])})
+        tensors.update({f"optimizer.v.{i}": v for i, v in enumerate(opt["v"])})
+        tensors["rng.shuffle"] = self.generator.get_state()
+        tensors["rng.torch"] = torch.get_rng_state()
+        if self.best["weights"] is not None:
+            tensors.update({f"best.{k}": v for k, v in self.best["weights"].items()})
+        numbers = {
+            "iterations": opt["iterations"],
+            "history": self.history.history,
+            "best_value": self.best["value"],
+            "best_epoch": self.best["epoch"],
+        }
+        return {k: v.detach().contiguous().cpu() for k, v in tensors.items()}, numbers
+
+    def load_state(self, tensors: dict[str, torch.Tensor], numbers: dict) -> None:
+        """Restore what ``state`` returned, so that training continues as if never stopped."""
+        self.model.load_state_dict(_strip(tensors, "model."))
+        n = len(self.optimizer.m)
+        self.optimizer.load_state_dict(
+            {
+                "iterations": numbers["iterations"],
+                "m": [tensors[f"optimizer.m.{i}"] for i in range(n)],
+                "v": [tensors[f"optimizer.v.{i}"] for i in range(n)],
+            }
+        )
+        self.generator.set_state(tensors["rng.shuffle"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.history = History(copy.deepcopy(numbers["history"]))
+        best = _strip(tensors, "best.") or None
+        self.best = {
+            "value": numbers["best_value"],
+            "epoch": numbers["best_epoch"],
+            "weights": best,
+        }
+
+
+def _strip(tensors: dict, prefix: str) -> dict:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}

@@ -1,0 +1,112 @@
+"""Objectives: what a model's loss and metrics are, for one formulation of the data.
+
+The trainer asks an objective for a batch's loss and for the metrics of a data set; it
+never looks inside the model. ``ValueRegression`` is the tutorial's formulation (numbers in,
+numbers out, mean squared error); ``SequenceGeneration`` is an autoregressive decoder's
+(token ids in, a softmax per output step, cross-entropy with teacher forcing, metrics on
+decoded sequences).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnlab.data import SequenceDataset, TokenPairs
+from rnnlab.training.losses import get_loss
+from rnnlab.training.metrics import round_to_tokens, sequence_accuracy, token_sequence_metrics
+
+
+def _device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+class ValueRegression:
+    """Padded value sequences, a regression loss (the tutorial's MSE), rounded predictions.
+
+    Args:
+        loss: a loss name (``"mse"``).
+        use_mask: pass the inputs' padding mask to the model.
+        decode: outputs ``(N, T', O)`` to tokens ``(N, T')`` (default: round to integers).
+    """
+
+    def __init__(self, loss: str = "mse", use_mask: bool = False, decode: Callable | None = None):
+        self.loss_fn = get_loss(loss)
+        self.use_mask = use_mask
+        self.decode = decode or (lambda y: round_to_tokens(y.squeeze(-1)))
+
+    def outputs(self, model: nn.Module, batch: SequenceDataset) -> torch.Tensor:
+        device = _device(model)
+        x = batch.inputs.to(device)
+        if self.use_mask:
+            return model(x, mask=batch.input_mask().to(device))
+        return model(x)
+
+    def loss(self, model: nn.Module, batch: SequenceDataset) -> torch.Tensor:
+        return self.loss_fn(self.outputs(model, batch), batch.targets.to(_device(model)))
+
+    def predict(self, model: nn.Module, data: SequenceDataset, batch_size: int) -> torch.Tensor:
+        return torch.cat([self.outputs(model, b).cpu() for b in data.batches(batch_size)])
+
+    def evaluate(self, model: nn.Module, data: SequenceDataset, batch_size: int) -> dict:
+        """``loss`` over whole padded targets; accuracies over the real positions only."""
+        outputs = self.predict(model, data, batch_size)
+        loss = self.loss_fn(outputs, data.targets).item()
+        targets = data.targets.squeeze(-1).round().long()
+        return {
+            "loss": loss,
+            **sequence_accuracy(self.decode(outputs), targets, data.target_mask()),
+        }
+
+
+class SequenceGeneration:
+    """Token pairs, teacher-forced cross-entropy, metrics on greedy or beam-search output.
+
+    The model must offer ``model(sources, decoder_inputs) -> logits (N, T, V)`` and
+    ``model.generate(sources, max_len=, beam_width=, length_penalty=) -> list of id lists``.
+
+    Args:
+        beam_width: 1 for greedy decoding.
+        length_penalty: the exponent of the length normalisation of beam scores.
+        extra_steps: generated sequences may be this much longer than the longest target.
+    """
+
+    def __init__(self, beam_width: int = 1, length_penalty: float = 0.6, extra_steps: int = 5):
+        self.beam_width = beam_width
+        self.length_penalty = length_penalty
+        self.extra_steps = extra_steps
+
+    def loss(self, model: nn.Module, batch: TokenPairs) -> torch.Tensor:
+        device = _device(model)
+        logits = model(batch.sources.to(device), batch.decoder_inputs().to(device))  # (N, T, V)
+        targets = batch.targets.to(device)
+        return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=0)
+
+    def generate(self, model: nn.Module, sources: torch.Tensor, max_len: int) -> list[list[int]]:
+        return model.generate(
+            sources.to(_device(model)),
+            max_len=max_len,
+            beam_width=self.beam_width,
+            length_penalty=self.length_penalty,
+        )
+
+    def evaluate(self, model: nn.Module, data: TokenPairs, batch_size: int) -> dict:
+        """Teacher-forced ``loss`` (per target token), and ``exact_match``, ``token_accuracy``
+        and ``token_error_rate`` of the decoded sequences."""
+        total, tokens = 0.0, 0
+        predicted, references = [], []
+        max_len = int(data.target_lengths.max()) + self.extra_steps
+        for batch in data.batches(batch_size):
+            n_tokens = int((batch.targets != 0).sum())
+            total += self.loss(model, batch).item() * n_tokens
+            tokens += n_tokens
+            predicted += self.generate(model, batch.sources, max_len)
+            references += [
+                t[: n - 1].tolist()
+                for t, n in zip(batch.targets, batch.target_lengths, strict=True)
+            ]
+        return {"loss": total / tokens, **token_sequence_metrics(predicted, references)}
