@@ -90,6 +90,13 @@ def add_parser(commands) -> None:
     p.add_argument(
         "--padding", choices=("post", "pre"), default="post", help="padding side (default: post)"
     )
+    p.add_argument(
+        "--formulation",
+        choices=("values", "tokens"),
+        default="values",
+        help="values: numbers in, MSE (the tutorial's); tokens: embedded ids in, softmax out, "
+        "cross-entropy over real target positions",
+    )
     p.add_argument("--mask", action="store_true", help="mask padded steps (the tutorial does not)")
     p.add_argument(
         "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
@@ -168,6 +175,7 @@ def _config(args: argparse.Namespace):
         seed=args.seed,
         padding=args.padding,
         mask=args.mask,
+        formulation=args.formulation,
     )
 
 

@@ -21,8 +21,9 @@ def _is_terminal(stream) -> bool:
 class ProgressBar(Callback):
     """Shows steps, loss and ETA while training, then one line per finished epoch."""
 
-    def __init__(self, label: str = "", stream=None) -> None:
+    def __init__(self, label: str = "", stream=None, shown=("loss", "val_loss")) -> None:
         self.label = label
+        self.shown = shown  # the numbers of each epoch's line
         self.stream = stream if stream is not None else sys.stderr  # the one current now
         self.bar: tqdm | None = None
 
@@ -50,7 +51,7 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch, logs):
         seconds = time.perf_counter() - self.epoch_start
         per_step = 1000 * seconds / self.steps
-        shown = {k: v for k, v in logs.items() if k in ("loss", "val_loss")}
+        shown = {k: v for k, v in logs.items() if k in self.shown}
         tqdm.write(
             f"Epoch {epoch + 1}/{self.epochs} {self.steps}/{self.steps} "
             f"{seconds:.2f}s {per_step:.1f}ms/step - {_format(shown)}",

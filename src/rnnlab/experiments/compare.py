@@ -36,7 +36,10 @@ from rnnlab.models import (
     build_model,
     summarize,
 )
-from rnnlab.training import Callback, History, Trainer
+from rnnlab.training import Callback, History, TokenTagging, Trainer
+
+FORMULATIONS = ("values", "tokens")
+VOCAB_SIZE = 10  # the digit tasks' tokens 1-9, and 0 for padding
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class CompareConfig:
     seed: int = 0  # data generation, weight initialisation and shuffling
     padding: str = "post"  # the tutorial pads after each sequence
     mask: bool = False  # the tutorial masks nothing
+    formulation: str = "values"  # the tutorial's numbers and MSE, or "tokens": ids, softmax, CE
 
     def __post_init__(self) -> None:
         for name in ("samples", "max_len", "epochs", "batch_size"):
@@ -78,6 +82,10 @@ class CompareConfig:
             raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate}.")
         if self.padding not in ("pre", "post"):
             raise ValueError(f"`padding` must be 'pre' or 'post', got {self.padding!r}.")
+        if self.formulation not in FORMULATIONS:
+            raise ValueError(
+                f"`formulation` must be one of {FORMULATIONS}, got {self.formulation!r}."
+            )
 
 
 @dataclass
@@ -150,7 +158,8 @@ class CompareResult:
             ax.set_xlabel("epoch")
             ax.set_yscale("log")
             ax.grid(True, which="both", alpha=0.3)
-        axes[0].set_ylabel("mean squared error")
+        tokens = self.config.formulation == "tokens"
+        axes[0].set_ylabel("cross-entropy per token" if tokens else "mean squared error")
         axes[1].legend(title="model (parameters)")
         fig.suptitle(f"rnnlab compare: task {self.config.task!r}, {self.config.samples} pairs")
         fig.tight_layout()
@@ -197,12 +206,17 @@ def run_compare(
     steps = config.max_len
     for name in config.models:
         torch.manual_seed(config.seed)  # every model starts from the same seed, in any order
-        model = build_model(name, time_steps=steps)
-        summary = summarize(model, (steps, 1), title=name)
+        tokens = config.formulation == "tokens"
+        model = build_model(name, time_steps=steps, vocab_size=VOCAB_SIZE if tokens else None)
+        if tokens:
+            summary = summarize(model, (steps,), title=name, dtype=torch.long)
+        else:
+            summary = summarize(model, (steps, 1), title=name)
         if on_model_start is not None:
             on_model_start(name, summary)
         trainer = Trainer(
             model,
+            TokenTagging(use_mask=config.mask) if tokens else None,
             learning_rate=config.learning_rate,
             batch_size=config.batch_size,
             seed=config.seed,

@@ -26,6 +26,7 @@ class EncoderDecoder(nn.Module):
         cell: ``"lstm"`` (default), ``"gru"`` or ``"rnn"``, for both sides.
         activation: the recurrent layers' activation (``"tanh"``: the tutorial keeps the
             default here).
+        vocab_size, embedding_dim: the token formulation, as in ``Tagger``.
 
     Example::
 
@@ -42,8 +43,14 @@ class EncoderDecoder(nn.Module):
         output_steps: int = 5,
         cell: str = "lstm",
         activation: str = "tanh",
+        vocab_size: int | None = None,
+        embedding_dim: int = 16,
     ) -> None:
         super().__init__()
+        self.embedding = None
+        if vocab_size is not None:
+            self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+            input_size, output_size = embedding_dim, vocab_size
         self.encoder = recurrent_layer(
             cell, units, input_size=input_size, activation=activation, return_state=True
         )
@@ -55,6 +62,8 @@ class EncoderDecoder(nn.Module):
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor | None = None):
         """Returns the context vector ``(N, H)`` and the encoder's final state tensors."""
+        if self.embedding is not None:
+            x = self.embedding(x)  # (N, T) ids -> (N, T, E)
         context, *state = self.encoder(x, mask=mask)
         return context, state
 

@@ -17,26 +17,28 @@ Builder = Callable[..., nn.Module]
 
 
 def _tagger(cell: str, bidirectional: bool) -> Builder:
-    def build(*, time_steps: int, input_size: int = 1, output_size: int = 1, units: int = 64):
+    def build(*, time_steps: int, input_size=1, output_size=1, units=64, vocab_size=None):
         return Tagger(
             input_size=input_size,
             units=units,
             output_size=output_size,
             cell=cell,
             bidirectional=bidirectional,
+            vocab_size=vocab_size,
         )
 
     return build
 
 
 def _encoder_decoder(cell: str) -> Builder:
-    def build(*, time_steps: int, input_size: int = 1, output_size: int = 1, units: int = 64):
+    def build(*, time_steps: int, input_size=1, output_size=1, units=64, vocab_size=None):
         return EncoderDecoder(
             input_size=input_size,
             units=units,
             output_size=output_size,
             output_steps=time_steps,
             cell=cell,
+            vocab_size=vocab_size,
         )
 
     return build

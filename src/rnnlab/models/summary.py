@@ -67,11 +67,15 @@ def _shape(value) -> str:
 
 
 def summarize(
-    model: nn.Module, input_shape: tuple[int, ...], title: str | None = None
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    title: str | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> ModelSummary:
     """Summarise ``model``'s top-level layers by running it once on zeros of ``(2, *input_shape)``.
 
-    ``input_shape`` excludes the batch axis, e.g. ``(5, 1)`` for the tutorial's models.
+    ``input_shape`` excludes the batch axis, e.g. ``(5, 1)`` for the tutorial's models, or
+    ``(5,)`` with ``dtype=torch.long`` for token models.
     Rows are named as Keras names layers: ``snake_case`` of the class, numbered from the
     second of a kind (``lstm``, ``lstm_1``).
     """
@@ -84,7 +88,7 @@ def summarize(
         with torch.no_grad():
             param = next(model.parameters(), None)
             device = param.device if param is not None else None
-            model(torch.zeros(2, *input_shape, device=device))
+            model(torch.zeros(2, *input_shape, device=device, dtype=dtype))
     finally:
         for hook in hooks:
             hook.remove()

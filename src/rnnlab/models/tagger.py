@@ -36,6 +36,10 @@ class Tagger(nn.Module):
         activation: the recurrent layer's activation (the tutorial's ``"relu"`` by default).
         bidirectional: wrap the recurrent layer in ``Bidirectional`` (seed model 2).
         merge_mode: the bidirectional merge mode (``"concat"``).
+        vocab_size: for the token formulation: inputs are ids ``(N, T)`` embedded in
+            ``embedding_dim`` features, and the head gives ``vocab_size`` logits per step
+            (``output_size`` is then ignored). None (default): raw values in and out.
+        embedding_dim: the embedding size of the token formulation (16).
 
     Example::
 
@@ -53,8 +57,14 @@ class Tagger(nn.Module):
         activation: str = "relu",
         bidirectional: bool = False,
         merge_mode: str = "concat",
+        vocab_size: int | None = None,
+        embedding_dim: int = 16,
     ) -> None:
         super().__init__()
+        self.embedding = None
+        if vocab_size is not None:
+            self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+            input_size, output_size = embedding_dim, vocab_size
         layer = recurrent_layer(
             cell, units, input_size=input_size, activation=activation, return_sequences=True
         )
@@ -63,4 +73,6 @@ class Tagger(nn.Module):
         self.head = TimeDistributed(Dense(output_size, input_size=width))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embedding is not None:
+            x = self.embedding(x)  # (N, T) ids -> (N, T, E)
         return self.head(self.recurrent(x, mask=mask))  # (N, T, O)

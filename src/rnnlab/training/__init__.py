@@ -4,7 +4,7 @@ from rnnlab.training.callbacks import Callback
 from rnnlab.training.history import History
 from rnnlab.training.losses import LOSSES
 from rnnlab.training.metrics import round_to_tokens, sequence_accuracy, token_sequence_metrics
-from rnnlab.training.objectives import SequenceGeneration, ValueRegression
+from rnnlab.training.objectives import SequenceGeneration, TokenTagging, ValueRegression
 from rnnlab.training.optimizers import OPTIMIZERS, Adam
 from rnnlab.training.trainer import Trainer
 
@@ -15,6 +15,7 @@ __all__ = [
     "Callback",
     "History",
     "SequenceGeneration",
+    "TokenTagging",
     "Trainer",
     "ValueRegression",
     "round_to_tokens",

@@ -110,3 +110,37 @@ class SequenceGeneration:
                 for t, n in zip(batch.targets, batch.target_lengths, strict=True)
             ]
         return {"loss": total / tokens, **token_sequence_metrics(predicted, references)}
+
+
+class TokenTagging:
+    """Padded token ids (stored as values in a ``SequenceDataset``), a softmax per output
+    step, cross-entropy over the target's real positions only, argmax predictions.
+
+    The model maps ids ``(N, T)`` to logits ``(N, T', V)``.
+    """
+
+    def __init__(self, use_mask: bool = True) -> None:
+        self.use_mask = use_mask
+
+    def logits(self, model: nn.Module, batch: SequenceDataset) -> torch.Tensor:
+        device = _device(model)
+        ids = batch.inputs.squeeze(-1).round().long().to(device)  # (N, T)
+        if self.use_mask:
+            return model(ids, mask=batch.input_mask().to(device))
+        return model(ids)
+
+    def loss(self, model: nn.Module, batch: SequenceDataset) -> torch.Tensor:
+        logits = self.logits(model, batch)  # (N, T', V)
+        targets = batch.targets.squeeze(-1).round().long().to(logits.device)
+        mask = batch.target_mask().to(logits.device)
+        return F.cross_entropy(logits[mask], targets[mask])
+
+    def predict(self, model: nn.Module, data: SequenceDataset, batch_size: int) -> torch.Tensor:
+        return torch.cat([self.logits(model, b).cpu() for b in data.batches(batch_size)])
+
+    def evaluate(self, model: nn.Module, data: SequenceDataset, batch_size: int) -> dict:
+        logits = self.predict(model, data, batch_size)
+        targets = data.targets.squeeze(-1).round().long()
+        mask = data.target_mask()
+        loss = F.cross_entropy(logits[mask], targets[mask]).item()
+        return {"loss": loss, **sequence_accuracy(logits.argmax(-1), targets, mask)}
