@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from rnnlab.cli import compare, doctor, gradients, memory, report
+from rnnlab.cli import compare, doctor, evaluate, gradients, memory, predict, report, train
 from rnnlab.cli.options import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (compare, gradients, memory, report, doctor)
+COMMANDS = (compare, train, predict, evaluate, gradients, memory, report, doctor)
 
 
 def build_parser() -> Parser:

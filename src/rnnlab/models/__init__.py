@@ -2,6 +2,7 @@
 
 from rnnlab.models.encoder_decoder import EncoderDecoder
 from rnnlab.models.registry import MODELS, TUTORIAL_MODELS, build_model
+from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.models.summary import LayerRow, ModelSummary, summarize
 from rnnlab.models.tagger import Tagger
 
@@ -11,6 +12,8 @@ __all__ = [
     "EncoderDecoder",
     "LayerRow",
     "ModelSummary",
+    "Seq2Seq",
+    "Seq2SeqConfig",
     "Tagger",
     "build_model",
     "summarize",

@@ -1,0 +1,46 @@
+"""``rnnlab evaluate RUN_DIR --data FILE``: a trained model's metrics on a pair file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(commands) -> None:
+    p = commands.add_parser(
+        "evaluate",
+        help="metrics of a trained run on a pair file",
+        description="Exact match, token accuracy and token error rate of a "
+        "trained run on a pair file (in the run's tokenisation).",
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    p.add_argument("--data", type=Path, required=True, help="a pair file (TSV, or .jsonl)")
+    p.add_argument("--unknown", choices=("error", "map"), default="error")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--seed", type=int, default=0, help="unused: evaluation is deterministic")
+    p.add_argument("--out", type=Path, help="also write metrics.json into this folder")
+    p.set_defaults(run=run, parser=p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnlab.data import atomic_write_text, read_pairs
+    from rnnlab.experiments.train import load_run
+
+    trained = load_run(args.run_dir)
+    pairs = read_pairs(args.data, trained.tokens)
+    names = [f"{pairs.path}:{line}" for line in pairs.lines]
+    metrics = trained.evaluate(pairs.sources, pairs.targets, names=names, unknown=args.unknown)
+    metrics = {"pairs": len(pairs), **metrics}
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(
+            f"{len(pairs)} pairs: exact match {metrics['exact_match']:.2%}, token accuracy "
+            f"{metrics['token_accuracy']:.2%}, token error rate {metrics['token_error_rate']:.2%}, "
+            f"loss {metrics['loss']:.4f}"
+        )
+    return 0

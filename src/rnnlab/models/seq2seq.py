@@ -1,0 +1,256 @@
+"""A token encoder-decoder with attention, trained with teacher forcing, decoded greedily or
+by beam search.
+
+One step function, ``decode_step``, serves teacher forcing, greedy decoding and beam search.
+
+Legend: ``N`` batch, ``S`` source steps, ``T`` target steps, ``E`` embedding, ``H`` units,
+``D`` encoder directions, ``V`` target vocabulary, ``K`` beam width. ``batch_first``
+everywhere. Token ids: 0 padding, 1 start, 2 end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rnnlab.layers import Bidirectional
+from rnnlab.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
+from rnnlab.models.attention import SCORES, Attention
+from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
+
+PAD_ID, START_ID, END_ID = 0, 1, 2
+CELLS = {"lstm": LSTMCell, "gru": GRUCell, "rnn": SimpleRNNCell}
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """The encoder-decoder's shape; every field is saved with the weights."""
+
+    source_vocab_size: int
+    target_vocab_size: int
+    embedding_dim: int = 64
+    units: int = 128  # H, for every recurrent layer on both sides
+    layers: int = 1  # stacked layers on each side
+    cell: str = "lstm"  # "lstm", "gru" or "rnn"
+    bidirectional: bool = True  # the encoder reads both ways
+    attention: str | None = "bahdanau"  # "dot", "general", "bahdanau" or None
+    dropout: float = 0.0  # on embeddings, between layers, and before the output layer
+
+    def __post_init__(self) -> None:
+        for name in ("source_vocab_size", "target_vocab_size"):
+            if getattr(self, name) < 4:
+                raise ValueError(
+                    f"`{name}` must be >= 4 (the special tokens), got {getattr(self, name)}."
+                )
+        for name in ("embedding_dim", "units", "layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
+        if self.cell not in RECURRENT_LAYERS:
+            raise ValueError(
+                f"`cell` must be one of {sorted(RECURRENT_LAYERS)}, got {self.cell!r}."
+            )
+        if self.attention is not None and self.attention not in SCORES:
+            raise ValueError(
+                f"`attention` must be one of {list(SCORES)} or None, got {self.attention!r}."
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout}.")
+
+
+@dataclass
+class Memory:
+    """What the decoder reads of one encoded batch."""
+
+    outputs: torch.Tensor  # (N, S, D*H)
+    keys: torch.Tensor | None  # (N, S, H), for attention
+    mask: torch.Tensor  # (N, S) bool, True at real source tokens
+
+    def repeat(self, k: int) -> Memory:
+        """Each row ``k`` times in a row (for beam search): ``(N, ...) -> (N*K, ...)``."""
+        rep = lambda t: None if t is None else t.repeat_interleave(k, dim=0)  # noqa: E731
+        return Memory(rep(self.outputs), rep(self.keys), rep(self.mask))
+
+
+class Seq2Seq(nn.Module):
+    r"""Encoder-decoder over token ids.
+
+    Encoder: embedding, then ``layers`` recurrent layers (bidirectional by default), masked so
+    that padding changes nothing. The decoder's layer ``l`` starts from the encoder's layer
+    ``l`` final state (both directions joined by :math:`\tanh(W [s_f; s_b])`). Each decoder
+    step embeds the previous token, appends the previous attentional vector (Luong's input
+    feeding), runs the stacked cells, attends over the encoder outputs with the top state
+    :math:`h_t`, and predicts :math:`\mathrm{softmax}(W_o \tilde h_t)` with
+    :math:`\tilde h_t = \tanh(W_c [c_t; h_t])`. Without attention, from :math:`h_t`.
+    """
+
+    def __init__(self, config: Seq2SeqConfig) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        h, d = c.units, 2 if c.bidirectional else 1
+        self.source_embedding = nn.Embedding(
+            c.source_vocab_size, c.embedding_dim, padding_idx=PAD_ID
+        )
+        self.encoder = nn.ModuleList()
+        for layer in range(c.layers):
+            size = c.embedding_dim if layer == 0 else d * h
+            rnn = recurrent_layer(
+                c.cell, h, input_size=size, return_sequences=True, return_state=True
+            )
+            self.encoder.append(Bidirectional(rnn) if c.bidirectional else rnn)
+        n_states = 2 if c.cell == "lstm" else 1
+        self.bridge = (
+            nn.ModuleList(nn.Linear(2 * h, h) for _ in range(n_states)) if c.bidirectional else None
+        )
+        self.target_embedding = nn.Embedding(
+            c.target_vocab_size, c.embedding_dim, padding_idx=PAD_ID
+        )
+        feed = h if c.attention else 0
+        self.decoder = nn.ModuleList(
+            CELLS[c.cell](h, input_size=(c.embedding_dim + feed) if layer == 0 else h)
+            for layer in range(c.layers)
+        )
+        if c.attention:
+            self.attention = Attention(c.attention, d * h, h)
+            self.combine = nn.Linear(d * h + h, h)
+        self.dropout = nn.Dropout(c.dropout)
+        self.output = nn.Linear(h, c.target_vocab_size)
+
+    def encode(self, source: torch.Tensor):
+        """``source (N, S)`` ids -> ``(Memory, initial decoder state)``."""
+        mask = source != PAD_ID
+        x = self.dropout(self.source_embedding(source))  # (N, S, E)
+        states = []
+        for i, layer in enumerate(self.encoder):
+            x, *state = layer(x, mask=mask)  # (N, S, D*H)
+            states.append(self._bridge(state))
+            if i < len(self.encoder) - 1:
+                x = self.dropout(x)
+        keys = self.attention.prepare(x) if self.config.attention else None
+        feed = x.new_zeros(x.shape[0], self.config.units) if self.config.attention else None
+        return Memory(x, keys, mask), (states, feed)
+
+    def _bridge(self, state: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        if self.bridge is None:
+            return tuple(state)
+        half = len(state) // 2  # forward states, then backward ones
+        joined = [
+            torch.cat([f, b], dim=-1) for f, b in zip(state[:half], state[half:], strict=True)
+        ]
+        return tuple(torch.tanh(w(s)) for w, s in zip(self.bridge, joined, strict=True))
+
+    def decode_step(self, tokens: torch.Tensor, state, memory: Memory):
+        """One decoder step: previous ``tokens (N,)`` -> ``logits (N, V)``, new state, and the
+        attention weights ``(N, S)`` (None without attention)."""
+        layer_states, feed = state
+        x = self.dropout(self.target_embedding(tokens))  # (N, E)
+        if feed is not None:
+            x = torch.cat([x, feed], dim=-1)  # (N, E + H)
+        new_states = []
+        for i, (cell, s) in enumerate(zip(self.decoder, layer_states, strict=True)):
+            x, s = cell(x, s)  # (N, H)
+            new_states.append(s)
+            if i < len(self.decoder) - 1:
+                x = self.dropout(x)
+        weights = None
+        if self.config.attention:
+            context, weights = self.attention(x, memory.keys, memory.outputs, memory.mask)
+            x = torch.tanh(self.combine(torch.cat([context, x], dim=-1)))  # (N, H)
+            feed = x
+        logits = self.output(self.dropout(x))  # (N, V)
+        return logits, (new_states, feed), weights
+
+    def forward(self, source: torch.Tensor, decoder_input: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: ``source (N, S)``, ``decoder_input (N, T)`` (``[<s>, y_1, ...]``) ->
+        logits ``(N, T, V)``."""
+        memory, state = self.encode(source)
+        logits = []
+        for tokens in decoder_input.unbind(1):
+            step_logits, state, _ = self.decode_step(tokens, state, memory)
+            logits.append(step_logits)
+        return torch.stack(logits, dim=1)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        source,
+        *,
+        max_len: int,
+        beam_width: int = 1,
+        length_penalty: float = 0.6,
+        return_attention: bool = False,
+    ):
+        """Decode ``source (N, S)`` into id lists (the end token excluded).
+
+        ``beam_width=1`` is greedy decoding. Beam search keeps ``K`` hypotheses per source and
+        ranks finished ones by log-probability / ``length ** length_penalty`` (the length
+        counts the end token). With ``return_attention``, also returns per source a ``(L, S_i)``
+        array of attention weights, one row per output token including the end token (None
+        without attention). Call ``model.eval()`` first for deterministic dropout.
+        """
+        if beam_width < 1:
+            raise ValueError(f"`beam_width` must be >= 1, got {beam_width}.")
+        if max_len < 1:
+            raise ValueError(f"`max_len` must be >= 1, got {max_len}.")
+        sequences, attention = _beam_search(self, source, max_len, beam_width, length_penalty)
+        if not return_attention:
+            return sequences
+        lengths = (source != PAD_ID).sum(1).tolist()
+        weights = [
+            None if a is None else a[:, :n].numpy() for a, n in zip(attention, lengths, strict=True)
+        ]
+        return sequences, weights
+
+
+def _reorder(state, index: torch.Tensor):
+    layer_states, feed = state
+    layer_states = [tuple(t.index_select(0, index) for t in s) for s in layer_states]
+    return layer_states, None if feed is None else feed.index_select(0, index)
+
+
+def _beam_search(model: Seq2Seq, source, max_len: int, k: int, alpha: float):
+    """Batched beam search over ``N*K`` rows; ``K=1`` is greedy decoding."""
+    n = source.shape[0]
+    memory, state = model.encode(source)
+    memory, state = memory.repeat(k), _reorder(state, torch.arange(n).repeat_interleave(k))
+    scores = torch.full((n, k), float("-inf"), device=source.device)
+    scores[:, 0] = 0.0  # one live hypothesis at first
+    tokens = torch.full((n * k,), START_ID, dtype=torch.long, device=source.device)
+    history = torch.zeros(n * k, 0, dtype=torch.long, device=source.device)
+    attn = []  # per step (N*K, S)
+    finished = torch.zeros(n * k, dtype=torch.bool, device=source.device)
+    lengths = torch.zeros(n * k, device=source.device)
+    for _ in range(max_len):
+        logits, state, weights = model.decode_step(tokens, state, memory)
+        logp = torch.log_softmax(logits.float(), dim=-1)  # (N*K, V)
+        # A finished hypothesis can only continue with padding, at no cost.
+        logp[finished] = float("-inf")
+        logp[finished, PAD_ID] = 0.0
+        total = (scores.view(-1, 1) + logp).view(n, -1)  # (N, K*V)
+        scores, flat = total.topk(k, dim=1)  # (N, K)
+        vocab = logp.shape[1]
+        origin = (flat // vocab + torch.arange(n, device=source.device)[:, None] * k).view(-1)
+        tokens = (flat % vocab).view(-1)
+        state = _reorder(state, origin)
+        history = torch.cat([history.index_select(0, origin), tokens[:, None]], dim=1)
+        if weights is not None:
+            attn = [a.index_select(0, origin) for a in attn] + [weights.index_select(0, origin)]
+        was_finished = finished.index_select(0, origin)
+        lengths = lengths.index_select(0, origin) + (~was_finished).float()
+        finished = was_finished | (tokens == END_ID)
+        if bool(finished.all()):
+            break
+    normalised = scores.view(-1) / lengths.clamp(min=1) ** alpha
+    normalised = normalised.masked_fill(~finished, float("-inf")) if k > 1 else normalised
+    best = normalised.view(n, k).argmax(dim=1) + torch.arange(n, device=source.device) * k
+    sequences, weights_out = [], []
+    stacked = torch.stack(attn, dim=1) if attn else None  # (N*K, L, S)
+    for row in best.tolist():
+        ids = history[row].tolist()
+        ids = ids[: ids.index(END_ID)] if END_ID in ids else [i for i in ids if i != PAD_ID]
+        sequences.append(ids)
+        steps = min(len(ids) + 1, history.shape[1])
+        weights_out.append(None if stacked is None else stacked[row, :steps].cpu())
+    return sequences, weights_out

@@ -1,0 +1,179 @@
+"""rnnlab train / predict / evaluate: run folders, resuming, bad input."""
+
+import io
+import json
+import sys
+
+import pytest
+import torch
+from matplotlib import image
+
+from rnnlab.cli import main
+from rnnlab.experiments.train import TrainConfig, load_run, train
+from rnnlab.training.run_folder import RunFolderError
+
+TINY = ["--samples", "120", "--units", "16", "--embedding-dim", "8", "--epochs", "2"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "reverse"
+    assert main(["train", "--task", "reverse", *TINY, "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+def test_run_folder_contents(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    assert {
+        "config.json",
+        "model.safetensors",
+        "history.csv",
+        "metrics.json",
+        "learning_curves.png",
+    } <= names
+    assert "checkpoint" not in names and "resume.json" not in names
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["train"]["task"] == "reverse" and config["source_vocab"][:4] == [
+        "<pad>",
+        "<s>",
+        "</s>",
+        "<unk>",
+    ]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert 0.0 <= metrics["val_exact_match"] <= 1.0 and metrics["epochs"] == 2
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 3
+    assert image.imread(run_dir / "learning_curves.png").ndim == 3
+    assert not any(p.suffix == ".pickle" or p.suffix == ".pt" for p in run_dir.iterdir())
+
+
+def test_predict_from_file_and_stdin(run_dir, tmp_path, capsys, monkeypatch):
+    sources = tmp_path / "sources.txt"
+    sources.write_text("3 7 2\n9\n1 2 3 4 5\n")
+    assert main(["predict", str(run_dir), "--input", str(sources)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(set(line.split()) <= set("123456789") for line in lines if line)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"3 7 2\n9\n1 2 3 4 5\n")))
+    assert main(["predict", str(run_dir)]) == 0
+    assert capsys.readouterr().out.splitlines() == lines
+
+
+def test_predict_matches_the_api(run_dir):
+    trained = load_run(run_dir)
+    batch = trained.predict([["3", "7", "2"], ["9"], ["1", "2"]])
+    alone = [trained.predict([s])[0] for s in (["3", "7", "2"], ["9"], ["1", "2"])]
+    assert batch == alone
+
+
+def test_plot_attention(run_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"3 7 2\n")))
+    png = tmp_path / "attention.png"
+    assert main(["predict", str(run_dir), "--plot-attention", str(png)]) == 0
+    assert image.imread(png).ndim == 3
+
+
+def test_evaluate(run_dir, tmp_path, capsys):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("3 7 2\t2 7 3\n9 1\t1 9\n")
+    assert main(["evaluate", str(run_dir), "--data", str(pairs), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["pairs"] == 2 and set(metrics) >= {
+        "exact_match",
+        "token_accuracy",
+        "token_error_rate",
+        "loss",
+    }
+
+
+def _error(args, capsys):
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_bad_input_gets_one_line(run_dir, tmp_path, capsys, monkeypatch):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("3 7\t7 3\n3 7 2\n")
+    assert "bad.tsv:2: no tab" in _error(["evaluate", str(run_dir), "--data", str(bad)], capsys)
+    unknown = tmp_path / "unknown.txt"
+    unknown.write_text("3 7\n3 x 2\n")
+    err = _error(["predict", str(run_dir), "--input", str(unknown)], capsys)
+    assert "unknown.txt:2: unknown source token 'x' (position 2)" in err
+    assert main(["predict", str(run_dir), "--input", str(unknown), "--unknown", "map"]) == 0
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("3 7\né\n".encode("latin-1"))
+    assert "latin.txt:2: not UTF-8" in _error(
+        ["predict", str(run_dir), "--input", str(latin)], capsys
+    )
+    assert "no such run folder" in _error(["predict", str(tmp_path / "nope")], capsys)
+    out = tmp_path / "never.png"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"3 x\n")))
+    _error(["predict", str(run_dir), "--plot-attention", str(out)], capsys)
+    assert not out.exists()
+
+
+def test_tampered_and_unfinished_runs(run_dir, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    weights = bytearray((copy / "model.safetensors").read_bytes())
+    weights[-1] ^= 0xFF
+    (copy / "model.safetensors").write_bytes(bytes(weights))
+    assert "does not match the hash" in _error(["predict", str(copy)], capsys)
+    (copy / "metrics.json").unlink()
+    assert "unfinished run folder" in _error(["predict", str(copy)], capsys)
+    with pytest.raises(RunFolderError, match="unfinished"):
+        load_run(copy)
+
+
+def test_train_errors(tmp_path, capsys):
+    assert "give --task NAME, --data FILE or --resume RUN_DIR" in _error_exit(["train"], capsys)
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("\n")
+    assert "empty.tsv: no pairs" in _error(
+        ["train", "--data", str(empty), "--out", str(tmp_path / "o")], capsys
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def _error_exit(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_train_refuses_a_finished_run_folder(run_dir, capsys):
+    err = _error(["train", "--task", "reverse", *TINY, "--out", str(run_dir)], capsys)
+    assert "already holds a finished run" in err
+
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
+    config = TrainConfig(
+        task="reverse", samples=120, units=16, embedding_dim=8, epochs=4, patience=None, dropout=0.1
+    )
+    full = train(config, tmp_path / "full")
+
+    class Interrupt(Exception):
+        pass
+
+    from rnnlab.training import Callback
+
+    # Interrupted as the third epoch starts: the checkpoint of epoch 2 is on disk.
+    class StopAtEpoch(Callback):
+        def on_epoch_begin(self, epoch):
+            if epoch == 2:
+                raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(config, tmp_path / "resumed", callbacks=[StopAtEpoch()])
+    with pytest.raises(RunFolderError, match="unfinished"):
+        load_run(tmp_path / "resumed")
+    resumed = train(config, tmp_path / "resumed", resume=True)
+    for (k, a), b in zip(
+        full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), k
+    full_history = (tmp_path / "full" / "history.csv").read_text()
+    assert (tmp_path / "resumed" / "history.csv").read_text() == full_history
