@@ -177,3 +177,38 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
         assert torch.equal(a, b), k
     full_history = (tmp_path / "full" / "history.csv").read_text()
     assert (tmp_path / "resumed" / "history.csv").read_text() == full_history
+
+
+def test_gates_reproduce_the_lstm(run_dir, tmp_path, capsys):
+    from rnnlab.experiments.gates import run_gates
+
+    trained = load_run(run_dir)
+    result = run_gates(trained, ["3", "7", "2", "9"])
+    for direction, gates in result.directions.items():
+        for name in ("input_gate", "forget_gate", "output_gate"):
+            assert gates[name].min() >= 0 and gates[name].max() <= 1
+        # c_t = f_t * c_{t-1} + i_t * g_t and h_t = o_t * tanh(c_t), in the direction's order.
+        c_prev = torch.zeros_like(gates["cell_state"][0])
+        for t in range(4) if direction == "forward" else reversed(range(4)):
+            f, i, g = (gates[k][t] for k in ("forget_gate", "input_gate", "cell_candidate"))
+            c = f * c_prev + i * g
+            torch.testing.assert_close(gates["cell_state"][t], c)
+            torch.testing.assert_close(gates["hidden"][t], gates["output_gate"][t] * torch.tanh(c))
+            c_prev = c
+    # The same hidden states as the encoder layer itself computes (whatever kernel it runs).
+    ids = trained.encode_sources([["3", "7", "2", "9"]])
+    with torch.no_grad():
+        layer_out, *_ = trained.model.encoder[0](trained.model.source_embedding(ids))
+    forward = result.directions["forward"]["hidden"]
+    backward = result.directions["backward"]["hidden"]
+    torch.testing.assert_close(layer_out[0], torch.cat([forward, backward], -1), atol=1e-5, rtol=0)
+
+    out = tmp_path / "gates"
+    assert main(["gates", str(run_dir), "--input", "3 7 2 9", "--out", str(out)]) == 0
+    data = json.loads((out / "gates.json").read_text())
+    assert (
+        data["tokens"] == ["3", "7", "2", "9"]
+        and len(data["directions"]["forward"]["forget_gate"]) == 4
+    )
+    assert image.imread(out / "gates.png").ndim == 3
+    assert "unknown source token 'x'" in _error(["gates", str(run_dir), "--input", "3 x"], capsys)

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from rnnlab.cli import compare, doctor, evaluate, gradients, memory, predict, report, train
+from rnnlab.cli import (
+    compare,
+    doctor,
+    evaluate,
+    gates,
+    gradients,
+    memory,
+    predict,
+    report,
+    train,
+)
 from rnnlab.cli.options import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (compare, train, predict, evaluate, gradients, memory, report, doctor)
+COMMANDS = (compare, train, predict, evaluate, gradients, memory, gates, report, doctor)
 
 
 def build_parser() -> Parser:

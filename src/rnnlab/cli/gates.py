@@ -1,0 +1,49 @@
+"""``rnnlab gates RUN_DIR --input "3 7 2 9"``: an LSTM's gates on one input, as pictures."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnnlab.cli.runs import check_out, default_out
+
+
+def add_parser(commands) -> None:
+    p = commands.add_parser(
+        "gates",
+        help="an LSTM run's gate activations on one input",
+        description="Input, forget and output gates and the cell state of a trained LSTM run's "
+        "first encoder layer at every step and unit, on one source: gates.png and gates.json.",
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished `rnnlab train` run")
+    p.add_argument("--input", required=True, help='one source sequence, e.g. "3 7 2 9"')
+    p.add_argument("--unknown", choices=("error", "map"), default="error")
+    p.add_argument("--seed", type=int, default=0, help="unused: the gates are deterministic")
+    p.add_argument("--out", type=Path, help="results folder (default: a new folder under runs/)")
+    p.set_defaults(run=run, parser=p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnlab.data.pairs import split_tokens
+    from rnnlab.experiments.gates import run_gates
+    from rnnlab.experiments.train import load_run
+
+    trained = load_run(args.run_dir)
+    tokens = split_tokens(args.input, trained.tokens)
+    if not tokens or "" in tokens:
+        raise ValueError(f"--input {args.input!r}: empty source or empty token")
+    out = args.out or default_out("gates")
+    check_out(out)
+    result = run_gates(trained, tokens, args.unknown)
+    result.save(out)
+    forward = result.directions["forward"]
+    header = f"{'step':<6}{'token':<8}{'input':>8}{'forget':>8}{'output':>8}{'|cell|':>8}"
+    print(header + "  (means over units)")
+    for t, token in enumerate(tokens):
+        i, f, o = (
+            forward[k][t].mean().item() for k in ("input_gate", "forget_gate", "output_gate")
+        )
+        c = forward["cell_state"][t].abs().mean().item()
+        print(f"{t + 1:<6}{token!r:<8}{i:>8.3f}{f:>8.3f}{o:>8.3f}{c:>8.3f}")
+    print(f"Results written to {out}/ (gates.json, gates.png)")
+    return 0
