@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-import time
 from pathlib import Path
 
 from rnnlab.cli.options import (
+    as_options,
     fraction,
     name_list,
     non_negative_int,
@@ -16,6 +15,7 @@ from rnnlab.cli.options import (
     positive_float,
     positive_int,
 )
+from rnnlab.cli.runs import default_out
 
 DESCRIPTION = """\
 Train several models on one task side by side and compare them. With no options this is
@@ -105,16 +105,6 @@ def add_parser(commands) -> None:
     p.set_defaults(run=run, parser=p)
 
 
-def _default_out() -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path("runs") / f"compare-{stamp}"
-    n = 1
-    while out.exists():
-        n += 1
-        out = Path("runs") / f"compare-{stamp}-{n}"
-    return out
-
-
 def _table(result) -> str:
     header = ("model", "params", "loss", "val_loss", "token acc", "exact match", "train s")
     rows = [header]
@@ -179,11 +169,6 @@ def _config(args: argparse.Namespace):
     )
 
 
-def _as_options(message: str) -> str:
-    """Name config fields as the options that set them: `test_size` -> --test-size."""
-    return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), message)
-
-
 def run(args: argparse.Namespace) -> int:
     from rnnlab.cli.progress import ProgressBar
     from rnnlab.experiments import run_compare
@@ -191,8 +176,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = _config(args)
     except ValueError as exc:
-        raise ValueError(_as_options(str(exc))) from exc
-    out = args.out or _default_out()
+        raise ValueError(as_options(str(exc))) from exc
+    out = args.out or default_out("compare")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: exists and is not a folder")
     progress = ProgressBar()
@@ -206,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_compare(config, callbacks=callbacks, on_model_start=on_model_start)
     except ValueError as exc:
-        raise ValueError(_as_options(str(exc))) from exc
+        raise ValueError(as_options(str(exc))) from exc
     result.save(out)
     print()
     print(

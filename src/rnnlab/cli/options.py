@@ -7,6 +7,7 @@ on standard error and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 EXIT_USAGE = 2
@@ -22,6 +23,11 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         sys.exit(EXIT_USAGE)
+
+
+def as_options(message: str) -> str:
+    """Name a config's fields as the options that set them: `test_size` -> --test-size."""
+    return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), message)
 
 
 def positive_int(text: str) -> int:

@@ -6,7 +6,14 @@ import argparse
 import re
 from pathlib import Path
 
-from rnnlab.cli.options import fraction, non_negative_int, one_of, positive_float, positive_int
+from rnnlab.cli.options import (
+    as_options,
+    fraction,
+    non_negative_int,
+    one_of,
+    positive_float,
+    positive_int,
+)
 from rnnlab.cli.runs import default_out
 
 DESCRIPTION = """\
@@ -110,10 +117,6 @@ def _dropout(text: str) -> float:
     return value
 
 
-def _as_options(message: str) -> str:
-    return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), message)
-
-
 def _config(args):
     from rnnlab.experiments.train import TrainConfig
 
@@ -160,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             config, out, callbacks=() if args.quiet else (progress,), resume=args.resume is not None
         )
     except ValueError as exc:
-        raise ValueError(_as_options(str(exc))) from exc
+        raise ValueError(as_options(str(exc))) from exc
     m = result.metrics
     print(
         f"held-out exact match {m['val_exact_match']:.2%}, token accuracy "
