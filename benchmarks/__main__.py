@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import layers, seed
+from benchmarks import layers, seed, solve
 
-BENCHMARKS = (seed, layers)
+BENCHMARKS = (seed, layers, solve)
 
 
 def main(argv: list[str] | None = None) -> int:

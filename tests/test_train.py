@@ -212,3 +212,51 @@ def test_gates_reproduce_the_lstm(run_dir, tmp_path, capsys):
     )
     assert image.imread(out / "gates.png").ndim == 3
     assert "unknown source token 'x'" in _error(["gates", str(run_dir), "--input", "3 x"], capsys)
+
+
+def test_pair_files_with_chars_and_a_validation_file(tmp_path, capsys):
+    train_file, val_file = tmp_path / "train.tsv", tmp_path / "val.jsonl"
+    words = ["ab", "abc", "ba", "cab", "bca", "cc", "a", "acb", "bb", "cba"] * 3
+    train_file.write_text("".join(f"{w}\t{w[::-1]}\n" for w in words))
+    val_file.write_text(json.dumps({"source": ["a", "b"], "target": ["b", "a"]}) + "\n")
+    out = tmp_path / "chars"
+    args = ["train", "--data", str(train_file), "--val", str(val_file), "--tokens", "chars"]
+    assert (
+        main(
+            [
+                *args,
+                "--units",
+                "8",
+                "--embedding-dim",
+                "4",
+                "--epochs",
+                "1",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert json.loads((out / "metrics.json").read_text())["val_size"] == 1
+    (tmp_path / "in.txt").write_text("abc\n")
+    assert main(["predict", str(out), "--input", str(tmp_path / "in.txt")]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert " " not in line and set(line) <= set("abc")  # characters joined back without spaces
+
+
+def test_weights_that_do_not_fit_the_config(run_dir, tmp_path, capsys):
+    import hashlib
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["model"]["units"] = 17
+    text = json.dumps(config, indent=2) + "\n"
+    (copy / "config.json").write_text(text)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["files"]["config.json"] = hashlib.sha256(text.encode()).hexdigest()
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    err = _error(["predict", str(copy)], capsys)
+    assert "model.safetensors" in err and "expects" in err
