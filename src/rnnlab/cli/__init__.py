@@ -46,5 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted; nothing was written for the unfinished run", file=sys.stderr)
+        print(
+            f"\n{prog}: interrupted; no results were written for the unfinished work",
+            file=sys.stderr,
+        )
         return 130

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 from rnnlab.cli.options import (
@@ -159,9 +160,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             config, out = _config(args), args.out or default_out("train")
         progress = ProgressBar("train", shown=("loss", "val_loss", "val_exact_match"))
-        result = train(
-            config, out, callbacks=() if args.quiet else (progress,), resume=args.resume is not None
-        )
+        callbacks = () if args.quiet else (progress,)
+        try:
+            result = train(config, out, callbacks=callbacks, resume=args.resume is not None)
+        except KeyboardInterrupt:
+            hint = f"continue with: rnnlab train --resume {out}"
+            sys.stderr.write(f"\nrnnlab train: interrupted; {hint}\n")
+            return 130
     except ValueError as exc:
         raise ValueError(as_options(str(exc))) from exc
     m = result.metrics
