@@ -8,7 +8,6 @@ the mean squared error for 10 epochs of batch 32, nothing masked.
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from rnnlab.data import (
 )
 from rnnlab.data.tasks import TASKS
 from rnnlab.experiments.context import causal_ceiling
+from rnnlab.experiments.figures import png_bytes, pyplot
 from rnnlab.layers import Bidirectional
 from rnnlab.models import (
     MODELS,
@@ -141,10 +141,7 @@ class CompareResult:
 
     def plot_png(self) -> bytes:
         """Learning curves: training and validation loss per epoch, one line per model."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
+        plt = pyplot()
 
         fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
         for m in self.models:
@@ -163,10 +160,7 @@ class CompareResult:
         axes[1].legend(title="model (parameters)")
         fig.suptitle(f"rnnlab compare: task {self.config.task!r}, {self.config.samples} pairs")
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
-        plt.close(fig)
-        return buffer.getvalue()
+        return png_bytes(fig, dpi=100)
 
 
 def prepare_data(config: CompareConfig) -> tuple[SequenceDataset, SequenceDataset]:

@@ -11,7 +11,6 @@ gates, the cell candidate, the cell state and the output at every step and unit:
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import torch
 
 from rnnlab.data import atomic_write_bytes, atomic_write_text
+from rnnlab.experiments.figures import png_bytes, pyplot
 from rnnlab.layers import LSTMCell
 
 GATES = ("input_gate", "forget_gate", "output_gate", "cell_candidate", "cell_state", "hidden")
@@ -63,10 +63,7 @@ class GatesResult:
 
     def plot_png(self) -> bytes:
         """A heatmap (unit × step) per gate and direction."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
+        plt = pyplot()
 
         shown = ("input_gate", "forget_gate", "output_gate", "cell_state")
         rows = len(self.directions)
@@ -84,10 +81,7 @@ class GatesResult:
                 ax.set_ylabel("unit")
                 fig.colorbar(image, ax=ax)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=90)
-        plt.close(fig)
-        return buffer.getvalue()
+        return png_bytes(fig, dpi=90)
 
 
 def run_gates(trained, tokens: list[str], unknown: str = "error") -> GatesResult:

@@ -24,7 +24,6 @@ are taken in float64 so that values far below float32's range stay exact.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from rnnlab.experiments.claim_tasks import (
     train_on_task,
     validation_set,
 )
+from rnnlab.experiments.figures import png_bytes, pyplot
 from rnnlab.layers import GRUCell, LSTMCell, SimpleRNNCell
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -210,10 +210,7 @@ class GradientsResult:
 
     def plot_png(self) -> bytes:
         """Gradient norm against lag on a log scale, one line per cell (one panel per state)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
+        plt = pyplot()
 
         panels = [("at initialisation", self.initial)]
         if self.trained:
@@ -237,10 +234,7 @@ class GradientsResult:
             f"mean over {cfg.seeds} seed(s) x {cfg.batch_size} adding-problem sequences"
         )
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=90)
-        plt.close(fig)
-        return buffer.getvalue()
+        return png_bytes(fig, dpi=90)
 
 
 def _measure(model, x64, y64) -> tuple[list[float], dict]:

@@ -14,7 +14,6 @@ batches (``rnnlab.experiments.claim_tasks.train_on_task``), then scored on a hel
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,6 +30,7 @@ from rnnlab.experiments.claim_tasks import (
     train_on_task,
     validation_set,
 )
+from rnnlab.experiments.figures import png_bytes, pyplot
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,7 @@ class MemoryResult:
 
     def plot_png(self) -> bytes:
         """One panel per task: the held-out metric against length, one line per cell."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
+        plt = pyplot()
 
         names = list(self.scores)
         fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.4), squeeze=False)
@@ -147,10 +144,7 @@ class MemoryResult:
             f"({cfg.train_steps} Adam steps x {cfg.batch_size} sequences, seed {cfg.seed})"
         )
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=90)
-        plt.close(fig)
-        return buffer.getvalue()
+        return png_bytes(fig, dpi=90)
 
 
 def run_memory(config: MemoryConfig = MemoryConfig(), *, progress=None) -> MemoryResult:

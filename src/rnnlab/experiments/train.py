@@ -9,7 +9,6 @@ file gets general defaults. Every option can be overridden. The run folder holds
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -20,6 +19,7 @@ import torch
 from rnnlab.data import TokenPairs, Vocabulary, make_pairs, read_pairs
 from rnnlab.data.pairs import TOKENIZATIONS, join_tokens
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
+from rnnlab.experiments.figures import png_bytes, pyplot
 from rnnlab.models import Seq2Seq, Seq2SeqConfig
 from rnnlab.training import Callback, SequenceGeneration, Trainer
 from rnnlab.training.run_folder import (
@@ -85,57 +85,14 @@ class TrainConfig:
 
 
 # Budgets that solve each task on a 2-core CPU (see the README's figures).
+_SMALL = dict(embedding_dim=32, units=64, learning_rate=0.005)
+_LARGE = dict(embedding_dim=32, units=128, learning_rate=0.003)
 TASK_DEFAULTS: dict[str, dict] = {
-    "reverse": dict(
-        samples=1000,
-        max_len=5,
-        embedding_dim=32,
-        units=64,
-        epochs=60,
-        batch_size=32,
-        learning_rate=0.005,
-        patience=15,
-    ),
-    "copy": dict(
-        samples=1000,
-        max_len=5,
-        embedding_dim=32,
-        units=64,
-        epochs=60,
-        batch_size=32,
-        learning_rate=0.005,
-        patience=15,
-    ),
-    "sort": dict(
-        samples=5000,
-        max_len=8,
-        embedding_dim=32,
-        units=64,
-        epochs=40,
-        batch_size=64,
-        learning_rate=0.005,
-        patience=8,
-    ),
-    "add": dict(
-        samples=40000,
-        max_len=3,
-        embedding_dim=32,
-        units=128,
-        epochs=25,
-        batch_size=128,
-        learning_rate=0.003,
-        patience=5,
-    ),
-    "dates": dict(
-        samples=20000,
-        max_len=1,
-        embedding_dim=32,
-        units=128,
-        epochs=15,
-        batch_size=64,
-        learning_rate=0.003,
-        patience=4,
-    ),
+    "reverse": dict(_SMALL, samples=1000, max_len=5, epochs=60, batch_size=32, patience=15),
+    "copy": dict(_SMALL, samples=1000, max_len=5, epochs=60, batch_size=32, patience=15),
+    "sort": dict(_SMALL, samples=5000, max_len=8, epochs=40, batch_size=64, patience=8),
+    "add": dict(_LARGE, samples=40000, max_len=3, epochs=25, batch_size=128, patience=5),
+    "dates": dict(_LARGE, samples=20000, max_len=1, epochs=15, batch_size=64, patience=4),
 }
 FILE_DEFAULTS = dict(
     samples=0,
@@ -381,10 +338,7 @@ def load_run(path) -> TrainedRun:
 
 def learning_curves_png(history: dict) -> bytes:
     """Loss and validation exact match per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     epochs = range(1, len(history["loss"]) + 1)
@@ -399,18 +353,12 @@ def learning_curves_png(history: dict) -> bytes:
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig, dpi=100)
 
 
 def attention_png(source: list[str], output: list[str], weights) -> bytes:
     """A heatmap of attention weights: output steps (rows) over source tokens (columns)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     rows = [*output, "</s>"][: len(weights)]
     fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(source) + 2), max(3, 0.45 * len(rows) + 1.5)))
@@ -420,10 +368,7 @@ def attention_png(source: list[str], output: list[str], weights) -> bytes:
     ax.set(xlabel="source", ylabel="output")
     fig.colorbar(image, ax=ax, label="attention weight")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig, dpi=100)
 
 
 CONFIG_FIELDS = [f.name for f in fields(TrainConfig)]
