@@ -23,7 +23,7 @@ sequences next to the input-blind baseline. Writes memory.json and memory.png.""
 
 # Settings that --quick changes (an option given explicitly always wins).
 DEFAULTS = dict(
-    lengths=(10, 25, 50, 100, 200), units=64, train_steps=600, batch_size=32, val_samples=500
+    lengths=(10, 25, 50, 100, 200), units=64, train_steps=1000, batch_size=32, val_samples=500
 )
 QUICK = dict(lengths=(4, 8), units=8, train_steps=20, batch_size=16, val_samples=100)
 
@@ -63,7 +63,7 @@ def add_parser(commands) -> None:
         help="comma-separated cells (default: rnn,lstm,gru)",
     )
     p.add_argument("--units", type=positive_int, help="units H of every cell (default: 64)")
-    p.add_argument("--train-steps", type=positive_int, help="Adam steps per model (default: 600)")
+    p.add_argument("--train-steps", type=positive_int, help="Adam steps per model (default: 1000)")
     p.add_argument("--batch-size", type=positive_int, help="sequences per step (default: 32)")
     p.add_argument(
         "--learning-rate", type=positive_float, default=1e-2, help="Adam's step (default: 0.01)"

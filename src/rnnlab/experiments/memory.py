@@ -41,7 +41,7 @@ class MemoryConfig:
     lengths: tuple[int, ...] = (10, 25, 50, 100, 200)  # adding: T; copy: the delay
     cells: tuple[str, ...] = CELLS
     units: int = 64  # H, the same for every cell
-    train_steps: int = 600  # Adam steps per model, the same budget for every cell
+    train_steps: int = 1000  # Adam steps per model, the same budget for every cell
     batch_size: int = 32  # fresh sequences per step
     learning_rate: float = 1e-2
     val_samples: int = 500  # held-out sequences per task and length
