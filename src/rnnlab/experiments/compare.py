@@ -8,7 +8,6 @@ the mean squared error for 10 epochs of batch 32, nothing masked.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -18,15 +17,13 @@ import torch
 
 from rnnlab.data import (
     SequenceDataset,
-    atomic_write_bytes,
-    atomic_write_text,
     make_pairs,
     pad_sequences,
     train_test_split,
 )
 from rnnlab.data.tasks import TASKS
 from rnnlab.experiments.context import causal_ceiling
-from rnnlab.experiments.figures import png_bytes, pyplot
+from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.layers import Bidirectional
 from rnnlab.models import (
     MODELS,
@@ -132,12 +129,9 @@ class CompareResult:
 
     def save(self, out_dir: str | Path) -> list[Path]:
         """Write ``results.json`` and ``learning_curves.png`` into ``out_dir`` (each atomically)."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "results.json", out / "learning_curves.png"]
-        atomic_write_text(paths[0], json.dumps(self.to_dict(), indent=2) + "\n")
-        atomic_write_bytes(paths[1], self.plot_png())
-        return paths
+        return save_result(
+            out_dir, "results.json", self.to_dict(), "learning_curves.png", self.plot_png()
+        )
 
     def plot_png(self) -> bytes:
         """Learning curves: training and validation loss per epoch, one line per model."""

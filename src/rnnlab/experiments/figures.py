@@ -1,4 +1,5 @@
-"""Drawing results: matplotlib, imported only when a picture is drawn, rendered to PNG bytes.
+"""Drawing results and writing them: matplotlib, imported only when a picture is drawn,
+rendered to PNG bytes; a result's JSON and PNG written side by side, each atomically.
 
 matplotlib costs about half a second to import, so no module imports it at load time.
 """
@@ -6,6 +7,10 @@ matplotlib costs about half a second to import, so no module imports it at load 
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
+
+from rnnlab.data import atomic_write_bytes, atomic_write_text
 
 
 def pyplot():
@@ -24,3 +29,13 @@ def png_bytes(fig, dpi: int = 100) -> bytes:
     fig.savefig(buffer, format="png", dpi=dpi)
     pyplot().close(fig)
     return buffer.getvalue()
+
+
+def save_result(out_dir, json_name: str, data: dict, png_name: str, png: bytes) -> list[Path]:
+    """Write ``data`` as JSON and the picture into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / json_name, out / png_name]
+    atomic_write_text(paths[0], json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_bytes(paths[1], png)
+    return paths

@@ -11,14 +11,12 @@ gates, the cell candidate, the cell state and the output at every step and unit:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from rnnlab.data import atomic_write_bytes, atomic_write_text
-from rnnlab.experiments.figures import png_bytes, pyplot
+from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.layers import LSTMCell
 
 GATES = ("input_gate", "forget_gate", "output_gate", "cell_candidate", "cell_state", "hidden")
@@ -56,10 +54,9 @@ class GatesResult:
             "equations": __doc__.split("\n\n")[1].strip(),
         }
 
-    def save(self, out: Path) -> None:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "gates.json", json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
-        atomic_write_bytes(out / "gates.png", self.plot_png())
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """Write ``gates.json`` and ``gates.png`` into ``out_dir`` (each atomically)."""
+        return save_result(out_dir, "gates.json", self.to_dict(), "gates.png", self.plot_png())
 
     def plot_png(self) -> bytes:
         """A heatmap (unit × step) per gate and direction."""

@@ -24,7 +24,6 @@ are taken in float64 so that values far below float32's range stay exact.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnlab.data import atomic_write_bytes, atomic_write_text
 from rnnlab.experiments.claim_tasks import (
     CELLS,
     CLAIM_TASKS,
@@ -42,7 +40,7 @@ from rnnlab.experiments.claim_tasks import (
     train_on_task,
     validation_set,
 )
-from rnnlab.experiments.figures import png_bytes, pyplot
+from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.layers import GRUCell, LSTMCell, SimpleRNNCell
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -201,12 +199,9 @@ class GradientsResult:
 
     def save(self, out_dir: str | Path) -> list[Path]:
         """Write ``gradients.json`` and ``gradients.png`` into ``out_dir`` (each atomically)."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "gradients.json", out / "gradients.png"]
-        atomic_write_text(paths[0], json.dumps(self.to_dict(), indent=2) + "\n")
-        atomic_write_bytes(paths[1], self.plot_png())
-        return paths
+        return save_result(
+            out_dir, "gradients.json", self.to_dict(), "gradients.png", self.plot_png()
+        )
 
     def plot_png(self) -> bytes:
         """Gradient norm against lag on a log scale, one line per cell (one panel per state)."""

@@ -14,14 +14,12 @@ batches (``rnnlab.experiments.claim_tasks.train_on_task``), then scored on a hel
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from rnnlab.data import atomic_write_bytes, atomic_write_text
 from rnnlab.experiments.claim_tasks import (
     CELLS,
     CLAIM_TASKS,
@@ -30,7 +28,7 @@ from rnnlab.experiments.claim_tasks import (
     train_on_task,
     validation_set,
 )
-from rnnlab.experiments.figures import png_bytes, pyplot
+from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 
 
 @dataclass(frozen=True)
@@ -104,12 +102,7 @@ class MemoryResult:
 
     def save(self, out_dir: str | Path) -> list[Path]:
         """Write ``memory.json`` and ``memory.png`` into ``out_dir`` (each atomically)."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "memory.json", out / "memory.png"]
-        atomic_write_text(paths[0], json.dumps(self.to_dict(), indent=2) + "\n")
-        atomic_write_bytes(paths[1], self.plot_png())
-        return paths
+        return save_result(out_dir, "memory.json", self.to_dict(), "memory.png", self.plot_png())
 
     def plot_png(self) -> bytes:
         """One panel per task: the held-out metric against length, one line per cell."""
