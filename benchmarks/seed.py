@@ -2,15 +2,23 @@
 
 Compared, each as a separate process started the way a user would start it:
 
-* ``rnnlab``: the console script ``rnnlab compare --quiet --out <tempdir>`` (the tutorial:
-  three models, 1,000 pairs, 10 epochs; it also writes results.json and a plot);
+* ``rnnlab``: the console script ``rnnlab compare --out <tempdir>`` (the tutorial: three
+  models, 1,000 pairs, 10 epochs; it prints the summaries and the epochs, and writes
+  results.json and a plot); it trains the models side by side in worker processes;
 * ``plain``: ``python benchmarks/plain_seed.py``, a hand-written PyTorch port of the tutorial.
 
-For each, the wall time of the whole process (start-up and imports included), and from
-``os.wait4`` the peak resident memory (``ru_maxrss``) and CPU time (user + system) of that
-child alone; CPU time is the steadier number on a busy machine. The runs are repeated,
-alternating the order (a, b, b, a, ...), and the medians are reported with the ratios
-rnnlab/plain.
+For each, the wall time of the whole process (start-up and imports included) and, from
+``os.wait4``, the CPU time (user + system, its worker processes included); CPU time is the
+steadier number on a busy machine. The runs are repeated, alternating the order (a, b, b,
+a, ...), and the medians are reported with the ratios rnnlab/plain.
+
+Peak memory is measured in one more run of each, apart from the timed ones: the sum of the
+proportional set size (PSS) of the process and all its descendants, sampled every 10 ms
+from ``/proc``. PSS splits each shared page between the processes that share it, so the
+sum is the memory the run really holds, workers included (``ru_maxrss`` would count only
+the largest process, and summing RSS would count the pages forked workers share several
+times). Where ``/proc`` has no ``smaps_rollup`` the peak RSS of the largest process is
+reported instead, and the report says so.
 
 Run from the repository root: ``python -m benchmarks.seed [--repeats N] [--json PATH]``
 or ``make bench``.
@@ -32,27 +40,72 @@ from pathlib import Path
 
 PLAIN_SCRIPT = Path(__file__).with_name("plain_seed.py")
 KEYS = ("wall_s", "cpu_s", "peak_mb")
+SAMPLE_EVERY = 0.01  # seconds between memory samples
 
 
 def rnnlab_command(out_dir: str) -> list[str]:
     script = Path(sys.executable).parent / "rnnlab"
     base = [str(script)] if script.exists() else [sys.executable, "-m", "rnnlab"]
-    return [*base, "compare", "--quiet", "--out", out_dir]
+    return [*base, "compare", "--out", out_dir]
 
 
-def measure(command: list[str]) -> tuple[float, float, float]:
-    """Run ``command``; return its wall and CPU (user + system) seconds and its peak RSS in MB."""
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it, from the parent ids in ``/proc/*/stat``."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            parents[int(entry)] = int(fields[1])
+    tree, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass  # gone meanwhile
+    return 0
+
+
+def pss_available() -> bool:
+    return os.path.exists(f"/proc/{os.getpid()}/smaps_rollup")
+
+
+def measure(command: list[str], *, sample_memory: bool = False) -> tuple[float, float, float]:
+    """Run ``command``; return its wall and CPU (user + system, its reaped descendants
+    included) seconds and its peak memory in MB: with ``sample_memory``, the peak sum of PSS
+    over its process tree, else the peak RSS of its largest process (``ru_maxrss``)."""
+    peak_kib = 0
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr)
-        _, status, usage = os.wait4(process.pid, 0)  # reaps the child: its rusage alone
+        while sample_memory:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_kib = max(peak_kib, sum(_pss_kib(p) for p in _descendants(process.pid)))
+            time.sleep(SAMPLE_EVERY)
+        else:
+            _, status, usage = os.wait4(process.pid, 0)  # reaps the child: its rusage alone
         wall = time.perf_counter() - start
         process.returncode = code = os.waitstatus_to_exitcode(status)  # tell Popen it is done
         if code != 0:
             stderr.seek(0)
             message = stderr.read().decode(errors="replace")
             raise RuntimeError(f"{' '.join(command)} exited with {code}:\n{message}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # KiB on Linux
+    peak_kib = peak_kib if sample_memory else usage.ru_maxrss  # KiB on Linux
+    return wall, usage.ru_utime + usage.ru_stime, peak_kib / 1024
 
 
 def run(repeats: int) -> dict:
@@ -66,10 +119,15 @@ def run(repeats: int) -> dict:
             order = ("rnnlab", "plain") if i % 2 == 0 else ("plain", "rnnlab")
             for name in order:
                 samples[name].append(measure(commands[name]))
+        pss = pss_available()
+        memory = {
+            name: measure(command, sample_memory=pss)[2] for name, command in commands.items()
+        }
     results: dict[str, dict] = {}
     for name, runs in samples.items():
         records = [dict(zip(KEYS, sample, strict=True)) for sample in runs]
-        results[name] = {key: statistics.median(r[key] for r in records) for key in KEYS}
+        results[name] = {key: statistics.median(r[key] for r in records) for key in KEYS[:2]}
+        results[name]["peak_mb"] = memory[name]
         results[name]["runs"] = records
     return {
         "machine": {
@@ -79,6 +137,7 @@ def run(repeats: int) -> dict:
             "torch": importlib.metadata.version("torch"),
         },
         "repeats": repeats,
+        "memory": "sum of PSS over the process tree" if pss else "ru_maxrss",
         "results": results,
         "ratio": {key: results["rnnlab"][key] / results["plain"][key] for key in KEYS},
     }
@@ -86,7 +145,7 @@ def run(repeats: int) -> dict:
 
 def report(data: dict) -> str:
     m = data["machine"]
-    rows = [("name", "wall s (median)", "cpu s (median)", "peak MB (median)")]
+    rows = [("name", "wall s (median)", "cpu s (median)", "peak MB")]
     for name, r in data["results"].items():
         rows.append((name, f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}", f"{r['peak_mb']:.0f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -95,7 +154,8 @@ def report(data: dict) -> str:
         [
             f"machine: {m['processor']}, {m['cpus']} CPUs, Python {m['python']}, "
             f"torch {m['torch']}",
-            f"tutorial run ({data['repeats']} repeats each, medians)",
+            f"tutorial run ({data['repeats']} repeats each, medians; peak memory: "
+            f"{data['memory']}, one more run)",
             *(
                 "  ".join(
                     c.ljust(w) if i == 0 else c.rjust(w)

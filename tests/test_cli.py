@@ -66,6 +66,8 @@ def test_compare_options(tmp_path, capsys):
             "--test-size=0.99 with 3 samples leaves 0 for training",
         ),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--jobs", "0"], "argument --jobs: expected 'auto' or a positive integer, got '0'"),
+        (["--jobs", "many"], "argument --jobs: expected 'auto' or a positive integer, got 'many'"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_2(args, message, capsys, tmp_path):
@@ -113,3 +115,56 @@ def test_console_entry_point_exit_status(tmp_path):
         [sys.executable, "-m", "rnnlab", "compare", "--help"], capture_output=True, text=True
     )
     assert help_text.returncode == 0 and "--epochs" in help_text.stdout
+
+
+def test_compare_numbers_do_not_depend_on_jobs(tmp_path, capsys):
+    runs = {}
+    for jobs in ("1", "3"):
+        assert main([*SHORT, "--quiet", "--jobs", jobs, "--out", str(tmp_path / jobs)]) == 0
+        results = json.loads((tmp_path / jobs / "results.json").read_text())
+        for m in results["models"].values():
+            del m["train_seconds"]
+        runs[jobs] = results["models"]
+    assert runs["1"] == runs["3"]
+
+
+def test_console_script_writes_everything_before_it_exits(tmp_path):
+    """The command exits without the interpreter's teardown: the output and files are whole."""
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rnnlab", *SHORT, "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().endswith("(results.json, learning_curves.png)")
+    assert proc.stderr.count("Epoch 2/2") == 3  # one per model, relayed from the workers
+    assert json.loads((out / "results.json").read_text())["models"]["lstm"]["params"] == 16_961
+    assert (out / "learning_curves.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_ctrl_c_stops_every_worker_and_writes_nothing(tmp_path):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnlab", "compare", "--epochs", "500", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    deadline = time.monotonic() + 60
+    while "Epoch 1/500" not in (line := proc.stderr.readline()) and time.monotonic() < deadline:
+        assert line, "the command ended before training started"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.rstrip().endswith("interrupted; no results were written for the unfinished work")
+    assert "Traceback" not in err
+    assert not out.exists()
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # no worker left in the group

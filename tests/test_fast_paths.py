@@ -184,3 +184,61 @@ def test_doctor_prints_what_each_tutorial_layer_runs(capsys):
     out = capsys.readouterr().out
     assert "torch" in out and "threads" in out
     assert "lstm" in out and "reference" in out and "fused" in out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["lstm_relu", "lstm_hard", "lstm_nobias", "rnn"]),
+    mask_kind=st.sampled_from(["none", "post", "arbitrary"]),
+    return_sequences=st.booleans(),
+    with_initial_state=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_both_directions_in_one_loop_match_two_loops(
+    kind, mask_kind, return_sequences, with_initial_state, seed
+):
+    """A Bidirectional whose layers run the reference loop runs them together (stacked);
+    the result is what the two layers give one after the other."""
+    torch.manual_seed(seed)
+    make = LAYERS[kind][0]
+    flags = dict(return_sequences=return_sequences, return_state=True, implementation="reference")
+    bi = randomize(Bidirectional(make(**flags)))
+    x = torch.randn(4, 6, 3)
+    mask = None if mask_kind == "none" else masks([6, 3, 1, 0], 6, mask_kind == "post")
+    n_states = len(bi.forward_layer.cell.state_size)
+    state = [torch.randn(4, 5) for _ in range(2 * n_states)] if with_initial_state else None
+
+    def together():
+        return bi(x_, mask=mask, initial_state=state)
+
+    def apart():
+        half = None if state is None else (state[:n_states], state[n_states:])
+        out_f, *s_f = bi.forward_layer(x_, mask=mask, initial_state=half and half[0])
+        out_b, *s_b = bi.backward_layer(x_, mask=mask, initial_state=half and half[1])
+        if return_sequences:
+            out_b = out_b.flip(1)
+        return (torch.cat([out_f, out_b], dim=-1), *s_f, *s_b)
+
+    results = []
+    for run_ in (together, apart):
+        x_ = x.clone().requires_grad_()
+        bi.zero_grad()
+        y = run_()
+        sum((t * torch.linspace(0.5, 1.5, t.shape[-1])).square().sum() for t in y).backward()
+        grads = [p.grad.clone() for p in bi.parameters()] + [x_.grad]
+        results.append(([t.detach() for t in y], grads))
+    assert_all_close(results[0][0], results[1][0])
+    assert_all_close(results[0][1], results[1][1])
+
+
+def test_a_relu_bidirectional_lstm_runs_its_directions_together():
+    from rnnlab.layers.recurrent import can_run_together
+
+    bi = Bidirectional(LSTM(4, activation="relu", return_sequences=True))
+    bi(torch.zeros(2, 3, 1))
+    layers = (bi.forward_layer, bi.backward_layer)
+    assert can_run_together(layers, None, torch.float32)
+    assert not can_run_together((bi.forward_layer, LSTM(4, input_size=1)), None, torch.float32)
+    gru = Bidirectional(GRU(4, activation="relu"))
+    gru(torch.zeros(2, 3, 1))
+    assert not can_run_together((gru.forward_layer, gru.backward_layer), None, torch.float32)

@@ -9,6 +9,7 @@ from pathlib import Path
 from rnnlab.cli.options import (
     as_options,
     fraction,
+    jobs_option,
     name_list,
     non_negative_int,
     one_of,
@@ -101,6 +102,14 @@ def add_parser(commands) -> None:
     p.add_argument(
         "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
     )
+    p.add_argument(
+        "--jobs",
+        type=jobs_option,
+        default="auto",
+        help="models trained at once, each in its own process (default: auto, one per CPU "
+        "core plus one, at most one per model; 1 trains them one after the other here); "
+        "the numbers do not depend on it",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the final table")
     p.set_defaults(run=run, parser=p)
 
@@ -172,6 +181,7 @@ def _config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from rnnlab.cli.progress import ProgressBar
     from rnnlab.experiments import run_compare
+    from rnnlab.training.workers import default_jobs
 
     try:
         config = _config(args)
@@ -180,16 +190,20 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or default_out("compare")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: exists and is not a folder")
-    progress = ProgressBar()
+    jobs = default_jobs(len(config.models)) if args.jobs == "auto" else args.jobs
 
     def on_model_start(name, summary):
-        progress.label = name
         if not args.quiet:
             print(summary, flush=True)
 
-    callbacks = () if args.quiet else (progress,)
+    def callbacks_for(name):
+        row = config.models.index(name) if jobs > 1 else None
+        return () if args.quiet else (ProgressBar(name, row=row),)
+
     try:
-        result = run_compare(config, callbacks=callbacks, on_model_start=on_model_start)
+        result = run_compare(
+            config, callbacks_for=callbacks_for, on_model_start=on_model_start, jobs=jobs
+        )
     except ValueError as exc:
         raise ValueError(as_options(str(exc))) from exc
     result.save(out)

@@ -60,6 +60,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+def jobs_option(text: str) -> int | str:
+    """``auto`` or a positive integer: how many worker processes."""
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto' or a positive integer, got {text!r}"
+        ) from None
+
+
 def fraction(text: str) -> float:
     try:
         value = float(text)

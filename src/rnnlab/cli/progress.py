@@ -19,13 +19,21 @@ def _is_terminal(stream) -> bool:
 
 
 class ProgressBar(Callback):
-    """Shows steps, loss and ETA while training, then one line per finished epoch."""
+    """Shows steps, loss and ETA while training, then one line per finished epoch.
 
-    def __init__(self, label: str = "", stream=None, shown=("loss", "val_loss")) -> None:
+    Several bars can run at once (models trained side by side): each gets its own ``row``
+    on the terminal, and a ``label`` that starts its epoch lines.
+    """
+
+    def __init__(
+        self, label: str = "", stream=None, shown=("loss", "val_loss"), row: int | None = None
+    ) -> None:
         self.label = label
         self.shown = shown  # the numbers of each epoch's line
         self.stream = stream if stream is not None else sys.stderr  # the one current now
+        self.row = row
         self.bar: tqdm | None = None
+        self.epoch = 0
 
     def on_train_begin(self, *, epochs, steps_per_epoch):
         self.epochs, self.steps = epochs, steps_per_epoch
@@ -37,23 +45,26 @@ class ProgressBar(Callback):
             leave=False,
             dynamic_ncols=True,
             mininterval=0.2,
+            position=self.row,
             disable=not _is_terminal(self.stream),  # logs get the epoch lines only
         )
 
     def on_epoch_begin(self, epoch):
-        self.epoch_start = time.perf_counter()
+        self.epoch, self.epoch_start = epoch, time.perf_counter()
         self.bar.set_description(f"{self.label} epoch {epoch + 1}/{self.epochs}".strip())
 
     def on_batch_end(self, step, logs):
-        self.bar.update(1)
+        # Absolute, not +1: relayed progress (rnnlab.training.workers) skips steps.
+        self.bar.update(self.epoch * self.steps + step + 1 - self.bar.n)
         self.bar.set_postfix_str(_format(logs), refresh=False)
 
     def on_epoch_end(self, epoch, logs):
         seconds = time.perf_counter() - self.epoch_start
         per_step = 1000 * seconds / self.steps
         shown = {k: v for k, v in logs.items() if k in self.shown}
+        label = f"{self.label}: " if self.label else ""
         tqdm.write(
-            f"Epoch {epoch + 1}/{self.epochs} {self.steps}/{self.steps} "
+            f"{label}Epoch {epoch + 1}/{self.epochs} {self.steps}/{self.steps} "
             f"{seconds:.2f}s {per_step:.1f}ms/step - {_format(shown)}",
             file=self.stream,
         )

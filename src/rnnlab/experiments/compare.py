@@ -22,8 +22,10 @@ from rnnlab.data import (
     train_test_split,
 )
 from rnnlab.data.tasks import TASKS
+from rnnlab.experiments import charts
+from rnnlab.experiments.charts import Panel, Series, line_chart_png
 from rnnlab.experiments.context import causal_ceiling
-from rnnlab.experiments.figures import png_bytes, pyplot, save_result
+from rnnlab.experiments.figures import save_result
 from rnnlab.layers import Bidirectional
 from rnnlab.models import (
     MODELS,
@@ -34,9 +36,11 @@ from rnnlab.models import (
     summarize,
 )
 from rnnlab.training import Callback, History, TokenTagging, Trainer
+from rnnlab.training.workers import run_all, torch_threads
 
 FORMULATIONS = ("values", "tokens")
 VOCAB_SIZE = 10  # the digit tasks' tokens 1-9, and 0 for padding
+EVAL_BATCH_SIZE = 256  # held-out pairs per forward pass: the tutorial's 200 in one
 
 
 @dataclass(frozen=True)
@@ -135,26 +139,29 @@ class CompareResult:
 
     def plot_png(self) -> bytes:
         """Learning curves: training and validation loss per epoch, one line per model."""
-        plt = pyplot()
-
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-        for m in self.models:
-            epochs = range(1, m.history.epochs + 1)
-            for ax, key in zip(axes, ("loss", "val_loss"), strict=True):
-                ax.plot(
-                    epochs, m.history.history[key], marker="o", label=f"{m.name} ({m.params:,})"
-                )
-        for ax, title in zip(axes, ("training loss", "validation loss"), strict=True):
-            ax.set_title(title)
-            ax.set_xlabel("epoch")
-            ax.set_yscale("log")
-            ax.grid(True, which="both", alpha=0.3)
+        panels = [
+            Panel(
+                title,
+                [
+                    Series(
+                        f"{m.name} ({m.params:,})",
+                        range(1, m.history.epochs + 1),
+                        m.history.history[key],
+                    )
+                    for m in self.models
+                ],
+                xlabel="epoch",
+            )
+            for key, title in (("loss", "training loss"), ("val_loss", "validation loss"))
+        ]
         tokens = self.config.formulation == "tokens"
-        axes[0].set_ylabel("cross-entropy per token" if tokens else "mean squared error")
-        axes[1].legend(title="model (parameters)")
-        fig.suptitle(f"rnnlab compare: task {self.config.task!r}, {self.config.samples} pairs")
-        fig.tight_layout()
-        return png_bytes(fig, dpi=100)
+        return line_chart_png(
+            panels,
+            title=f"rnnlab compare: task {self.config.task!r}, {self.config.samples} pairs",
+            ylabel="cross-entropy per token" if tokens else "mean squared error",
+            log_y=True,
+            legend_title="model (parameters)",
+        )
 
 
 def prepare_data(config: CompareConfig) -> tuple[SequenceDataset, SequenceDataset]:
@@ -181,40 +188,61 @@ def _is_one_way(model: torch.nn.Module) -> bool:
 def run_compare(
     config: CompareConfig = CompareConfig(),
     *,
-    callbacks: Sequence[Callback] = (),
+    callbacks_for: Callable[[str], Sequence[Callback]] | None = None,
     on_model_start: Callable[[str, ModelSummary], None] | None = None,
+    jobs: int = 1,
 ) -> CompareResult:
     """Train every model of ``config`` on the same data and measure each on the held-out part.
 
-    ``on_model_start(name, summary)`` is called before each model trains (the CLI prints the
-    summary there); ``callbacks`` follow every training run.
+    Every model is built first, and ``on_model_start(name, summary)`` is called for each (the
+    CLI prints the summaries there); then they train, ``jobs`` at a time in worker processes
+    (``rnnlab.training.workers``), each followed by the callbacks ``callbacks_for(name)``
+    gives. Each model trains on one thread, so the numbers are the same for any ``jobs``.
     """
     train, test = prepare_data(config)
     result = CompareResult(config, train_size=len(train), test_size=len(test))
     steps = config.max_len
-    for name in config.models:
-        torch.manual_seed(config.seed)  # every model starts from the same seed, in any order
-        tokens = config.formulation == "tokens"
-        model = build_model(name, time_steps=steps, vocab_size=VOCAB_SIZE if tokens else None)
-        if tokens:
-            summary = summarize(model, (steps,), title=name, dtype=torch.long)
-        else:
-            summary = summarize(model, (steps, 1), title=name)
-        if on_model_start is not None:
-            on_model_start(name, summary)
-        trainer = Trainer(
-            model,
-            TokenTagging(use_mask=config.mask) if tokens else None,
-            learning_rate=config.learning_rate,
-            batch_size=config.batch_size,
-            seed=config.seed,
-            use_mask=config.mask,
-            callbacks=callbacks,
+    tokens = config.formulation == "tokens"
+    with torch_threads(1):
+        built = []
+        for name in config.models:
+            torch.manual_seed(config.seed)  # every model starts from the same seed, in any order
+            model = build_model(name, time_steps=steps, vocab_size=VOCAB_SIZE if tokens else None)
+            if tokens:
+                summary = summarize(model, (steps,), title=name, dtype=torch.long)
+            else:
+                summary = summarize(model, (steps, 1), title=name)
+            if on_model_start is not None:
+                on_model_start(name, summary)
+            built.append((name, model, summary))
+
+        def fitting(model: torch.nn.Module):
+            def fit(callbacks: Sequence[Callback]):
+                torch.manual_seed(config.seed)  # the global RNG (dropout) as if trained alone
+                trainer = Trainer(
+                    model,
+                    TokenTagging(use_mask=config.mask) if tokens else None,
+                    learning_rate=config.learning_rate,
+                    batch_size=config.batch_size,
+                    eval_batch_size=EVAL_BATCH_SIZE,
+                    seed=config.seed,
+                    use_mask=config.mask,
+                    callbacks=callbacks,
+                )
+                start = time.perf_counter()
+                history = trainer.fit(train, epochs=config.epochs, validation=test)
+                return history, time.perf_counter() - start, trainer.evaluate(test)
+
+            return fit
+
+        names = config.models
+        outcomes = run_all(
+            [fitting(model) for _, model, _ in built],
+            jobs=jobs,
+            callbacks_for=lambda index: callbacks_for(names[index]) if callbacks_for else (),
+            meanwhile=charts.prepare,  # Pillow, for the learning curves
         )
-        start = time.perf_counter()
-        history = trainer.fit(train, epochs=config.epochs, validation=test)
-        seconds = time.perf_counter() - start
-        metrics = trainer.evaluate(test)
+    for (name, model, summary), (history, seconds, metrics) in zip(built, outcomes, strict=True):
         ceiling = causal_ceiling(config.task, config.max_len) if _is_one_way(model) else None
         result.models.append(
             ModelResult(name, summary.total_params, summary, history, seconds, metrics, ceiling)

@@ -9,7 +9,7 @@ from torch import nn
 
 from rnnlab.layers.fused import joint_bidirectional, run_fused_bidirectional
 from rnnlab.layers.implementations import KernelChoice
-from rnnlab.layers.recurrent import RNN
+from rnnlab.layers.recurrent import RNN, can_run_together, run_together
 
 MERGE_MODES: dict[str | None, Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None] = {
     "concat": lambda a, b: torch.cat([a, b], dim=-1),
@@ -102,8 +102,12 @@ class Bidirectional(nn.Module):
             initial_f, initial_b = list(initial_state[:half]), list(initial_state[half:])
         if self._joint(mask, x.dtype):
             return self._forward_joint(x, initial_f, initial_b)
-        y_f = self.forward_layer(x, mask=mask, initial_state=initial_f)
-        y_b = self.backward_layer(x, mask=mask, initial_state=initial_b)
+        layers = (self.forward_layer, self.backward_layer)
+        if can_run_together(layers, mask, x.dtype):
+            y_f, y_b = run_together(layers, x, mask, (initial_f, initial_b))
+        else:
+            y_f = self.forward_layer(x, mask=mask, initial_state=initial_f)
+            y_b = self.backward_layer(x, mask=mask, initial_state=initial_b)
         states: tuple = ()
         if self.return_state:
             (y_f, *states_f), (y_b, *states_b) = y_f, y_b

@@ -26,6 +26,14 @@ from rnnlab.layers.kernels import build_kernel, check_size, is_built, new_kernel
 State = tuple[torch.Tensor, ...]
 
 
+def add_product(xp_t: torch.Tensor, h: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """``xp_t + h @ kernel`` in one op: ``(N, G*H)``, or ``(D, N, G*H)`` for ``D`` stacked
+    directions with ``kernel`` ``(D, H, G*H)`` (see ``step_with``)."""
+    if h.dim() == 2:
+        return torch.addmm(xp_t, h, kernel)
+    return torch.baddbmm(xp_t, h, kernel)
+
+
 class RecurrentCell(nn.Module):
     """Base class: the kernels, bias and activations of a cell with ``gates`` gate blocks."""
 
@@ -95,6 +103,13 @@ class RecurrentCell(nn.Module):
         """One step from the projected input ``(N, G*H)``; returns ``(output, new_state)``."""
         raise NotImplementedError
 
+    # Cells whose step needs no weight but the recurrent kernel also offer
+    # ``step_with(recurrent_kernel, xp_t, state)``: the same step for any recurrent kernel,
+    # including several cells' kernels stacked ``(D, H, G*H)``, with the inputs and states
+    # stacked the same way ``(D, N, ...)``. A bidirectional layer runs both directions in one
+    # loop with it (``rnnlab.layers.recurrent.run_together``).
+    stackable: bool = False
+
     def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step from a raw input ``(N, I)``."""
         self.build(x_t.shape[-1])
@@ -122,9 +137,14 @@ class SimpleRNNCell(RecurrentCell):
         del config["recurrent_activation"]
         return config
 
+    stackable = True
+
     def step(self, xp_t, state):
+        return self.step_with(self.recurrent_kernel, xp_t, state)
+
+    def step_with(self, recurrent_kernel, xp_t, state):
         (h,) = state
-        h = self.activation(torch.addmm(xp_t, h, self.recurrent_kernel))
+        h = self.activation(add_product(xp_t, h, recurrent_kernel))
         return h, (h,)
 
 
@@ -178,10 +198,15 @@ class LSTMCell(RecurrentCell):
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
+    stackable = True
+
     def step(self, xp_t, state):
+        return self.step_with(self.recurrent_kernel, xp_t, state)
+
+    def step_with(self, recurrent_kernel, xp_t, state):
         h, c = state
-        z = torch.addmm(xp_t, h, self.recurrent_kernel)  # (N, 4H)
-        i, f, g, o = z.chunk(4, dim=1)
+        z = add_product(xp_t, h, recurrent_kernel)  # (N, 4H)
+        i, f, g, o = z.chunk(4, dim=-1)
         sigma = self.recurrent_activation
         c = sigma(f) * c + sigma(i) * self.activation(g)
         h = sigma(o) * self.activation(c)

@@ -138,32 +138,10 @@ class RNN(nn.Module):
         if self.go_backwards:
             x = x.flip(1)
             mask = None if mask is None else mask.flip(1)
-        outputs, last, state = self._loop(self.cell.project_inputs(x), state, mask)
+        xp = self.cell.project_inputs(x)
+        outputs, last, state = _loop(self.cell.step, xp, state, mask, self.return_sequences)
         output = torch.stack(outputs, dim=1) if self.return_sequences else last
         return output, state
-
-    def _loop(self, xp: torch.Tensor, state: State, mask: torch.Tensor | None):
-        """Step through projected inputs ``(N, T, G*H)``; returns outputs, last output, state."""
-        outputs = []
-        last = None
-        step_masks = [None] * xp.shape[1] if mask is None else mask.unsqueeze(-1).unbind(1)
-        for xp_t, m in zip(xp.unbind(1), step_masks, strict=True):
-            out, new_state = self.cell.step(xp_t, state)
-            if m is not None:
-                # A padded step keeps the state, outputs zeros, and keeps the last real output.
-                new_state = tuple(
-                    torch.where(m, n, s) for n, s in zip(new_state, state, strict=True)
-                )
-                last = out if last is None else torch.where(m, out, last)
-                out = out.masked_fill(~m, 0.0)
-            else:
-                last = out
-            state = new_state
-            if self.return_sequences:
-                outputs.append(out)
-        if mask is not None:
-            last = last.masked_fill(~mask.any(dim=1, keepdim=True), 0.0)  # all-padding rows
-        return outputs, last, state
 
     def _check_inputs(self, x) -> None:
         if not isinstance(x, torch.Tensor):
@@ -207,6 +185,88 @@ class RNN(nn.Module):
         if self.implementation != "auto":
             flags.append(f"implementation={self.implementation!r}")
         return ", ".join(flags)
+
+
+def _loop(step, xp: torch.Tensor, state: State, mask: torch.Tensor | None, keep_outputs: bool):
+    """Step through projected inputs ``(..., N, T, G*H)`` (time is the next-to-last axis);
+    returns the outputs (if ``keep_outputs``), the last output and the final state."""
+    outputs = []
+    last = None
+    steps = xp.shape[-2]
+    step_masks = [None] * steps if mask is None else mask.unsqueeze(-1).unbind(-2)
+    for xp_t, m in zip(xp.unbind(-2), step_masks, strict=True):
+        out, new_state = step(xp_t, state)
+        if m is not None:
+            # A padded step keeps the state, outputs zeros, and keeps the last real output.
+            new_state = tuple(torch.where(m, n, s) for n, s in zip(new_state, state, strict=True))
+            last = out if last is None else torch.where(m, out, last)
+            out = out.masked_fill(~m, 0.0)
+        else:
+            last = out
+        state = new_state
+        if keep_outputs:
+            outputs.append(out)
+    if mask is not None:
+        last = last.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)  # all-padding rows
+    return outputs, last, state
+
+
+def can_run_together(layers: Sequence[RNN], mask: torch.Tensor | None, dtype) -> bool:
+    """Whether ``run_together`` can run these layers (the directions of a Bidirectional):
+    cells of one stackable kind and configuration, each of which would run the reference
+    loop."""
+    first = layers[0].cell
+    return (
+        first.stackable
+        and all(type(layer.cell) is type(first) for layer in layers)
+        and all(layer.cell.get_config() == first.get_config() for layer in layers)
+        and all(layer._choose(mask, dtype).implementation == "reference" for layer in layers)
+    )
+
+
+def run_together(layers: Sequence[RNN], x, mask, initial_states) -> list:
+    """Each layer's result on ``x``, as ``layer(x, mask, initial_state)`` gives it, from one
+    reference loop over all of them: inputs, weights and states are stacked on a leading
+    axis, so each step is one batched matrix product and one set of element-wise ops for all
+    directions instead of one per direction (about 25% less time for a bidirectional LSTM at
+    the tutorial's size, where the per-op overhead dominates)."""
+    cells = [layer.cell for layer in layers]
+    for layer in layers:
+        layer._check_inputs(x)
+        layer.cell.build(x.shape[-1])
+    mask = layers[0]._check_mask(mask, x)
+    directions, (batch, steps, features) = len(layers), x.shape
+    if all(state is None for state in initial_states):
+        state = tuple(x.new_zeros(directions, batch, size) for size in cells[0].state_size)
+    else:
+        states = [
+            layer._check_initial_state(state, x)
+            for layer, state in zip(layers, initial_states, strict=True)
+        ]
+        state = tuple(torch.stack(parts) for parts in zip(*states, strict=True))  # (D, N, H)
+    flip = [layer.go_backwards for layer in layers]
+    xs = torch.stack([x.flip(1) if f else x for f in flip]).view(directions, -1, features)
+    kernel = torch.stack([c.kernel for c in cells])  # (D, I, G*H)
+    if cells[0].use_bias:  # (D, N*T, G*H): x W + b for all directions and steps, one op
+        bias = torch.stack([c.bias for c in cells]).unsqueeze(1)
+        xp = torch.baddbmm(bias, xs, kernel)
+    else:
+        xp = torch.bmm(xs, kernel)
+    xp = xp.view(directions, batch, steps, -1)
+    masks = None if mask is None else torch.stack([mask.flip(1) if f else mask for f in flip])
+    kernel = torch.stack([c.recurrent_kernel for c in cells])  # (D, H, G*H)
+
+    def step(xp_t, state):
+        return cells[0].step_with(kernel, xp_t, state)
+
+    return_sequences = layers[0].return_sequences
+    outputs, last, state = _loop(step, xp, state, masks, return_sequences)
+    output = torch.stack(outputs, dim=2) if return_sequences else last  # (D, N, T, H)
+    results = []
+    for d, layer in enumerate(layers):
+        final = tuple(s[d] for s in state)
+        results.append((output[d], *final) if layer.return_state else output[d])
+    return results
 
 
 class _CellLayer(RNN):

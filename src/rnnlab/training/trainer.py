@@ -31,6 +31,9 @@ class Trainer:
         optimizer: an optimiser name (``"adam"``, Keras's Adam).
         learning_rate: the peak step size (``1e-3``).
         batch_size: examples per step (32).
+        eval_batch_size: examples per forward pass in ``evaluate`` and ``predict`` (None: the
+            ``batch_size``; as Keras's ``validation_batch_size``). Larger is faster; the
+            numbers do not depend on it beyond floating-point rounding.
         shuffle: reshuffle the training set every epoch (True).
         seed: seed of the shuffling (a local generator; None for a random one).
         clip_norm: clip the gradients' global norm to this (None: no clipping).
@@ -52,6 +55,7 @@ class Trainer:
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         batch_size: int = 32,
+        eval_batch_size: int | None = None,
         shuffle: bool = True,
         seed: int | None = None,
         use_mask: bool = False,
@@ -64,6 +68,14 @@ class Trainer:
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+        if eval_batch_size is not None and (
+            isinstance(eval_batch_size, bool)
+            or not isinstance(eval_batch_size, int)
+            or eval_batch_size < 1
+        ):
+            raise ValueError(
+                f"`eval_batch_size` must be a positive int or None, got {eval_batch_size!r}."
+            )
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"`clip_norm` must be > 0 or None, got {clip_norm!r}.")
         if patience is not None and (not isinstance(patience, int) or patience < 1):
@@ -74,6 +86,7 @@ class Trainer:
         self.learning_rate = learning_rate
         self.schedule = get_schedule(schedule)
         self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
         self.shuffle = shuffle
         self.clip_norm = clip_norm
         self.monitor, self.patience = monitor, patience
@@ -158,13 +171,13 @@ class Trainer:
     def predict(self, data):
         """The objective's predictions for every example (model outputs, or token ids)."""
         self.model.eval()
-        return self.objective.predict(self.model, data, self.batch_size)
+        return self.objective.predict(self.model, data, self.eval_batch_size)
 
     @torch.no_grad()
     def evaluate(self, data) -> dict[str, float]:
         """The objective's metrics on ``data`` (``loss`` and accuracies)."""
         self.model.eval()
-        return self.objective.evaluate(self.model, data, self.batch_size)
+        return self.objective.evaluate(self.model, data, self.eval_batch_size)
 
     # -- resuming ---------------------------------------------------------------------------
 
