@@ -86,10 +86,12 @@ def _vs_torch(layer: Callable[..., nn.Module], reference: Callable[..., nn.Modul
     return build
 
 
-def _bidirectional(layer, reference):
+def _bidirectional(layer, reference, **kw):
     def build(shape: Shape) -> tuple[Step, Step]:
         x = _inputs(shape)
-        ours = Bidirectional(layer(shape.units, input_size=shape.inputs, return_sequences=True))
+        ours = Bidirectional(
+            layer(shape.units, input_size=shape.inputs, return_sequences=True, **kw)
+        )
         theirs = reference(shape.inputs, shape.units, batch_first=True, bidirectional=True)
         return training_step(ours, x), training_step(theirs, x)
 
@@ -127,6 +129,13 @@ def cases(shape: Shape) -> list[Case]:
             0.5,
             flops("lstm"),
             _vs_torch(LSTM, nn.LSTM, activation="relu"),
+        ),
+        Case(
+            "BiLSTM relu",
+            "nn.LSTM bidir tanh",
+            0.5,
+            flops("lstm", 2),
+            _bidirectional(LSTM, nn.LSTM, activation="relu"),
         ),
         Case(
             "LSTM relu, scan",

@@ -5,7 +5,10 @@ Compared, each as a separate process started the way a user would start it:
 * ``rnnlab``: the console script ``rnnlab compare --out <tempdir>`` (the tutorial: three
   models, 1,000 pairs, 10 epochs; it prints the summaries and the epochs, and writes
   results.json and a plot); it trains the models side by side in worker processes;
-* ``plain``: ``python benchmarks/plain_seed.py``, a hand-written PyTorch port of the tutorial.
+* ``plain``: ``python benchmarks/plain_seed.py``, a hand-written PyTorch port of the tutorial;
+* ``keras``, when a Python with TensorFlow (and scikit-learn) is at hand: the tutorial in
+  Keras itself, ``benchmarks/keras_seed.py``. rnnlab does not depend on TensorFlow: the
+  Python running this benchmark is used if it has it, or ``--keras-python PATH``.
 
 For each, the wall time of the whole process (start-up and imports included) and, from
 ``os.wait4``, the CPU time (user + system, its worker processes included); CPU time is the
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -39,6 +43,7 @@ import time
 from pathlib import Path
 
 PLAIN_SCRIPT = Path(__file__).with_name("plain_seed.py")
+KERAS_SCRIPT = Path(__file__).with_name("keras_seed.py")
 KEYS = ("wall_s", "cpu_s", "peak_mb")
 SAMPLE_EVERY = 0.01  # seconds between memory samples
 
@@ -108,15 +113,25 @@ def measure(command: list[str], *, sample_memory: bool = False) -> tuple[float, 
     return wall, usage.ru_utime + usage.ru_stime, peak_kib / 1024
 
 
-def run(repeats: int) -> dict:
-    samples: dict[str, list[tuple[float, float, float]]] = {"rnnlab": [], "plain": []}
+def keras_python(requested: str | None) -> str | None:
+    """The Python that runs the Keras baseline: ``requested``, else this one if it has
+    TensorFlow, else None (no Keras row)."""
+    if requested is not None:
+        return requested
+    return sys.executable if importlib.util.find_spec("tensorflow") is not None else None
+
+
+def run(repeats: int, keras: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         commands = {
             "rnnlab": rnnlab_command(tmp),
             "plain": [sys.executable, str(PLAIN_SCRIPT)],
         }
+        if keras is not None:
+            commands["keras"] = [keras, str(KERAS_SCRIPT)]
+        samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
         for i in range(repeats):
-            order = ("rnnlab", "plain") if i % 2 == 0 else ("plain", "rnnlab")
+            order = list(commands) if i % 2 == 0 else list(reversed(commands))
             for name in order:
                 samples[name].append(measure(commands[name]))
         pss = pss_available()
@@ -140,6 +155,11 @@ def run(repeats: int) -> dict:
         "memory": "sum of PSS over the process tree" if pss else "ru_maxrss",
         "results": results,
         "ratio": {key: results["rnnlab"][key] / results["plain"][key] for key in KEYS},
+        **(
+            {"ratio_keras": {key: results["rnnlab"][key] / results["keras"][key] for key in KEYS}}
+            if "keras" in results
+            else {}
+        ),
     }
 
 
@@ -163,8 +183,12 @@ def report(data: dict) -> str:
                 )
                 for row in rows
             ),
-            f"ratio rnnlab/plain: wall {ratio['wall_s']:.2f}x, "
-            f"peak memory {ratio['peak_mb']:.2f}x, cpu {ratio['cpu_s']:.2f}x",
+            *(
+                f"ratio rnnlab/{other}: wall {r['wall_s']:.2f}x, "
+                f"peak memory {r['peak_mb']:.2f}x, cpu {r['cpu_s']:.2f}x"
+                for other, r in (("plain", ratio), ("keras", data.get("ratio_keras")))
+                if r is not None
+            ),
         ]
     )
 
@@ -177,11 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each (default: 3)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    parser.add_argument(
+        "--keras-python",
+        default=None,
+        help="a Python with TensorFlow and scikit-learn, for the Keras row (default: this "
+        "Python if it has TensorFlow, else no Keras row)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     try:
-        data = run(args.repeats)
+        data = run(args.repeats, keras_python(args.keras_python))
     except RuntimeError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1

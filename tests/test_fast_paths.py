@@ -182,7 +182,7 @@ def test_inference_without_grad_matches():
 def test_doctor_prints_what_each_tutorial_layer_runs(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "torch" in out and "threads" in out
+    assert "torch" in out and "threads" in out and "worker processes" in out
     assert "lstm" in out and "reference" in out and "fused" in out
 
 
@@ -238,6 +238,7 @@ def test_a_relu_bidirectional_lstm_runs_its_directions_together():
     bi(torch.zeros(2, 3, 1))
     layers = (bi.forward_layer, bi.backward_layer)
     assert can_run_together(layers, None, torch.float32)
+    assert "both directions in one stacked loop" in bi.describe().reason
     assert not can_run_together((bi.forward_layer, LSTM(4, input_size=1)), None, torch.float32)
     gru = Bidirectional(GRU(4, activation="relu"))
     gru(torch.zeros(2, 3, 1))

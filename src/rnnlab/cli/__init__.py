@@ -62,7 +62,10 @@ def run() -> None:
     longer than the tutorial's training of one model. ``os._exit`` skips it, after flushing
     the standard streams. ``main`` itself returns normally (tests and embedding call it).
     """
-    code = main()
-    sys.stdout.flush()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`rnnlab doctor | head`): not an error
+        code = 0
     sys.stderr.flush()
     os._exit(code)

@@ -30,6 +30,8 @@ def add_parser(commands) -> None:
 def _machine() -> dict[str, str]:
     import torch
 
+    from rnnlab.training.workers import can_fork, default_jobs, usable_cpus
+
     device = "cpu"
     if torch.cuda.is_available():
         device = f"cuda ({torch.cuda.get_device_name()}, cuDNN {torch.backends.cudnn.version()})"
@@ -39,6 +41,9 @@ def _machine() -> dict[str, str]:
         f"{torch.get_num_interop_threads()} inter-op",
         "device": device,
         "oneDNN (mkldnn)": "available" if torch.backends.mkldnn.is_available() else "absent",
+        "compare --jobs auto": f"{default_jobs(3)} worker processes for the tutorial's 3 models "
+        f"({usable_cpus()} usable CPU cores"
+        + (")" if can_fork() else "; no fork here, so one after the other)"),
     }
 
 

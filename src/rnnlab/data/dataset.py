@@ -75,12 +75,11 @@ class SequenceDataset:
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
         n = len(self)
-        order = torch.randperm(n, generator=generator) if shuffle else None
+        # Shuffled once as a whole, then sliced: the same batches as gathering each from
+        # the permutation, for four gathers per epoch instead of four per batch.
+        data = self.subset(torch.randperm(n, generator=generator)) if shuffle else self
         for start in range(0, n, batch_size):
-            if order is None:
-                yield self.subset(slice(start, start + batch_size))
-            else:
-                yield self.subset(order[start : start + batch_size])
+            yield data.subset(slice(start, start + batch_size))
 
 
 def length_mask(lengths: torch.Tensor, steps: int, padding: str = "post") -> torch.Tensor:

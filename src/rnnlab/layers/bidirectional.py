@@ -154,6 +154,9 @@ class Bidirectional(nn.Module):
             reason = self.forward_layer.describe(mask).reason
             return KernelChoice("fused", f"both directions in one call: {reason}")
         f, b = self.forward_layer.describe(mask), self.backward_layer.describe(mask)
+        layers = (self.forward_layer, self.backward_layer)
+        if can_run_together(layers, mask, None):
+            return KernelChoice("reference", f"both directions in one stacked loop: {f.reason}")
         if str(f) == str(b):
             return KernelChoice(f.implementation, f"each direction: {f.reason}")
         name = f.implementation if f.implementation == b.implementation else "mixed"

@@ -76,8 +76,9 @@ def run_all(
 ) -> list:
     """Each run's result, in order; ``jobs`` > 1 runs them in that many forked workers.
 
-    ``meanwhile()`` is called here while the workers train, for work this process will need
-    afterwards (such as importing what draws the results); without workers, after the runs.
+    ``meanwhile()`` is called here as soon as a core is free while the workers train (fewer
+    runs going than cores), for work this process will need afterwards, such as importing
+    what draws the results; without workers, after the runs.
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"`jobs` must be a positive integer, got {jobs!r}.")
@@ -177,10 +178,13 @@ class _Pool:
         try:
             for worker in range(len(self.processes)):
                 self._give(worker, pending, running)
+            while running:
+                if meanwhile is not None and len(running) < usable_cpus():
+                    meanwhile()  # on the core the finished runs left
+                    meanwhile = None
+                self._receive(running, pending, done)
             if meanwhile is not None:
                 meanwhile()
-            while running:
-                self._receive(running, pending, done)
         except BaseException:
             self._stop(terminate=True)
             raise
