@@ -103,3 +103,14 @@ def test_memory_bad_options(args, message, capsys, tmp_path):
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("rnnlab memory: error: ") and message in err
     assert not out.exists()
+
+
+def test_memory_scores_do_not_depend_on_jobs(tmp_path, capsys):
+    args = ["memory", "--quick", "--cells", "rnn,gru", "--tasks", "adding"]
+    results = []
+    for jobs in ("1", "3"):
+        assert main([*args, "--jobs", jobs, "--out", str(tmp_path / jobs)]) == 0
+        results.append(json.loads((tmp_path / jobs / "memory.json").read_text()))
+    assert _without_times(results[0]) == _without_times(results[1])
+    err = capsys.readouterr().err
+    assert "adding T=" in err  # progress, relayed from the workers

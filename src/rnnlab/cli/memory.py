@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rnnlab.cli.options import (
     int_list,
+    jobs_option,
     name_list,
     non_negative_int,
     positive_float,
@@ -72,6 +73,13 @@ def add_parser(commands) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
     p.add_argument("--quick", action="store_true", help="a small run that takes seconds")
     p.add_argument(
+        "--jobs",
+        type=jobs_option,
+        default="auto",
+        help="runs trained at once, each in its own process (default: auto, one per CPU core "
+        "plus one); the scores do not depend on it",
+    )
+    p.add_argument(
         "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -115,6 +123,7 @@ def _table(result) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.experiments.memory import run_memory
+    from rnnlab.training.workers import default_jobs
 
     config = _config(args)
     out = args.out or default_out("memory")
@@ -123,7 +132,11 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress("memory", enabled=not args.quiet)
     start = time.perf_counter()
     try:
-        result = run_memory(config, progress=progress)
+        jobs = args.jobs
+        if jobs == "auto":
+            runs = len(config.tasks) * len(config.lengths) * len(config.cells)
+            jobs = default_jobs(runs)
+        result = run_memory(config, progress=progress, jobs=jobs)
     finally:
         progress.close()
     result.save(out)

@@ -1,7 +1,9 @@
 """Drawing results and writing them: matplotlib, imported only when a picture is drawn,
 rendered to PNG bytes; a result's JSON and PNG written side by side, each atomically.
 
-matplotlib costs about half a second to import, so no module imports it at load time.
+matplotlib costs about half a second to import, so no module imports it at load time, and
+the pictures on the tutorial's path (``compare``'s learning curves) are drawn with Pillow
+instead (``rnnlab.experiments.charts``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ from rnnlab.experiments.claim_tasks import (
     validation_set,
 )
 from rnnlab.experiments.figures import png_bytes, pyplot, save_result
+from rnnlab.training.callbacks import Callback
+from rnnlab.training.workers import run_all, torch_threads
 
 
 @dataclass(frozen=True)
@@ -140,46 +142,91 @@ class MemoryResult:
         return png_bytes(fig, dpi=90)
 
 
-def run_memory(config: MemoryConfig = MemoryConfig(), *, progress=None) -> MemoryResult:
-    """Train and score every (task, length, cell); ``progress(what, done, total)`` per step."""
-    total = len(config.tasks) * len(config.lengths) * len(config.cells) * config.train_steps
-    done = 0
+def run_memory(
+    config: MemoryConfig = MemoryConfig(), *, progress=None, jobs: int = 1
+) -> MemoryResult:
+    """Train and score every (task, length, cell), ``jobs`` runs at a time in worker
+    processes (``rnnlab.training.workers``; each run is seeded alone and runs on one
+    thread, so the scores do not depend on ``jobs``); ``progress(what, done, total)`` as
+    the training steps advance."""
     result = MemoryResult(config)
+    cases = [
+        (name, length, cell)
+        for name in config.tasks
+        for length in config.lengths
+        for cell in config.cells
+    ]
+    counter = _StepCounter(progress, len(cases) * config.train_steps)
+
+    def callbacks_for(index: int) -> list[Callback]:
+        name, length, cell = cases[index]
+        return [counter.run(f"{name} T={length} {cell}")] if progress is not None else []
+
+    with torch_threads(1):
+        outcomes = run_all(
+            [_scoring(config, *case) for case in cases], jobs=jobs, callbacks_for=callbacks_for
+        )
     for name in config.tasks:
-        task = CLAIM_TASKS[name]
         result.scores[name] = {cell: [] for cell in config.cells}
-        for length in config.lengths:
-            val = validation_set(task, length, config.val_samples, config.seed)
-            for cell in config.cells:
-                what = f"{name} T={length} {cell}"
-
-                def tick(_loss, what=what):
-                    nonlocal done
-                    done += 1
-                    if progress is not None:
-                        progress(what, done, total)
-
-                model = build_claim_model(cell, task, config.units, config.seed)
-                start = time.perf_counter()
-                losses = train_on_task(
-                    model,
-                    task,
-                    length,
-                    steps=config.train_steps,
-                    batch_size=config.batch_size,
-                    learning_rate=config.learning_rate,
-                    seed=config.seed,
-                    on_step=tick,
-                )
-                seconds = time.perf_counter() - start
-                score = evaluate_on_task(model, task, val)
-                tail = losses[-max(1, len(losses) // 10) :]
-                result.scores[name][cell].append(
-                    {
-                        "length": length,
-                        **score,
-                        "final_train_loss": sum(tail) / len(tail),
-                        "train_seconds": seconds,
-                    }
-                )
+    for (name, _, cell), score in zip(cases, outcomes, strict=True):
+        result.scores[name][cell].append(score)
     return result
+
+
+def _scoring(config: MemoryConfig, name: str, length: int, cell: str):
+    """One run: train ``cell`` on task ``name`` at ``length`` and score it."""
+
+    def run(callbacks) -> dict:
+        task = CLAIM_TASKS[name]
+        for cb in callbacks:
+            cb.on_train_begin(epochs=1, steps_per_epoch=config.train_steps)
+        step = 0
+
+        def tick(loss):
+            nonlocal step
+            for cb in callbacks:
+                cb.on_batch_end(step, {"loss": loss})
+            step += 1
+
+        model = build_claim_model(cell, task, config.units, config.seed)
+        start = time.perf_counter()
+        losses = train_on_task(
+            model,
+            task,
+            length,
+            steps=config.train_steps,
+            batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            seed=config.seed,
+            on_step=tick,
+        )
+        seconds = time.perf_counter() - start
+        val = validation_set(task, length, config.val_samples, config.seed)
+        score = evaluate_on_task(model, task, val)
+        tail = losses[-max(1, len(losses) // 10) :]
+        return {
+            "length": length,
+            **score,
+            "final_train_loss": sum(tail) / len(tail),
+            "train_seconds": seconds,
+        }
+
+    return run
+
+
+class _StepCounter:
+    """Turns each run's step events into ``progress(what, done, total)`` over all runs."""
+
+    def __init__(self, progress, total: int) -> None:
+        self.progress, self.total = progress, total
+        self.steps: dict[str, int] = {}
+
+    def run(self, what: str) -> Callback:
+        counter = self
+
+        class Steps(Callback):
+            def on_batch_end(self, step, logs):
+                counter.steps[what] = step + 1
+                counter.progress(what, sum(counter.steps.values()), counter.total)
+
+        return Steps()
