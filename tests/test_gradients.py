@@ -87,3 +87,13 @@ def test_gradients_bad_options(args, message, capsys, tmp_path):
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("rnnlab gradients: error: ") and message in err
     assert not out.exists()
+
+
+def test_gradients_trained_numbers_do_not_depend_on_jobs(tmp_path):
+    args = ["gradients", "--quick", "--trained", "--cells", "rnn,gru"]
+    results = []
+    for jobs in ("1", "3"):
+        assert main([*args, "--jobs", jobs, "--out", str(tmp_path / jobs)]) == 0
+        results.append(json.loads((tmp_path / jobs / "gradients.json").read_text()))
+    assert results[0]["trained"] == results[1]["trained"]
+    assert set(results[0]["trained"]) == {"rnn", "gru"}

@@ -42,6 +42,7 @@ from rnnlab.experiments.claim_tasks import (
 )
 from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.layers import GRUCell, LSTMCell, SimpleRNNCell
+from rnnlab.training.workers import StepProgress, run_all, torch_threads
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -238,10 +239,44 @@ def _measure(model, x64, y64) -> tuple[list[float], dict]:
     return norms.tolist(), gate_statistic(model.recurrent, x64)
 
 
-def run_gradients(config: GradientsConfig = GradientsConfig(), *, progress=None) -> GradientsResult:
+def _training(config: GradientsConfig, cell: str, seed: int, x64, y64):
+    """One run: train ``cell`` from ``seed``; its held-out MSE, then ``g(k)`` and the gates."""
+
+    def run(callbacks) -> tuple[list[float], dict, float]:
+        task = CLAIM_TASKS["adding"]
+        step = 0
+
+        def tick(loss):
+            nonlocal step
+            for cb in callbacks:
+                cb.on_batch_end(step, {"loss": loss})
+            step += 1
+
+        for cb in callbacks:
+            cb.on_train_begin(epochs=1, steps_per_epoch=config.train_steps)
+        model = build_claim_model(cell, task, config.units, seed)
+        train_on_task(
+            model, task, config.length,
+            steps=config.train_steps, batch_size=config.train_batch_size,
+            learning_rate=config.learning_rate, seed=seed, on_step=tick,
+        )  # fmt: skip
+        val = validation_set(task, config.length, config.val_samples, config.seed + 1)
+        mse = evaluate_on_task(model, task, val)["mse"]
+        norms, gates = _measure(model, x64, y64)
+        return norms, gates, mse
+
+    return run
+
+
+def run_gradients(
+    config: GradientsConfig = GradientsConfig(), *, progress=None, jobs: int = 1
+) -> GradientsResult:
     """Measure ``g(k)`` for every cell at initialisation (and after training, if asked).
 
-    ``progress(what, done, total)`` is called after each model measured or training step.
+    With ``trained``, the models train ``jobs`` at a time in worker processes
+    (``rnnlab.training.workers``; each on one thread and seeded alone, so the numbers do
+    not depend on ``jobs``). ``progress(what, done, total)`` is called after each model
+    measured or training step.
     """
     task = CLAIM_TASKS["adding"]
     x, y = validation_set(task, config.length, config.batch_size, config.seed)
@@ -263,20 +298,26 @@ def run_gradients(config: GradientsConfig = GradientsConfig(), *, progress=None)
         result.initial[cell] = CellGradients(cell, [r[0] for r in runs], [r[1] for r in runs])
         tick(f"{cell} at init", len(seeds))
     if config.trained:
-        val = validation_set(task, config.length, config.val_samples, config.seed + 1)
+        cases = [(cell, s) for cell in config.cells for s in seeds]
+        trained_steps = 0
+
+        def on_steps(what: str, n: int, _total: int) -> None:  # n: steps of all the runs
+            nonlocal trained_steps
+            tick(what, n - trained_steps)
+            trained_steps = n
+
+        steps = StepProgress(on_steps, total)
+        with torch_threads(1):
+            outcomes = run_all(
+                [_training(config, cell, s, x64, y64) for cell, s in cases],
+                jobs=jobs,
+                callbacks_for=lambda i: (
+                    [steps.callback(f"training {cases[i][0]}")] if progress is not None else []
+                ),
+            )
         for cell in config.cells:
-            norms, gates, mses = [], [], []
-            for s in seeds:
-                model = build_claim_model(cell, task, config.units, s)
-                train_on_task(
-                    model, task, config.length,
-                    steps=config.train_steps, batch_size=config.train_batch_size,
-                    learning_rate=config.learning_rate, seed=s,
-                    on_step=lambda loss, cell=cell: tick(f"training {cell}"),
-                )  # fmt: skip
-                mses.append(evaluate_on_task(model, task, val)["mse"])
-                n, g = _measure(model, x64, y64)
-                norms.append(n)
-                gates.append(g)
-            result.trained[cell] = CellGradients(cell, norms, gates, mses)
+            mine = [o for (c, _), o in zip(cases, outcomes, strict=True) if c == cell]
+            result.trained[cell] = CellGradients(
+                cell, [o[0] for o in mine], [o[1] for o in mine], [o[2] for o in mine]
+            )
     return result

@@ -30,7 +30,7 @@ from rnnlab.experiments.claim_tasks import (
 )
 from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.training.callbacks import Callback
-from rnnlab.training.workers import run_all, torch_threads
+from rnnlab.training.workers import StepProgress, run_all, torch_threads
 
 
 @dataclass(frozen=True)
@@ -156,11 +156,11 @@ def run_memory(
         for length in config.lengths
         for cell in config.cells
     ]
-    counter = _StepCounter(progress, len(cases) * config.train_steps)
+    counter = StepProgress(progress, len(cases) * config.train_steps)
 
     def callbacks_for(index: int) -> list[Callback]:
         name, length, cell = cases[index]
-        return [counter.run(f"{name} T={length} {cell}")] if progress is not None else []
+        return [counter.callback(f"{name} T={length} {cell}")] if progress is not None else []
 
     with torch_threads(1):
         outcomes = run_all(
@@ -212,21 +212,3 @@ def _scoring(config: MemoryConfig, name: str, length: int, cell: str):
         }
 
     return run
-
-
-class _StepCounter:
-    """Turns each run's step events into ``progress(what, done, total)`` over all runs."""
-
-    def __init__(self, progress, total: int) -> None:
-        self.progress, self.total = progress, total
-        self.steps: dict[str, int] = {}
-
-    def run(self, what: str) -> Callback:
-        counter = self
-
-        class Steps(Callback):
-            def on_batch_end(self, step, logs):
-                counter.steps[what] = step + 1
-                counter.progress(what, sum(counter.steps.values()), counter.total)
-
-        return Steps()

@@ -92,6 +92,29 @@ def run_all(
     return _Pool(runs, jobs, callbacks).results(meanwhile)
 
 
+class StepProgress:
+    """Turns the step events of many runs into ``progress(what, done, total)``, ``done``
+    counting the steps of all runs (the claim experiments' progress bar).
+
+    ``callback(what)`` is the callback for one run, named ``what``; the run must call its
+    ``on_batch_end(step, logs)`` after each step (0-based).
+    """
+
+    def __init__(self, progress: Callable[[str, int, int], None], total: int) -> None:
+        self.progress, self.total = progress, total
+        self.steps: dict[str, int] = {}
+
+    def callback(self, what: str) -> Callback:
+        counter = self
+
+        class Steps(Callback):
+            def on_batch_end(self, step, logs):
+                counter.steps[what] = step + 1
+                counter.progress(what, sum(counter.steps.values()), counter.total)
+
+        return Steps()
+
+
 class _Relay(Callback):
     """A worker's stand-in for the callbacks: sends each event to the parent process."""
 
