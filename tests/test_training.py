@@ -188,3 +188,29 @@ def test_token_tagging_loss_ignores_padded_targets():
     b = SequenceDataset.from_padded(x, y_b, [2], [2])
     objective = TokenTagging()
     assert objective.loss(model, a).item() == objective.loss(model, b).item()
+
+
+def test_eval_batch_size_changes_the_passes_not_the_numbers():
+    train, test = prepare_data(CompareConfig(samples=150))
+    torch.manual_seed(0)
+    trainer = Trainer(Tagger(units=8), batch_size=16, seed=0)
+    trainer.fit(train, epochs=1)
+    small = trainer.evaluate(test)
+    trainer.eval_batch_size = 1000  # the whole held-out set in one pass
+    assert trainer.evaluate(test) == small
+    with pytest.raises(ValueError, match="`eval_batch_size` must be a positive int or None"):
+        Trainer(Tagger(units=8), eval_batch_size=0)
+
+
+def test_shuffled_batches_cover_the_data_once_each_epoch():
+    data = copy_data(10)
+    generator = torch.Generator().manual_seed(0)
+    batches = list(data.batches(4, shuffle=True, generator=generator))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    rows = torch.cat([b.inputs for b in batches])
+    assert sorted(map(tuple, rows.flatten(1).tolist())) == sorted(
+        map(tuple, data.inputs.flatten(1).tolist())
+    )
+    generator.manual_seed(0)
+    order = torch.randperm(10, generator=generator)
+    assert torch.equal(rows, data.inputs[order])  # the permutation's order, as before

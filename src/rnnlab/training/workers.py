@@ -1,4 +1,4 @@
-"""Independent training runs side by side, in worker processes: one per CPU core.
+"""Independent training runs side by side, in worker processes: about one per CPU core.
 
 Small recurrent models cannot use more than one core: a training step is a long chain of
 tiny operations, each too small to split between threads, and Python's global interpreter
@@ -14,7 +14,8 @@ worker that dies (killed, out of memory) raises ``RuntimeError``; Ctrl-C stops e
 (they ignore SIGINT themselves and are terminated by this process).
 
 Where ``fork`` is not available (Windows; macOS makes it unsafe) the runs go one after the
-other in this process: ``default_jobs`` is then 1.
+other in this process: ``default_jobs`` is then 1. Runs must be CPU runs: a CUDA context does
+not survive a fork (``compare``, ``memory`` and ``gradients`` train on the CPU).
 """
 
 from __future__ import annotations
