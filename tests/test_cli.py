@@ -168,3 +168,18 @@ def test_ctrl_c_stops_every_worker_and_writes_nothing(tmp_path):
     time.sleep(0.2)
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # no worker left in the group
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    """``rnnlab doctor | head -1``: the closed pipe ends the command quietly."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnlab", "doctor"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # as head does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipeError" not in err
