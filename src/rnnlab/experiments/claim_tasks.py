@@ -10,7 +10,7 @@ number of steps (each of ``batch_size`` sequences) and no model sees a validatio
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from rnnlab.data.claims import adding_problem, copy_task
 from rnnlab.models import Tagger
-from rnnlab.training import Adam
+from rnnlab.training import Adam, Callback
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -127,9 +127,10 @@ def train_on_task(
     learning_rate: float,
     seed: int,
     clip_norm: float = 1.0,
-    on_step: Callable[[float], None] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> list[float]:
     """Train ``model`` online for ``steps`` Adam steps; returns the loss of every step.
+    ``callbacks`` hear of the run as of one epoch of ``steps`` steps (progress bars).
 
     Each step draws ``batch_size`` fresh sequences of ``length`` from ``seed``'s generator.
     The gradient's global norm is clipped to ``clip_norm`` (the same for every cell: it only
@@ -140,7 +141,9 @@ def train_on_task(
     params = [p for p in model.parameters() if p.requires_grad]
     losses = []
     model.train()
-    for _ in range(steps):
+    for cb in callbacks:
+        cb.on_train_begin(epochs=1, steps_per_epoch=steps)
+    for step in range(steps):
         x, y = task.batch(batch_size, length, rng)
         loss = task.loss(model(x), y)
         optimizer.zero_grad()
@@ -148,8 +151,10 @@ def train_on_task(
         _clip_grad_norm(params, clip_norm)
         optimizer.step()
         losses.append(loss.item())
-        if on_step is not None:
-            on_step(losses[-1])
+        for cb in callbacks:
+            cb.on_batch_end(step, {"loss": losses[-1]})
+    for cb in callbacks:
+        cb.on_train_end({"loss": losses[-1]} if losses else {})
     return losses
 
 

@@ -239,28 +239,17 @@ def _measure(model, x64, y64) -> tuple[list[float], dict]:
     return norms.tolist(), gate_statistic(model.recurrent, x64)
 
 
-def _training(config: GradientsConfig, cell: str, seed: int, x64, y64):
-    """One run: train ``cell`` from ``seed``; its held-out MSE, then ``g(k)`` and the gates."""
+def _training(config: GradientsConfig, cell: str, seed: int, x64, y64, val):
+    """One run: train ``cell`` from ``seed``; its MSE on ``val``, then ``g(k)`` and the gates."""
 
     def run(callbacks) -> tuple[list[float], dict, float]:
         task = CLAIM_TASKS["adding"]
-        step = 0
-
-        def tick(loss):
-            nonlocal step
-            for cb in callbacks:
-                cb.on_batch_end(step, {"loss": loss})
-            step += 1
-
-        for cb in callbacks:
-            cb.on_train_begin(epochs=1, steps_per_epoch=config.train_steps)
         model = build_claim_model(cell, task, config.units, seed)
         train_on_task(
             model, task, config.length,
             steps=config.train_steps, batch_size=config.train_batch_size,
-            learning_rate=config.learning_rate, seed=seed, on_step=tick,
+            learning_rate=config.learning_rate, seed=seed, callbacks=callbacks,
         )  # fmt: skip
-        val = validation_set(task, config.length, config.val_samples, config.seed + 1)
         mse = evaluate_on_task(model, task, val)["mse"]
         norms, gates = _measure(model, x64, y64)
         return norms, gates, mse
@@ -299,17 +288,11 @@ def run_gradients(
         tick(f"{cell} at init", len(seeds))
     if config.trained:
         cases = [(cell, s) for cell in config.cells for s in seeds]
-        trained_steps = 0
-
-        def on_steps(what: str, n: int, _total: int) -> None:  # n: steps of all the runs
-            nonlocal trained_steps
-            tick(what, n - trained_steps)
-            trained_steps = n
-
-        steps = StepProgress(on_steps, total)
+        val = validation_set(task, config.length, config.val_samples, config.seed + 1)
+        steps = StepProgress(progress, total, done=done)  # after the models at init
         with torch_threads(1):
             outcomes = run_all(
-                [_training(config, cell, s, x64, y64) for cell, s in cases],
+                [_training(config, cell, s, x64, y64, val) for cell, s in cases],
                 jobs=jobs,
                 callbacks_for=lambda i: (
                     [steps.callback(f"training {cases[i][0]}")] if progress is not None else []

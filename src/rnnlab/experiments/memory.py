@@ -162,10 +162,14 @@ def run_memory(
         name, length, cell = cases[index]
         return [counter.callback(f"{name} T={length} {cell}")] if progress is not None else []
 
+    validation = {  # held-out sets, made once here; the workers inherit them
+        (name, length): validation_set(CLAIM_TASKS[name], length, config.val_samples, config.seed)
+        for name in config.tasks
+        for length in config.lengths
+    }
+    runs = [_scoring(config, *case, validation[case[:2]]) for case in cases]
     with torch_threads(1):
-        outcomes = run_all(
-            [_scoring(config, *case) for case in cases], jobs=jobs, callbacks_for=callbacks_for
-        )
+        outcomes = run_all(runs, jobs=jobs, callbacks_for=callbacks_for)
     for name in config.tasks:
         result.scores[name] = {cell: [] for cell in config.cells}
     for (name, _, cell), score in zip(cases, outcomes, strict=True):
@@ -173,21 +177,11 @@ def run_memory(
     return result
 
 
-def _scoring(config: MemoryConfig, name: str, length: int, cell: str):
-    """One run: train ``cell`` on task ``name`` at ``length`` and score it."""
+def _scoring(config: MemoryConfig, name: str, length: int, cell: str, val):
+    """One run: train ``cell`` on task ``name`` at ``length`` and score it on ``val``."""
 
     def run(callbacks) -> dict:
         task = CLAIM_TASKS[name]
-        for cb in callbacks:
-            cb.on_train_begin(epochs=1, steps_per_epoch=config.train_steps)
-        step = 0
-
-        def tick(loss):
-            nonlocal step
-            for cb in callbacks:
-                cb.on_batch_end(step, {"loss": loss})
-            step += 1
-
         model = build_claim_model(cell, task, config.units, config.seed)
         start = time.perf_counter()
         losses = train_on_task(
@@ -198,10 +192,9 @@ def _scoring(config: MemoryConfig, name: str, length: int, cell: str):
             batch_size=config.batch_size,
             learning_rate=config.learning_rate,
             seed=config.seed,
-            on_step=tick,
+            callbacks=callbacks,
         )
         seconds = time.perf_counter() - start
-        val = validation_set(task, length, config.val_samples, config.seed)
         score = evaluate_on_task(model, task, val)
         tail = losses[-max(1, len(losses) // 10) :]
         return {

@@ -95,25 +95,30 @@ def run_all(
 
 class StepProgress:
     """Turns the step events of many runs into ``progress(what, done, total)``, ``done``
-    counting the steps of all runs (the claim experiments' progress bar).
+    counting the steps of all runs so far, after ``done`` already counted (the claim
+    experiments' progress bars).
 
-    ``callback(what)`` is the callback for one run, named ``what``; the run must call its
-    ``on_batch_end(step, logs)`` after each step (0-based).
+    ``callback(what)`` is the callback of the run called ``what``.
     """
 
-    def __init__(self, progress: Callable[[str, int, int], None], total: int) -> None:
-        self.progress, self.total = progress, total
+    def __init__(self, progress: Callable[[str, int, int], None], total: int, done: int = 0):
+        self.progress, self.total, self.done = progress, total, done
         self.steps: dict[str, int] = {}
 
     def callback(self, what: str) -> Callback:
-        counter = self
+        return _RunSteps(self, what)
 
-        class Steps(Callback):
-            def on_batch_end(self, step, logs):
-                counter.steps[what] = step + 1
-                counter.progress(what, sum(counter.steps.values()), counter.total)
+    def advance(self, what: str, steps: int) -> None:
+        self.steps[what] = steps
+        self.progress(what, self.done + sum(self.steps.values()), self.total)
 
-        return Steps()
+
+class _RunSteps(Callback):
+    def __init__(self, counter: StepProgress, what: str) -> None:
+        self.counter, self.what = counter, what
+
+    def on_batch_end(self, step, logs):
+        self.counter.advance(self.what, step + 1)
 
 
 class _Relay(Callback):
