@@ -107,3 +107,16 @@ def test_compare_gives_the_same_numbers_in_workers():
     for a, b in zip(alone.models, side_by_side.models, strict=True):
         assert a.name == b.name
         assert a.history.history == b.history.history and a.metrics == b.metrics
+
+
+def test_progress_logs_each_run_once_though_runs_take_turns():
+    import io
+
+    from rnnlab.cli.runs import Progress
+
+    log = io.StringIO()  # not a terminal: lines, no bar
+    progress = Progress("memory", stream=log)
+    for done, what in enumerate(["a", "b", "a", "b", "c", "a"], start=1):
+        progress(what, done, 6)
+    progress.close()
+    assert [line.split("memory: ")[1] for line in log.getvalue().splitlines()] == ["a", "b", "c"]

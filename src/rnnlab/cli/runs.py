@@ -40,8 +40,9 @@ def check_out(out: Path) -> None:
 class Progress:
     """``progress(what, done, total)`` for the experiments: a tqdm bar on standard error.
 
-    On a terminal the bar moves; elsewhere (logs, tests) one line is written each time
-    ``what`` changes, so a log still shows how far the run got.
+    On a terminal the bar moves; elsewhere (logs, tests) one line is written the first time
+    each ``what`` comes (runs side by side take turns), so a log still shows how far the
+    run got.
     """
 
     def __init__(self, label: str, stream=None, enabled: bool = True) -> None:
@@ -49,6 +50,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr  # the one current now
         self.bar: tqdm | None = None
         self.what = None
+        self.seen: set[str] = set()
         self.start = time.perf_counter()
 
     def __call__(self, what: str, done: int, total: int) -> None:
@@ -67,7 +69,8 @@ class Progress:
         if what != self.what:
             self.what = what
             self.bar.set_description(f"{self.label}: {what}")
-            if self.bar.disable:
+            if self.bar.disable and what not in self.seen:
+                self.seen.add(what)
                 seconds = time.perf_counter() - self.start
                 print(f"[{seconds:6.1f}s] {self.label}: {what}", file=self.stream, flush=True)
         self.bar.update(done - self.bar.n)
