@@ -7,14 +7,15 @@ import sys
 from pathlib import Path
 
 from rnnlab.cli.options import (
+    add_jobs_option,
     as_options,
     fraction,
-    jobs_option,
     name_list,
     non_negative_int,
     one_of,
     positive_float,
     positive_int,
+    resolve_jobs,
 )
 from rnnlab.cli.runs import default_out
 
@@ -102,14 +103,7 @@ def add_parser(commands) -> None:
     p.add_argument(
         "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
     )
-    p.add_argument(
-        "--jobs",
-        type=jobs_option,
-        default="auto",
-        help="models trained at once, each in its own process (default: auto, one per CPU "
-        "core plus one, at most one per model; 1 trains them one after the other here); "
-        "the numbers do not depend on it",
-    )
+    add_jobs_option(p, "models")
     p.add_argument("--quiet", action="store_true", help="print only the final table")
     p.set_defaults(run=run, parser=p)
 
@@ -181,7 +175,6 @@ def _config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from rnnlab.cli.progress import ProgressBar
     from rnnlab.experiments import run_compare
-    from rnnlab.training.workers import default_jobs
 
     try:
         config = _config(args)
@@ -190,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or default_out("compare")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: exists and is not a folder")
-    jobs = default_jobs(len(config.models)) if args.jobs == "auto" else args.jobs
+    jobs = resolve_jobs(args.jobs, len(config.models))
 
     def on_model_start(name, summary):
         if not args.quiet:

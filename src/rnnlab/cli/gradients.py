@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 from rnnlab.cli.options import (
-    jobs_option,
+    add_jobs_option,
     name_list,
     non_negative_int,
     positive_float,
     positive_int,
+    resolve_jobs,
 )
 from rnnlab.cli.runs import Progress, check_out, default_out, use_one_thread
 
@@ -59,13 +60,7 @@ def add_parser(commands) -> None:
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="first seed (default: 0)")
     p.add_argument("--quick", action="store_true", help="a small run that takes seconds")
-    p.add_argument(
-        "--jobs",
-        type=jobs_option,
-        default="auto",
-        help="with --trained: models trained at once, each in its own process (default: auto, "
-        "one per CPU core plus one); the numbers do not depend on it",
-    )
+    add_jobs_option(p, "with --trained: models")
     p.add_argument(
         "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
     )
@@ -110,7 +105,6 @@ def _table(result) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.experiments.gradients import run_gradients
-    from rnnlab.training.workers import default_jobs
 
     config = _config(args)
     out = args.out or default_out("gradients")
@@ -119,9 +113,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress("gradients", enabled=not args.quiet)
     start = time.perf_counter()
     try:
-        jobs = args.jobs
-        if jobs == "auto":
-            jobs = default_jobs(len(config.cells) * config.seeds)
+        jobs = resolve_jobs(args.jobs, len(config.cells) * config.seeds)
         result = run_gradients(config, progress=progress, jobs=jobs)
     finally:
         progress.close()

@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 from rnnlab.cli.options import (
+    add_jobs_option,
     int_list,
-    jobs_option,
     name_list,
     non_negative_int,
     positive_float,
     positive_int,
+    resolve_jobs,
 )
 from rnnlab.cli.runs import Progress, check_out, default_out, use_one_thread
 
@@ -72,13 +73,7 @@ def add_parser(commands) -> None:
     p.add_argument("--val-samples", type=positive_int, help="held-out sequences (default: 500)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
     p.add_argument("--quick", action="store_true", help="a small run that takes seconds")
-    p.add_argument(
-        "--jobs",
-        type=jobs_option,
-        default="auto",
-        help="runs trained at once, each in its own process (default: auto, one per CPU core "
-        "plus one); the scores do not depend on it",
-    )
+    add_jobs_option(p, "runs")
     p.add_argument(
         "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
     )
@@ -123,7 +118,6 @@ def _table(result) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.experiments.memory import run_memory
-    from rnnlab.training.workers import default_jobs
 
     config = _config(args)
     out = args.out or default_out("memory")
@@ -132,10 +126,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress("memory", enabled=not args.quiet)
     start = time.perf_counter()
     try:
-        jobs = args.jobs
-        if jobs == "auto":
-            runs = len(config.tasks) * len(config.lengths) * len(config.cells)
-            jobs = default_jobs(runs)
+        runs = len(config.tasks) * len(config.lengths) * len(config.cells)
+        jobs = resolve_jobs(args.jobs, runs)
         result = run_memory(config, progress=progress, jobs=jobs)
     finally:
         progress.close()

@@ -72,6 +72,27 @@ def jobs_option(text: str) -> int | str:
         ) from None
 
 
+def add_jobs_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--jobs``: how many of the command's ``what`` train at once in worker processes."""
+    parser.add_argument(
+        "--jobs",
+        type=jobs_option,
+        default="auto",
+        help=f"{what} trained at once, each in its own process (default: auto, one per CPU "
+        "core plus one, at most one per run; 1: one after the other in this process); the "
+        "numbers do not depend on it",
+    )
+
+
+def resolve_jobs(jobs: int | str, runs: int) -> int:
+    """The ``--jobs`` value as a number of workers for ``runs`` runs."""
+    if jobs != "auto":
+        return int(jobs)
+    from rnnlab.training.workers import default_jobs
+
+    return default_jobs(runs)
+
+
 def fraction(text: str) -> float:
     try:
         value = float(text)
