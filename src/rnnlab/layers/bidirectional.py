@@ -100,10 +100,11 @@ class Bidirectional(nn.Module):
         if initial_state is not None:
             half = len(initial_state) // 2
             initial_f, initial_b = list(initial_state[:half]), list(initial_state[half:])
-        if self._joint(mask, x.dtype):
+        plan = self._plan(mask, x)
+        if plan == "joint":
             return self._forward_joint(x, initial_f, initial_b)
-        layers = (self.forward_layer, self.backward_layer)
-        if can_run_together(layers, mask, x.dtype):
+        if plan == "together":
+            layers = (self.forward_layer, self.backward_layer)
             y_f, y_b = run_together(layers, x, mask, (initial_f, initial_b))
         else:
             y_f = self.forward_layer(x, mask=mask, initial_state=initial_f)
@@ -120,6 +121,24 @@ class Bidirectional(nn.Module):
         merge = MERGE_MODES[self.merge_mode]
         output = (y_f, y_b) if merge is None else merge(y_f, y_b)
         return (output, *states) if self.return_state else output
+
+    def _plan(self, mask, x) -> str:
+        """``"joint"`` (one fused call), ``"together"`` (one stacked loop) or ``"apart"``."""
+        if mask is None:  # then it depends only on the configuration: remembered per dtype
+            cache = self.__dict__.setdefault("_plans", {})
+            layers = (self.forward_layer, self.backward_layer)
+            key = (x.dtype, x.shape[-1], *(layer.implementation for layer in layers))
+            if key not in cache:
+                cache[key] = self._decide(None, x.dtype)
+            return cache[key]
+        return self._decide(mask, x.dtype)
+
+    def _decide(self, mask, dtype) -> str:
+        if self._joint(mask, dtype):
+            return "joint"
+        if can_run_together((self.forward_layer, self.backward_layer), mask, dtype):
+            return "together"
+        return "apart"
 
     def _joint(self, mask, dtype) -> bool:
         """Whether one two-direction call of torch's fused kernel can run both layers: no
