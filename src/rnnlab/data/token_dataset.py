@@ -82,9 +82,10 @@ class TokenPairs:
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
         n = len(self)
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        # Shuffled once as a whole, then sliced (as SequenceDataset.batches).
+        data = self.subset(torch.randperm(n, generator=generator)) if shuffle else self
         for start in range(0, n, batch_size):
-            batch = self.subset(order[start : start + batch_size])
+            batch = data.subset(slice(start, start + batch_size))
             s, t = int(batch.source_lengths.max()), int(batch.target_lengths.max())
             yield TokenPairs(
                 batch.sources[:, :s],
