@@ -120,3 +120,33 @@ def test_progress_logs_each_run_once_though_runs_take_turns():
         progress(what, done, 6)
     progress.close()
     assert [line.split("memory: ")[1] for line in log.getvalue().splitlines()] == ["a", "b", "c"]
+
+
+@needs_fork
+def test_warm_up_in_a_thread_leaves_no_trace():
+    """``compare`` warms torch's fused kernels up in a thread while it seeds and builds the
+    models: on one thread as set, no random number drawn, no thread left to fork with."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, threading, torch\n"
+        "from rnnlab.layers.fused import warm_up\n"
+        "torch.set_num_threads(1)\n"
+        "rng = torch.get_rng_state()\n"
+        "tasks = os.listdir('/proc/self/task')  # torch has a thread of its own\n"
+        "thread = threading.Thread(target=warm_up)\n"
+        "thread.start(); thread.join()\n"
+        "assert torch.equal(rng, torch.get_rng_state())\n"
+        "assert torch.get_num_threads() == 1\n"
+        "after = os.listdir('/proc/self/task')\n"
+        "assert after == tasks, (tasks, after)  # no OpenMP team started by the thread\n"
+        "print('ok')\n"
+    )
+    verbose = {**os.environ, "ONEDNN_VERBOSE": "1"}  # oneDNN says how many threads it has
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=verbose
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ok")
+    assert "nthr:1" in proc.stdout  # the thread took torch's count, not OpenMP's default

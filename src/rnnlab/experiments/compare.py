@@ -8,6 +8,7 @@ the mean squared error for 10 epochs of batch 32, nothing masked.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,7 @@ from rnnlab.experiments.charts import Panel, Series, line_chart_png
 from rnnlab.experiments.context import causal_ceiling
 from rnnlab.experiments.figures import save_result
 from rnnlab.layers import Bidirectional
+from rnnlab.layers.fused import warm_up
 from rnnlab.models import (
     MODELS,
     TUTORIAL_MODELS,
@@ -199,11 +201,16 @@ def run_compare(
     (``rnnlab.training.workers``), each followed by the callbacks ``callbacks_for(name)``
     gives. Each model trains on one thread, so the numbers are the same for any ``jobs``.
     """
-    train, test = prepare_data(config)
-    result = CompareResult(config, train_size=len(train), test_size=len(test))
     steps = config.max_len
     tokens = config.formulation == "tokens"
     with torch_threads(1):
+        # Workers would each set up torch's fused kernels on their first step: done once here
+        # instead, on another core while the data and the models are made, and inherited.
+        warming = threading.Thread(target=warm_up, name="rnnlab-warm-up", daemon=True)
+        if jobs > 1:
+            warming.start()
+        train, test = prepare_data(config)
+        result = CompareResult(config, train_size=len(train), test_size=len(test))
         built = []
         for name in config.models:
             torch.manual_seed(config.seed)  # every model starts from the same seed, in any order
@@ -236,6 +243,8 @@ def run_compare(
             return fit
 
         names = config.models
+        if warming.is_alive():
+            warming.join()  # before the fork: a thread does not survive it
         outcomes = run_all(
             [fitting(model) for _, model, _ in built],
             jobs=jobs,

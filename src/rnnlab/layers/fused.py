@@ -194,6 +194,26 @@ def fused_unsupported(cell: RecurrentCell) -> str | None:
     return kernel.unsupported(cell)
 
 
+def warm_up() -> None:
+    """Run torch's fused LSTM once, forward and backward, on tiny zero tensors, for what its
+    first call in training mode sets up once per process.
+
+    On the CPU that is oneDNN's matrix-product kernels, generated at run time: about 25 ms on
+    the reference machine, more than ten training steps of the tutorial's encoder-decoder.
+    Processes forked afterwards inherit them. It touches no random generator, so it may run
+    in a thread beside code that seeds and builds models (``compare`` does).
+    """
+    torch.get_num_threads()  # in a new thread, takes torch's count (else OpenMP's default)
+    units = 16  # a single unit takes another path (matrix-vector), which sets up less
+    x = torch.zeros(1, 1, 1)
+    shapes = ((4 * units, 1), (4 * units, units), (4 * units,), (4 * units,))
+    weights = [torch.zeros(shape, requires_grad=True) for shape in shapes]
+    state = torch.zeros(1, 1, units)
+    with torch.enable_grad():
+        out, _, _ = _VF.lstm(x, (state, state), weights, True, 1, 0.0, True, False, True)
+        out.sum().backward()
+
+
 def run_fused(
     cell: RecurrentCell,
     x: torch.Tensor,
