@@ -214,3 +214,37 @@ def test_shuffled_batches_cover_the_data_once_each_epoch():
     generator.manual_seed(0)
     order = torch.randperm(10, generator=generator)
     assert torch.equal(rows, data.inputs[order])  # the permutation's order, as before
+
+
+def test_adam_flat_step_is_the_per_parameter_step_to_the_bit():
+    """The moments of all parameters in one flat tensor: the same numbers as a step that goes
+    parameter by parameter (sizes with and without a vector-width remainder)."""
+    torch.manual_seed(0)
+    shapes = [(1, 256), (64, 256), (256,), (64, 1), (1,), (3, 7)]
+    flat = [torch.nn.Parameter(torch.randn(shape)) for shape in shapes]
+    apart = [torch.nn.Parameter(p.detach().clone()) for p in flat]
+    opt_flat, opt_apart = Adam(flat), Adam(apart)
+    assert opt_flat._flat
+    opt_apart._flat = False  # the per-parameter path, as for mixed dtypes or devices
+    for _ in range(20):
+        grads = [torch.randn(shape) * 1e-3 for shape in shapes]
+        for p, q, g in zip(flat, apart, grads, strict=True):
+            p.grad, q.grad = g.clone(), g.clone()
+        opt_flat.step()
+        opt_apart.step()
+    for p, q in zip(flat, apart, strict=True):
+        assert torch.equal(p, q)
+    state = opt_flat.state_dict()
+    assert all(torch.equal(a, b) for a, b in zip(state["v"], opt_apart.v, strict=True))
+    state["m"][0].fill_(1.0)  # a copy: the optimiser's own moments are untouched
+    assert not torch.equal(opt_flat.m[0], state["m"][0])
+
+
+def test_adam_with_mixed_dtypes_goes_parameter_by_parameter():
+    a = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.ones(2))
+    opt = Adam([a, b], learning_rate=0.1)
+    a.grad, b.grad = torch.ones(3, dtype=torch.float64), torch.ones(2)
+    opt.step()
+    assert a.dtype == torch.float64 and torch.allclose(a, torch.full((3,), 0.9, dtype=a.dtype))
+    assert torch.allclose(b, torch.full((2,), 0.9))
