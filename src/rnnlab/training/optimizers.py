@@ -33,8 +33,9 @@ class Adam:
 
     The moments of all parameters live in one flat tensor each (``m`` and ``v`` are views of
     them, one per parameter), so a step is a handful of element-wise operations over all the
-    parameters at once instead of a handful per parameter: a fifth less time per step for the
-    tutorial's models, with the same numbers to the last bit. Where the parameters differ in
+    parameters at once instead of a handful per parameter: 13-15% less time per update for
+    the tutorial's models (0.17 ms instead of 0.20 for the encoder-decoder), with the same
+    numbers to the last bit. Where the parameters differ in
     dtype or device, or some have no gradient in a step, the step goes parameter by parameter.
     """
 
