@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def default_out(command: str) -> Path:
@@ -57,6 +59,8 @@ class Progress:
         if not self.enabled:
             return
         if self.bar is None:
+            from tqdm import tqdm  # here, not at start-up: importing it takes 0.03 s
+
             self.bar = tqdm(
                 total=total,
                 desc=self.label,
