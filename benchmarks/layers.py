@@ -4,8 +4,9 @@ Each configuration times a plain training step (forward, mean-squared loss, back
 update) of an rnnlab layer and of a baseline in the same process, alternating the two so
 that both see the same machine load, and reports the median time per step.
 
-    python -m benchmarks.layers            # H=256, B=64, T=100, I=256
-    python -m benchmarks.layers --quick    # a short run (smaller T, fewer repeats)
+    python -m benchmarks.layers                  # H=256, B=64, T=100, I=256
+    python -m benchmarks.layers --quick          # a short run (smaller T, fewer repeats)
+    python -m benchmarks.layers --device cuda    # on a GPU: rnnlab's layers against cuDNN
 
 Columns: rnnlab and baseline ms per step, ratio = baseline time / rnnlab time (rnnlab's
 throughput relative to the baseline; the issue's target beside it), rnnlab tokens/s
@@ -30,6 +31,7 @@ from rnnlab.layers import GRU, LSTM, Bidirectional
 from rnnlab.training.optimizers import Adam
 
 Step = Callable[[], None]
+DEVICE = torch.device("cpu")  # where the models, inputs and steps run (--device)
 FLOPS_PER_UNIT = {"lstm": 24, "gru": 18, "rnn": 6}  # x H (I + H) B T per direction
 
 
@@ -50,8 +52,16 @@ class Case:
     build: Callable[[Shape], tuple[Step, Step]]  # (rnnlab step, baseline step)
 
 
+def synchronize() -> None:
+    """Wait for the device's queued work (a GPU runs asynchronously; the CPU needs nothing)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
+
 def training_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None) -> Step:
-    """A closure running one plain training step of ``model`` on ``x``."""
+    """A closure running one plain training step of ``model`` on ``x``, finished when it
+    returns (on a GPU too)."""
+    model.to(DEVICE)
     optimizer = Adam(model.parameters())
 
     def step() -> None:
@@ -61,19 +71,20 @@ def training_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None =
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        synchronize()
 
     return step
 
 
 def _inputs(shape: Shape) -> torch.Tensor:
-    return torch.randn(shape.batch, shape.steps, shape.inputs)
+    return torch.randn(shape.batch, shape.steps, shape.inputs).to(DEVICE)
 
 
 def _variable_lengths(shape: Shape) -> torch.Tensor:
     """A post-padding mask, lengths uniform in 1..T (a fixed seed)."""
     generator = torch.Generator().manual_seed(0)
     lengths = torch.randint(1, shape.steps + 1, (shape.batch,), generator=generator)
-    return length_mask(lengths, shape.steps)
+    return length_mask(lengths, shape.steps).to(DEVICE)
 
 
 def _vs_torch(layer: Callable[..., nn.Module], reference: Callable[..., nn.Module], **kw):
@@ -169,14 +180,18 @@ def time_pair(ours: Step, theirs: Step, warmup: int, repeats: int) -> tuple[floa
     return statistics.median(times[0]), statistics.median(times[1])
 
 
-def matmul_peak(size: int = 1024, repeats: int = 10) -> float:
-    """Best float32 matmul GFLOP/s of ``(size, size) @ (size, size)`` on this machine."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_peak(size: int | None = None, repeats: int = 10) -> float:
+    """Best float32 matmul GFLOP/s of ``(size, size) @ (size, size)`` on the device (size
+    1024 on a CPU, 8192 on a GPU, which a small product would leave mostly idle)."""
+    size = size or (8192 if DEVICE.type == "cuda" else 1024)
+    a, b = (torch.randn(size, size, device=DEVICE) for _ in range(2))
     a @ b
+    synchronize()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         a @ b
+        synchronize()
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
 
@@ -202,19 +217,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
     parser.add_argument("--only", default=None, help="run configurations whose name contains this")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--device", default="cpu", help="cpu (default), cuda or cuda:N: where everything runs"
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.device = torch.device(args.device)
+    except RuntimeError:
+        parser.error(f"--device: expected cpu, cuda or cuda:N, got {args.device!r}")
+    if args.device.type not in ("cpu", "cuda"):
+        parser.error(f"--device: expected cpu, cuda or cuda:N, got {args.device!r}")
+    if args.device.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: this torch sees no CUDA device")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DEVICE
     args = parse_args(argv)
+    DEVICE = args.device
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     shape = Shape(batch=64, steps=20 if args.quick else 100, inputs=256, units=256)
     repeats = args.repeats or (3 if args.quick else 7)
     peak = matmul_peak()
+    where = (
+        torch.cuda.get_device_name(DEVICE)
+        if DEVICE.type == "cuda"
+        else f"{torch.get_num_threads()} threads"
+    )
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads; H={shape.units}, "
+        f"torch {torch.__version__}, {where}; H={shape.units}, "
         f"B={shape.batch}, T={shape.steps}, I={shape.inputs}; median of {repeats} training "
         f"steps each; float32 matmul peak {peak:.0f} GFLOP/s"
     )
