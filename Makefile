@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench compile clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-run: $(STAMP)
+# Byte-compile rnnlab: an editable install leaves it as sources, which Python would compile
+# on every start where it may not write its cache (PYTHONDONTWRITEBYTECODE): 0.04 s a run.
+compile: $(STAMP)
+	$(BIN)/python -m compileall -q src
+
+run: compile
 	$(BIN)/rnnlab compare
 
 lint: $(STAMP)
@@ -24,8 +29,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: compile
 	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+	find src tests benchmarks -name __pycache__ -prune -exec rm -rf {} +
