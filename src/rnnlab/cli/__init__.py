@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
 
 def _imports_done() -> None:
     """The end of the start-up that ``run`` does with the garbage collector off: import torch
-    (if parsing the options did not), freeze every object made so far, collect again."""
+    (if parsing the options did not), freeze every object made so far, turn collection on."""
     import torch  # noqa: F401
 
     gc.freeze()

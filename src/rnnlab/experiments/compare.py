@@ -206,8 +206,9 @@ def run_compare(
     with torch_threads(1):
         # Workers would each set up torch's fused kernels on their first step: done once here
         # instead, on another core while the data and the models are made, and inherited.
-        warming = threading.Thread(target=warm_up, name="rnnlab-warm-up", daemon=True)
+        warming = None
         if jobs > 1:
+            warming = threading.Thread(target=warm_up, name="rnnlab-warm-up", daemon=True)
             warming.start()
         train, test = prepare_data(config)
         result = CompareResult(config, train_size=len(train), test_size=len(test))
@@ -243,7 +244,7 @@ def run_compare(
             return fit
 
         names = config.models
-        if warming.is_alive():
+        if warming is not None:
             warming.join()  # before the fork: a thread does not survive it
         outcomes = run_all(
             [fitting(model) for _, model, _ in built],

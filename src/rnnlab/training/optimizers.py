@@ -35,8 +35,8 @@ class Adam:
     them, one per parameter), so a step is a handful of element-wise operations over all the
     parameters at once instead of a handful per parameter: 13-15% less time per update for
     the tutorial's models (0.17 ms instead of 0.20 for the encoder-decoder), with the same
-    numbers to the last bit. Where the parameters differ in
-    dtype or device, or some have no gradient in a step, the step goes parameter by parameter.
+    numbers to the last bit. Where the parameters differ in dtype or device, or some have no
+    gradient in a step, the step goes parameter by parameter.
     """
 
     def __init__(
