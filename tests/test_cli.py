@@ -196,6 +196,7 @@ def test_console_script_starts_the_command_with_start_up_frozen_and_collector_on
         "    import torch\n"
         "    frozen = gc.get_freeze_count()\n"
         "    assert gc.isenabled()\n"
+        "    assert gc.get_stats()[2]['collections'] == 0  # none while starting up\n"
         "    assert frozen > 100_000, frozen  # torch's objects, among others\n"
         "    assert gc.collect() < 1_000  # what the frozen start-up left is not walked\n"
         "    print('checked', frozen)\n"

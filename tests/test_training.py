@@ -220,20 +220,25 @@ def test_adam_flat_step_is_the_per_parameter_step_to_the_bit():
     """The moments of all parameters in one flat tensor: the same numbers as a step that goes
     parameter by parameter (sizes with and without a vector-width remainder)."""
     torch.manual_seed(0)
-    shapes = [(1, 256), (64, 256), (256,), (64, 1), (1,), (3, 7)]
+    shapes = [(1, 256), (64, 256), (256,), (64, 1), (1,), (3, 7), (0,)]
     flat = [torch.nn.Parameter(torch.randn(shape)) for shape in shapes]
+    flat.append(torch.nn.Parameter(torch.randn(5, 3).t()))  # not contiguous
+    shapes.append((3, 5))
     apart = [torch.nn.Parameter(p.detach().clone()) for p in flat]
-    opt_flat, opt_apart = Adam(flat), Adam(apart)
-    assert opt_flat._flat
+    fresh = [torch.nn.Parameter(p.detach().clone()) for p in flat]
+    opt_flat, opt_apart, opt_fresh = Adam(flat), Adam(apart), Adam(fresh)
+    assert opt_flat._flat and opt_flat._work is not None  # on the CPU: a kept work tensor
     opt_apart._flat = False  # the per-parameter path, as for mixed dtypes or devices
+    opt_fresh._work = None  # a new work tensor each step, as on a GPU
     for _ in range(20):
         grads = [torch.randn(shape) * 1e-3 for shape in shapes]
-        for p, q, g in zip(flat, apart, grads, strict=True):
-            p.grad, q.grad = g.clone(), g.clone()
-        opt_flat.step()
-        opt_apart.step()
-    for p, q in zip(flat, apart, strict=True):
-        assert torch.equal(p, q)
+        grads[1] = torch.randn(256, 64).t() * 1e-3  # a gradient that is not contiguous
+        for p, q, r, g in zip(flat, apart, fresh, grads, strict=True):
+            p.grad, q.grad, r.grad = g.clone(), g.clone(), g.clone()
+        for opt in (opt_flat, opt_apart, opt_fresh):
+            opt.step()
+    for p, q, r in zip(flat, apart, fresh, strict=True):
+        assert torch.equal(p, q) and torch.equal(p, r)
     state = opt_flat.state_dict()
     assert all(torch.equal(a, b) for a, b in zip(state["v"], opt_apart.v, strict=True))
     state["m"][0].fill_(1.0)  # a copy: the optimiser's own moments are untouched

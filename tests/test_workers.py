@@ -150,3 +150,17 @@ def test_warm_up_in_a_thread_leaves_no_trace():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
     assert "nthr:1" in proc.stdout  # the thread took torch's count, not OpenMP's default
+
+
+def test_warm_up_runs_a_backward_pass_only_without_an_accelerator(monkeypatch):
+    """Its backward pass is what sets oneDNN up; with a GPU visible it would also start
+    autograd's device threads, and torch would then refuse autograd in forked workers."""
+    from rnnlab.layers import fused
+
+    calls = []
+    monkeypatch.setattr(torch.Tensor, "backward", lambda self, *a, **k: calls.append(self))
+    fused.warm_up()
+    assert len(calls) == 1
+    monkeypatch.setattr(fused, "accelerator_visible", lambda: True)
+    fused.warm_up()
+    assert len(calls) == 1

@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
     if extra:  # reported by the command's parser, so the message names the command
         args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     prog = f"rnnlab {args.command}"
-    if before_command is not None:
-        before_command()
     try:
+        if before_command is not None:
+            before_command()
         return args.run(args)
     except (UsageError, ValueError, FileNotFoundError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -81,8 +81,8 @@ def run() -> None:
     the tutorial's training. So the collector is off until the command starts, and then
     everything made so far is frozen (``gc.freeze``): left out of every later collection, here
     (a full one costs about 0.05 s) and in the worker processes forked from here, where
-    walking those objects would copy their pages (Python's documented recipe for a process
-    that forks).
+    walking those objects would copy their pages (close to Python's documented recipe for a
+    process that forks, which freezes right before the fork).
 
     Once the command is done, every file it wrote is closed and renamed into place, and only
     the interpreter's teardown is left: about 0.2 s of freeing torch's objects and modules,

@@ -38,7 +38,7 @@ from rnnlab.models import (
     summarize,
 )
 from rnnlab.training import Callback, History, TokenTagging, Trainer
-from rnnlab.training.workers import run_all, torch_threads
+from rnnlab.training.workers import can_fork, run_all, torch_threads
 
 FORMULATIONS = ("values", "tokens")
 VOCAB_SIZE = 10  # the digit tasks' tokens 1-9, and 0 for padding
@@ -207,7 +207,7 @@ def run_compare(
         # Workers would each set up torch's fused kernels on their first step: done once here
         # instead, on another core while the data and the models are made, and inherited.
         warming = None
-        if jobs > 1:
+        if min(jobs, len(config.models)) > 1 and can_fork():  # as run_all decides
             warming = threading.Thread(target=warm_up, name="rnnlab-warm-up", daemon=True)
             warming.start()
         train, test = prepare_data(config)

@@ -196,13 +196,20 @@ def fused_unsupported(cell: RecurrentCell) -> str | None:
 
 def warm_up() -> None:
     """Run torch's fused LSTM once, forward and backward, on tiny zero tensors, for what its
-    first call in training mode sets up once per process.
+    first training step in a process sets up once.
 
-    On the CPU that is oneDNN's matrix-product kernels, generated at run time: about 25 ms on
-    the reference machine, more than ten training steps of the tutorial's encoder-decoder.
-    Processes forked afterwards inherit them. It touches no random generator, so it may run
-    in a thread beside code that seeds and builds models (``compare`` does).
+    On the CPU that is oneDNN's kernels for the backward pass, generated at run time: about
+    25 ms on the reference machine, more than ten training steps of the tutorial's
+    encoder-decoder. Processes forked afterwards inherit them. It touches no random
+    generator, so it may run in a thread beside code that seeds and builds models
+    (``compare`` does).
+
+    Where an accelerator (a GPU) is visible it does nothing: there a backward pass starts
+    autograd's threads for the device, after which torch refuses autograd in any process
+    forked from this one.
     """
+    if accelerator_visible():
+        return
     torch.get_num_threads()  # in a new thread, takes torch's count (else OpenMP's default)
     units = 16  # a single unit takes another path (matrix-vector), which sets up less
     x = torch.zeros(1, 1, 1)
@@ -212,6 +219,14 @@ def warm_up() -> None:
     with torch.enable_grad():
         out, _, _ = _VF.lstm(x, (state, state), weights, True, 1, 0.0, True, False, True)
         out.sum().backward()
+
+
+def accelerator_visible() -> bool:
+    """Whether torch sees a GPU (or another accelerator) on this machine."""
+    accelerator = getattr(torch, "accelerator", None)  # torch 2.6 and later
+    if accelerator is not None:
+        return accelerator.is_available()
+    return torch.cuda.is_available()
 
 
 def run_fused(
