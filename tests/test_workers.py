@@ -100,6 +100,19 @@ def test_torch_threads_restores_the_count():
     assert torch.get_num_threads() == before
 
 
+def threads(callbacks):
+    return torch.get_num_threads()
+
+
+@pytest.mark.parametrize("jobs", [1, pytest.param(2, marks=needs_fork)])
+def test_every_run_goes_on_one_thread(jobs):
+    before = torch.get_num_threads()
+    with torch_threads(2):
+        assert run_all([threads, threads], jobs=jobs) == [1, 1]
+        assert torch.get_num_threads() == 2  # restored here afterwards
+    assert torch.get_num_threads() == before
+
+
 @needs_fork
 def test_compare_gives_the_same_numbers_in_workers():
     config = CompareConfig(samples=120, epochs=2, models=("lstm", "bilstm", "seq2seq"))

@@ -203,7 +203,7 @@ def run_compare(
     """
     steps = config.max_len
     tokens = config.formulation == "tokens"
-    with torch_threads(1):
+    with torch_threads(1):  # for the warm-up thread, which takes the count set now
         # Workers would each set up torch's fused kernels on their first step: done once here
         # instead, on another core while the data and the models are made, and inherited.
         warming = None

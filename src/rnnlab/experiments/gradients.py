@@ -42,7 +42,7 @@ from rnnlab.experiments.claim_tasks import (
 )
 from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.layers import GRUCell, LSTMCell, SimpleRNNCell
-from rnnlab.training.workers import StepProgress, run_all, torch_threads
+from rnnlab.training.workers import StepProgress, run_all
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -290,14 +290,13 @@ def run_gradients(
         cases = [(cell, s) for cell in config.cells for s in seeds]
         val = validation_set(task, config.length, config.val_samples, config.seed + 1)
         steps = StepProgress(progress, total, done=done)  # after the models at init
-        with torch_threads(1):
-            outcomes = run_all(
-                [_training(config, cell, s, x64, y64, val) for cell, s in cases],
-                jobs=jobs,
-                callbacks_for=lambda i: (
-                    [steps.callback(f"training {cases[i][0]}")] if progress is not None else []
-                ),
-            )
+        outcomes = run_all(
+            [_training(config, cell, s, x64, y64, val) for cell, s in cases],
+            jobs=jobs,
+            callbacks_for=lambda i: (
+                [steps.callback(f"training {cases[i][0]}")] if progress is not None else []
+            ),
+        )
         for cell in config.cells:
             mine = [o for (c, _), o in zip(cases, outcomes, strict=True) if c == cell]
             result.trained[cell] = CellGradients(

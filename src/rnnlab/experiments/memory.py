@@ -30,7 +30,7 @@ from rnnlab.experiments.claim_tasks import (
 )
 from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.training.callbacks import Callback
-from rnnlab.training.workers import StepProgress, run_all, torch_threads
+from rnnlab.training.workers import StepProgress, run_all
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,7 @@ def run_memory(
         for length in config.lengths
     }
     runs = [_scoring(config, *case, validation[case[:2]]) for case in cases]
-    with torch_threads(1):
-        outcomes = run_all(runs, jobs=jobs, callbacks_for=callbacks_for)
+    outcomes = run_all(runs, jobs=jobs, callbacks_for=callbacks_for)
     for name in config.tasks:
         result.scores[name] = {cell: [] for cell in config.cells}
     for (name, _, cell), score in zip(cases, outcomes, strict=True):

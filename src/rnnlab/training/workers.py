@@ -77,6 +77,9 @@ def run_all(
 ) -> list:
     """Each run's result, in order; ``jobs`` > 1 runs them in that many forked workers.
 
+    Every run goes on one thread (``torch_threads(1)``), here or in a worker: a small model
+    gains nothing from more, and its numbers are then the same for any ``jobs``.
+
     ``meanwhile()`` is called here as soon as a core is free while the workers train (fewer
     runs going than cores), for work this process will need afterwards, such as importing
     what draws the results; without workers, after the runs.
@@ -85,12 +88,13 @@ def run_all(
         raise ValueError(f"`jobs` must be a positive integer, got {jobs!r}.")
     callbacks = [callbacks_for(index) for index in range(len(runs))]
     jobs = min(jobs, len(runs))
-    if jobs <= 1 or not can_fork():
-        results = [run(callbacks[index]) for index, run in enumerate(runs)]
-        if meanwhile is not None:
-            meanwhile()
-        return results
-    return _Pool(runs, jobs, callbacks).results(meanwhile)
+    with torch_threads(1):  # forked workers inherit it
+        if jobs <= 1 or not can_fork():
+            results = [run(callbacks[index]) for index, run in enumerate(runs)]
+            if meanwhile is not None:
+                meanwhile()
+            return results
+        return _Pool(runs, jobs, callbacks).results(meanwhile)
 
 
 class StepProgress:
