@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -18,7 +19,8 @@ from rnnlab.cli import (
     report,
     train,
 )
-from rnnlab.cli.options import EXIT_USAGE, Parser, UsageError
+from rnnlab.cli.errors import EXIT_INTERRUPTED, describe
+from rnnlab.cli.options import Parser
 
 COMMANDS = (compare, train, predict, evaluate, gradients, memory, gates, report, doctor)
 
@@ -28,6 +30,11 @@ def build_parser() -> Parser:
 
     parser = Parser(prog="rnnlab", description="Recurrent sequence models on PyTorch.")
     parser.add_argument("--version", action="version", version=f"rnnlab {rnnlab.__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an error instead of one line (anywhere on the line)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         command.add_parser(commands)
@@ -38,28 +45,43 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
     """Run the command ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
 
     ``before_command()`` is called once the arguments are parsed, before the command runs.
+
+    This is the one error boundary of every command (``rnnlab.cli.errors``): an error the
+    user can cause ends as one line on standard error and exit status 2, Ctrl-C at any
+    moment as exit status 130, anything else as one line and exit status 1; ``--debug``
+    (anywhere in ``argv``) shows the traceback instead.
     """
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command is None:
-        names = ", ".join(c.__name__.rsplit(".", 1)[-1] for c in COMMANDS)
-        parser.error(f"a command is required: {names}")
-    if extra:  # reported by the command's parser, so the message names the command
-        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    prog = f"rnnlab {args.command}"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    prog = "rnnlab"
     try:
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if args.command is None:
+            names = ", ".join(c.__name__.rsplit(".", 1)[-1] for c in COMMANDS)
+            parser.error(f"a command is required: {names}")
+        prog = f"rnnlab {args.command}"
+        if extra:  # reported by the command's parser, so the message names the command
+            args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.argv = argv
         if before_command is not None:
             before_command()
         return args.run(args)
-    except (UsageError, ValueError, FileNotFoundError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print(
             f"\n{prog}: interrupted; no results were written for the unfinished work",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
+    except (SystemExit, BrokenPipeError):
+        raise
+    except BaseException as exc:
+        if debug:
+            raise
+        message, code = describe(exc)
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return code
 
 
 def _imports_done() -> None:
@@ -95,5 +117,8 @@ def run() -> None:
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (`rnnlab doctor | head`): not an error
         code = 0
-    sys.stderr.flush()
+    except KeyboardInterrupt:  # between main's return and the flush
+        code = EXIT_INTERRUPTED
+    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
+        sys.stderr.flush()
     os._exit(code)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from rnnlab.cli.options import (
     add_jobs_option,
     as_options,
+    batch_int,
     fraction,
+    learning_rate_float,
+    length_int,
     name_list,
     non_negative_int,
     one_of,
-    positive_float,
     positive_int,
     resolve_jobs,
+    samples_int,
 )
-from rnnlab.cli.runs import default_out
+from rnnlab.cli.runs import add_out_options, output_folder
 
 DESCRIPTION = """\
 Train several models on one task side by side and compare them. With no options this is
@@ -57,20 +59,20 @@ def add_parser(commands) -> None:
     )
     p.add_argument("--epochs", type=positive_int, default=10, help="training epochs (default: 10)")
     p.add_argument(
-        "--samples", type=positive_int, default=1000, help="pairs generated (default: 1000)"
+        "--samples", type=samples_int, default=1000, help="pairs generated (default: 1000)"
     )
     p.add_argument(
         "--max-len",
-        type=positive_int,
+        type=length_int,
         default=5,
         help="longest sequence and padded length (default: 5)",
     )
     p.add_argument(
-        "--batch-size", type=positive_int, default=32, help="examples per step (default: 32)"
+        "--batch-size", type=batch_int, default=32, help="examples per step (default: 32)"
     )
     p.add_argument(
         "--learning-rate",
-        type=positive_float,
+        type=learning_rate_float,
         default=1e-3,
         help="Adam's step size (default: 0.001)",
     )
@@ -100,9 +102,7 @@ def add_parser(commands) -> None:
         "cross-entropy over real target positions",
     )
     p.add_argument("--mask", action="store_true", help="mask padded steps (the tutorial does not)")
-    p.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
-    )
+    add_out_options(p)
     add_jobs_option(p, "models")
     p.add_argument("--quiet", action="store_true", help="print only the final table")
     p.set_defaults(run=run, parser=p)
@@ -180,9 +180,7 @@ def run(args: argparse.Namespace) -> int:
         config = _config(args)
     except ValueError as exc:
         raise ValueError(as_options(str(exc))) from exc
-    out = args.out or default_out("compare")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a folder")
+    out = output_folder(args, "compare")
     jobs = resolve_jobs(args.jobs, len(config.models))
 
     def on_model_start(name, summary):
@@ -199,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ValueError(as_options(str(exc))) from exc
-    result.save(out)
+    out.write(result.save)
     print()
     print(
         f"Task {config.task!r}: {result.train_size} training and "
@@ -208,6 +206,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(_table(result))
     _print_ceilings(result)
-    print(f"\nResults written to {out}/ (results.json, learning_curves.png)")
+    print(f"\nResults written to {out.path}/ (results.json, learning_curves.png)")
     sys.stdout.flush()
     return 0

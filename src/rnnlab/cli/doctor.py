@@ -23,7 +23,14 @@ def add_parser(commands) -> None:
     )
     p.add_argument("--max-len", type=positive_int, default=5, help="time steps (default: 5)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="weights' seed (default: 0)")
-    p.add_argument("--out", type=Path, default=None, help="also write doctor.json into this folder")
+    p.add_argument(
+        "--out", type=Path, default=None, help="also write doctor.json into this new folder"
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the doctor.json an earlier `rnnlab doctor` wrote in --out",
+    )
     p.set_defaults(run=run, parser=p)
 
 
@@ -76,8 +83,10 @@ def _layers(name: str, max_len: int) -> list[dict[str, str]]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from rnnlab.data.files import OutputFolder, atomic_write_text
     from rnnlab.models import TUTORIAL_MODELS
 
+    out = None if args.out is None else OutputFolder(args.out, "doctor", overwrite=args.overwrite)
     torch.manual_seed(args.seed)
     machine = _machine()
     for key, value in machine.items():
@@ -91,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {row['layer']}")
             print(f"    unmasked:          {row['unmasked']}")
             print(f"    post-padding mask: {row['masked']}")
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "doctor.json").write_text(json.dumps(report, indent=2) + "\n")
+    if out is not None:
+        text = json.dumps(report, indent=2) + "\n"
+        out.write(lambda stage: atomic_write_text(stage / "doctor.json", text))
     return 0

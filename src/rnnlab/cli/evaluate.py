@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from rnnlab.cli.options import seed_int
+
 
 def add_parser(commands) -> None:
     p = commands.add_parser(
@@ -18,23 +20,34 @@ def add_parser(commands) -> None:
     p.add_argument("--data", type=Path, required=True, help="a pair file (TSV, or .jsonl)")
     p.add_argument("--unknown", choices=("error", "map"), default="error")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.add_argument("--seed", type=int, default=0, help="unused: evaluation is deterministic")
-    p.add_argument("--out", type=Path, help="also write metrics.json into this folder")
+    p.add_argument("--seed", type=seed_int, default=0, help="unused: evaluation is deterministic")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="also write metrics.json into this folder (new or empty; never the run folder)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the metrics.json an earlier `rnnlab evaluate` wrote in --out",
+    )
     p.set_defaults(run=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.data import atomic_write_text, read_pairs
+    from rnnlab.data.files import OutputFolder
     from rnnlab.experiments.train import load_run
 
+    out = None if args.out is None else OutputFolder(args.out, "evaluate", overwrite=args.overwrite)
     trained = load_run(args.run_dir)
     pairs = read_pairs(args.data, trained.tokens)
     names = [f"{pairs.path}:{line}" for line in pairs.lines]
     metrics = trained.evaluate(pairs.sources, pairs.targets, names=names, unknown=args.unknown)
     metrics = {"pairs": len(pairs), **metrics}
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(args.out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if out is not None:
+        text = json.dumps(metrics, indent=2) + "\n"
+        out.write(lambda stage: atomic_write_text(stage / "metrics.json", text))
     if args.json:
         print(json.dumps(metrics))
     else:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rnnlab.cli.runs import check_out, default_out
+from rnnlab.cli.options import seed_int
+from rnnlab.cli.runs import add_out_options, output_folder
 
 
 def add_parser(commands) -> None:
@@ -18,8 +19,8 @@ def add_parser(commands) -> None:
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished `rnnlab train` run")
     p.add_argument("--input", required=True, help='one source sequence, e.g. "3 7 2 9"')
     p.add_argument("--unknown", choices=("error", "map"), default="error")
-    p.add_argument("--seed", type=int, default=0, help="unused: the gates are deterministic")
-    p.add_argument("--out", type=Path, help="results folder (default: a new folder under runs/)")
+    p.add_argument("--seed", type=seed_int, default=0, help="unused: the gates are deterministic")
+    add_out_options(p)
     p.set_defaults(run=run, parser=p)
 
 
@@ -32,10 +33,9 @@ def run(args: argparse.Namespace) -> int:
     tokens = split_tokens(args.input, trained.tokens)
     if not tokens or "" in tokens:
         raise ValueError(f"--input {args.input!r}: empty source or empty token")
-    out = args.out or default_out("gates")
-    check_out(out)
+    out = output_folder(args, "gates")
     result = run_gates(trained, tokens, args.unknown)
-    result.save(out)
+    out.write(result.save)
     forward = result.directions["forward"]
     header = f"{'step':<6}{'token':<8}{'input':>8}{'forget':>8}{'output':>8}{'|cell|':>8}"
     print(header + "  (means over units)")
@@ -45,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
         )
         c = forward["cell_state"][t].abs().mean().item()
         print(f"{t + 1:<6}{token!r:<8}{i:>8.3f}{f:>8.3f}{o:>8.3f}{c:>8.3f}")
-    print(f"Results written to {out}/ (gates.json, gates.png)")
+    print(f"Results written to {out.path}/ (gates.json, gates.png)")
     return 0

@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from rnnlab.cli.options import (
     add_jobs_option,
+    batch_int,
+    learning_rate_float,
+    length_int,
     name_list,
     non_negative_int,
-    positive_float,
     positive_int,
     resolve_jobs,
+    units_int,
 )
-from rnnlab.cli.runs import Progress, check_out, default_out, use_one_thread
+from rnnlab.cli.runs import Progress, add_out_options, output_folder, use_one_thread
 
 DESCRIPTION = """\
 Measure how the gradient of the loss at the last step with respect to each earlier input
@@ -45,25 +47,24 @@ def add_parser(commands) -> None:
         default=("rnn", "lstm", "gru"),
         help="comma-separated cells (default: rnn,lstm,gru)",
     )
-    p.add_argument("--units", type=positive_int, help="units H of every cell (default: 64)")
-    p.add_argument(
-        "--length", type=positive_int, help="sequence length T, lags 1..T (default: 100)"
-    )
-    p.add_argument("--batch-size", type=positive_int, help="sequences averaged over (default: 32)")
+    p.add_argument("--units", type=units_int, help="units H of every cell (default: 64)")
+    p.add_argument("--length", type=length_int, help="sequence length T, lags 1..T (default: 100)")
+    p.add_argument("--batch-size", type=batch_int, help="sequences averaged over (default: 32)")
     p.add_argument("--seeds", type=positive_int, help="weight seeds averaged over (default: 3)")
     p.add_argument("--trained", action="store_true", help="also measure after training")
     p.add_argument(
         "--train-steps", type=positive_int, help="Adam steps per trained model (default: 1000)"
     )
     p.add_argument(
-        "--learning-rate", type=positive_float, default=1e-2, help="Adam's step (default: 0.01)"
+        "--learning-rate",
+        type=learning_rate_float,
+        default=1e-2,
+        help="Adam's step (default: 0.01)",
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="first seed (default: 0)")
     p.add_argument("--quick", action="store_true", help="a small run that takes seconds")
     add_jobs_option(p, "with --trained: models")
-    p.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
-    )
+    add_out_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run, parser=p)
 
@@ -107,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.experiments.gradients import run_gradients
 
     config = _config(args)
-    out = args.out or default_out("gradients")
-    check_out(out)
+    out = output_folder(args, "gradients")
     use_one_thread()
     progress = Progress("gradients", enabled=not args.quiet)
     start = time.perf_counter()
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_gradients(config, progress=progress, jobs=jobs)
     finally:
         progress.close()
-    result.save(out)
+    out.write(result.save)
     print(
         f"Gradient norm of the last-step loss w.r.t. the input at lag k (1 = last input), "
         f"k = 1..{config.length}; mean over {config.seeds} seed(s) x {config.batch_size} "
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(_table(result))
     print(
-        f"\n{time.perf_counter() - start:.1f} s. Results written to {out}/ "
+        f"\n{time.perf_counter() - start:.1f} s. Results written to {out.path}/ "
         "(gradients.json, gradients.png)"
     )
     sys.stdout.flush()

@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from rnnlab.cli.options import (
     add_jobs_option,
+    batch_int,
     int_list,
+    learning_rate_float,
     name_list,
     non_negative_int,
-    positive_float,
     positive_int,
     resolve_jobs,
+    samples_int,
+    units_int,
 )
-from rnnlab.cli.runs import Progress, check_out, default_out, use_one_thread
+from rnnlab.cli.runs import Progress, add_out_options, output_folder, use_one_thread
 
 DESCRIPTION = """\
 Train SimpleRNN, LSTM and GRU (tanh, Keras's initialisers, the same width and budget) on the
@@ -64,19 +66,20 @@ def add_parser(commands) -> None:
         default=("rnn", "lstm", "gru"),
         help="comma-separated cells (default: rnn,lstm,gru)",
     )
-    p.add_argument("--units", type=positive_int, help="units H of every cell (default: 64)")
+    p.add_argument("--units", type=units_int, help="units H of every cell (default: 64)")
     p.add_argument("--train-steps", type=positive_int, help="Adam steps per model (default: 1000)")
-    p.add_argument("--batch-size", type=positive_int, help="sequences per step (default: 32)")
+    p.add_argument("--batch-size", type=batch_int, help="sequences per step (default: 32)")
     p.add_argument(
-        "--learning-rate", type=positive_float, default=1e-2, help="Adam's step (default: 0.01)"
+        "--learning-rate",
+        type=learning_rate_float,
+        default=1e-2,
+        help="Adam's step (default: 0.01)",
     )
-    p.add_argument("--val-samples", type=positive_int, help="held-out sequences (default: 500)")
+    p.add_argument("--val-samples", type=samples_int, help="held-out sequences (default: 500)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
     p.add_argument("--quick", action="store_true", help="a small run that takes seconds")
     add_jobs_option(p, "runs")
-    p.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: a new folder under runs/)"
-    )
+    add_out_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run, parser=p)
 
@@ -120,8 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.experiments.memory import run_memory
 
     config = _config(args)
-    out = args.out or default_out("memory")
-    check_out(out)
+    out = output_folder(args, "memory")
     use_one_thread()
     progress = Progress("memory", enabled=not args.quiet)
     start = time.perf_counter()
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_memory(config, progress=progress, jobs=jobs)
     finally:
         progress.close()
-    result.save(out)
+    out.write(result.save)
     print(
         f"Each cell trained {config.train_steps} Adam steps x {config.batch_size} fresh "
         f"sequences (lr {config.learning_rate}, seed {config.seed}), scored on "
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(_table(result))
     print(
-        f"\n{time.perf_counter() - start:.1f} s. Results written to {out}/ "
+        f"\n{time.perf_counter() - start:.1f} s. Results written to {out.path}/ "
         "(memory.json, memory.png)"
     )
     sys.stdout.flush()

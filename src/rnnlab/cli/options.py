@@ -25,39 +25,92 @@ class Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
+def given_options(args: argparse.Namespace) -> set[str]:
+    """The ``dest`` of every option of ``args.command`` that its command line gave, whether
+    or not the value equals the default (``main`` keeps the command line in ``args.argv``).
+
+    The command's arguments are parsed again into a namespace in which every option already
+    holds a marker; argparse leaves what is already set alone, so whatever no longer holds
+    the marker was given.
+    """
+    argv = args.argv[args.argv.index(args.command) + 1 :]
+    unset = object()
+    actions = [a for a in args.parser._actions if a.dest != argparse.SUPPRESS]
+    namespace = argparse.Namespace(**{a.dest: unset for a in actions})
+    args.parser.parse_known_args(argv, namespace)
+    return {a.dest for a in actions if getattr(namespace, a.dest) is not unset}
+
+
 def as_options(message: str) -> str:
     """Name a config's fields as the options that set them: `test_size` -> --test-size."""
     return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), message)
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+# The largest value each size option takes: far beyond what trains on one machine, small
+# enough that a typing slip (`--units 1000000`) is refused at once rather than exhausting
+# memory. What fits is checked again against the memory available once the data is known.
+MOST_SEED = 2**63 - 1  # torch's generators take 64 bits; runs add small offsets
+MOST_UNITS = 8192  # --units, --embedding-dim
+MOST_LAYERS = 32
+MOST_SAMPLES = 10_000_000
+MOST_LENGTH = 10_000  # --max-len, --length: time steps
+MOST_STEPS = 10_000_000  # --epochs, --train-steps, --patience
+MOST_BATCH = 1_000_000
+MOST_BEAM = 256
+MOST_JOBS = 256
+MOST_LEARNING_RATE = 10.0  # Adam's steps are about this size in each weight; 1e-3 is usual
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+def bounded_int(most: int, least: int = 1):
+    """A type for an integer in ``[least, most]``."""
+    what = "a positive integer" if least == 1 else f"an integer >= {least}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        if value > most:
+            raise argparse.ArgumentTypeError(f"expected {what} at most {most:,}, got {text!r}")
+        return value
+
+    return parse
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+positive_int = bounded_int(MOST_STEPS)
+non_negative_int = bounded_int(MOST_SEED, least=0)
+seed_int = non_negative_int
+units_int = bounded_int(MOST_UNITS)
+layers_int = bounded_int(MOST_LAYERS)
+samples_int = bounded_int(MOST_SAMPLES)
+length_int = bounded_int(MOST_LENGTH)
+batch_int = bounded_int(MOST_BATCH)
+beam_int = bounded_int(MOST_BEAM)
+
+
+def bounded_float(most: float):
+    """A type for a finite number in ``(0, most]``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        if value > most:
+            raise argparse.ArgumentTypeError(
+                f"expected a positive number at most {most:g}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+positive_float = bounded_float(1e6)
+learning_rate_float = bounded_float(MOST_LEARNING_RATE)
 
 
 def jobs_option(text: str) -> int | str:
@@ -65,11 +118,16 @@ def jobs_option(text: str) -> int | str:
     if text == "auto":
         return text
     try:
-        return positive_int(text)
-    except argparse.ArgumentTypeError:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive integer, got {text!r}")
+    if value > MOST_JOBS:
         raise argparse.ArgumentTypeError(
-            f"expected 'auto' or a positive integer, got {text!r}"
-        ) from None
+            f"expected 'auto' or a positive integer at most {MOST_JOBS}, got {text!r}"
+        )
+    return value
 
 
 def add_jobs_option(parser: argparse.ArgumentParser, what: str) -> None:

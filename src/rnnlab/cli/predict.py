@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnlab.cli.options import positive_int
+from rnnlab.cli.options import beam_int, seed_int
 
 
 def add_parser(commands) -> None:
@@ -14,11 +14,14 @@ def add_parser(commands) -> None:
         "predict",
         help="predict targets for sources with a trained run",
         description="Read source sequences, one a line, from --input FILE or standard input, "
-        "and write the predicted targets, one a line, in the same order, to standard output.",
+        "and write the predicted targets, one a line, in the same order, to standard output. "
+        "Lines end at \\n, \\r\\n or \\r only.",
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished `rnnlab train` run")
-    p.add_argument("--input", type=Path, help="sources, one a line (default: standard input)")
-    p.add_argument("--beam-width", type=positive_int, help="beam width (default: the run's)")
+    p.add_argument(
+        "--input", type=Path, help="sources, one a line (default, or '-': standard input)"
+    )
+    p.add_argument("--beam-width", type=beam_int, help="beam width (default: the run's)")
     p.add_argument(
         "--unknown",
         choices=("error", "map"),
@@ -29,47 +32,54 @@ def add_parser(commands) -> None:
         "--plot-attention",
         type=Path,
         metavar="OUT.png",
-        help="also draw the attention weights of the first source",
+        help="also draw the attention weights of the first source (a new file)",
     )
-    p.add_argument("--seed", type=int, default=0, help="unused: decoding is deterministic")
+    p.add_argument(
+        "--overwrite", action="store_true", help="let --plot-attention replace an existing file"
+    )
+    p.add_argument("--seed", type=seed_int, default=0, help="unused: decoding is deterministic")
     p.set_defaults(run=run, parser=p)
 
 
 def read_sources(path: Path | None, tokens: str) -> tuple[list[list[str]], list[str]]:
     """Source token lists and their names (``FILE:LINE``) from a file or standard input."""
-    from rnnlab.data.pairs import split_tokens
+    from rnnlab.data.files import decode_text, read_text_file, split_lines
+    from rnnlab.data.pairs import split_tokens, token_problem
 
-    name = str(path) if path is not None else "<stdin>"
-    if path is None:
-        raw = sys.stdin.buffer.read()
+    if path is None or str(path) == "-":
+        name, text = "<stdin>", decode_text(sys.stdin.buffer.read(), "<stdin>")
     else:
-        try:
-            raw = path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
-            raise ValueError(f"--input {path}: no such file") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ValueError(f"{name}:{line}: not UTF-8 text") from None
+        name, text = str(path), read_text_file(path)
     sources, names = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         tokens_ = split_tokens(line, tokens)
-        if not tokens_ or "" in tokens_:
-            raise ValueError(f"{name}:{number}: empty source or empty token")
+        problem = token_problem(tokens_, tokens, side="source")
+        if problem is not None:
+            raise ValueError(f"{name}:{number}: {problem}")
         sources.append(tokens_)
         names.append(f"{name}:{number}")
     if not sources:
-        raise ValueError(f"{name}: no sources")
+        raise ValueError(f"{name}: no sources; expected one source sequence a line")
     return sources, names
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.data import atomic_write_bytes
+    from rnnlab.data.files import check_output_file
     from rnnlab.experiments.train import attention_png, load_run
 
+    if args.plot_attention is not None:
+        check_output_file(args.plot_attention, overwrite=args.overwrite, what="--plot-attention")
     trained = load_run(args.run_dir)
     sources, names = read_sources(args.input, trained.tokens)
+    long = trained.longer_than_training(sources)
+    if long:
+        first = long[0]
+        sys.stderr.write(
+            f"rnnlab predict: warning: {len(long)} source(s) longer than any in training "
+            f"(the first: {names[first]}, {len(sources[first])} tokens); their predictions "
+            "may be cut short\n"
+        )
     outputs = trained.predict(
         sources, names=names, unknown=args.unknown, beam_width=args.beam_width
     )
@@ -80,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if weights[0] is None:
             raise ValueError("--plot-attention: this run's model has no attention")
+        check_output_file(args.plot_attention, overwrite=args.overwrite, what="--plot-attention")
         atomic_write_bytes(args.plot_attention, attention_png(sources[0], outputs[0], weights[0]))
     sys.stdout.write("".join(trained.join(o) + "\n" for o in outputs))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rnnlab.cli.runs import check_out, default_out
+from rnnlab.cli.runs import add_out_options, output_folder
 
 DESCRIPTION = """\
 Gather the results of rnnlab gradients, memory and compare (gradients.json, memory.json,
@@ -16,9 +16,7 @@ report.md with a table per result and the pictures copied next to it."""
 def add_parser(commands) -> None:
     p = commands.add_parser("report", help="one page from run folders", description=DESCRIPTION)
     p.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="run folders")
-    p.add_argument(
-        "--out", type=Path, default=None, help="report folder (default: a new folder under runs/)"
-    )
+    add_out_options(p, "report folder")
     p.set_defaults(run=run, parser=p)
 
 
@@ -26,9 +24,11 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.experiments.report import build_report
 
     report = build_report(args.folders)
-    out = args.out or default_out("report")
-    check_out(out)
-    paths = report.save(out)
+    out = output_folder(args, "report")
+    pictures = out.write(report.save)
     kinds = ", ".join(f"{r.kind} ({r.folder})" for r in report.results)
-    print(f"Report of {kinds} written to {paths[0]} ({len(paths) - 1} picture(s) beside it)")
+    print(
+        f"Report of {kinds} written to {out.path / 'report.md'} "
+        f"({len(pictures) - 1} picture(s) beside it)"
+    )
     return 0

@@ -1,4 +1,4 @@
-"""What the claim commands share: a fresh run folder, a progress bar, option checks."""
+"""What the commands share: the output folder policy, a progress bar, threads."""
 
 from __future__ import annotations
 
@@ -34,9 +34,26 @@ def use_one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a folder")
+def add_out_options(parser, what: str = "results folder") -> None:
+    """``--out`` and ``--overwrite``, with the one output policy of every command."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"{what}: a new or empty folder (default: a new folder under runs/)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace what an earlier run of this command wrote in --out",
+    )
+
+
+def output_folder(args, command: str):
+    """The checked ``OutputFolder`` of ``args.out`` (default: a new one under runs/)."""
+    from rnnlab.data.files import OutputFolder
+
+    return OutputFolder(args.out or default_out(command), command, overwrite=args.overwrite)
 
 
 class Progress:

@@ -8,12 +8,20 @@ import sys
 from pathlib import Path
 
 from rnnlab.cli.options import (
-    as_options,
+    UsageError,
+    batch_int,
+    beam_int,
     fraction,
-    non_negative_int,
+    given_options,
+    layers_int,
+    learning_rate_float,
+    length_int,
     one_of,
     positive_float,
     positive_int,
+    samples_int,
+    seed_int,
+    units_int,
 )
 from rnnlab.cli.runs import default_out
 
@@ -54,10 +62,10 @@ def add_parser(commands) -> None:
         default="space",
         help="token splitting of pair files (default: space)",
     )
-    p.add_argument("--samples", type=positive_int, help="pairs generated for a built-in task")
+    p.add_argument("--samples", type=samples_int, help="pairs generated for a built-in task")
     p.add_argument(
         "--max-len",
-        type=positive_int,
+        type=length_int,
         help="the task's length (reverse: longest sequence; add: digits)",
     )
     p.add_argument(
@@ -71,15 +79,15 @@ def add_parser(commands) -> None:
         "--unidirectional", action="store_true", help="a one-way encoder (default: bidirectional)"
     )
     p.add_argument(
-        "--layers", type=positive_int, default=1, help="stacked recurrent layers (default: 1)"
+        "--layers", type=layers_int, default=1, help="stacked recurrent layers (default: 1)"
     )
-    p.add_argument("--units", type=positive_int, help="recurrent units (task default)")
-    p.add_argument("--embedding-dim", type=positive_int, help="embedding size (task default)")
+    p.add_argument("--units", type=units_int, help="recurrent units (task default)")
+    p.add_argument("--embedding-dim", type=units_int, help="embedding size (task default)")
     p.add_argument("--dropout", type=_dropout, default=0.0, help="dropout in [0, 1) (default: 0)")
     p.add_argument("--epochs", type=positive_int, help="most epochs (task default)")
-    p.add_argument("--batch-size", type=positive_int, help="examples per step (task default)")
+    p.add_argument("--batch-size", type=batch_int, help="examples per step (task default)")
     p.add_argument(
-        "--learning-rate", type=positive_float, help="peak Adam step size (task default)"
+        "--learning-rate", type=learning_rate_float, help="peak Adam step size (task default)"
     )
     p.add_argument(
         "--clip-norm", type=positive_float, default=1.0, help="gradient norm clip (default: 1.0)"
@@ -95,7 +103,7 @@ def add_parser(commands) -> None:
     )
     p.add_argument(
         "--beam-width",
-        type=positive_int,
+        type=beam_int,
         default=1,
         help="beam width for validation (default: 1, greedy)",
     )
@@ -105,8 +113,15 @@ def add_parser(commands) -> None:
         default="error",
         help="a validation token unseen in training: an error (default) or <unk>",
     )
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
-    p.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed (default: 0)")
+    p.add_argument(
+        "--out", type=Path, help="run folder: new or empty (default: a new folder under runs/)"
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run that an earlier `rnnlab train` left in --out",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the final figures")
     p.set_defaults(run=run, parser=p)
 
@@ -150,25 +165,33 @@ def _config(args):
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.cli.progress import ProgressBar
-    from rnnlab.experiments.train import TrainConfig, train
+    from rnnlab.experiments.train import RESUME, train
 
     if args.task is None and args.data is None and args.resume is None:
         args.parser.error("give --task NAME, --data FILE or --resume RUN_DIR")
+    if args.resume is not None:
+        changes = _resume_changes(args)
+        config, out = None, args.resume
+    else:
+        changes, config, out = None, _config(args), args.out or default_out("train")
+    progress = ProgressBar("train", shown=("loss", "val_loss", "val_exact_match"))
+    callbacks = () if args.quiet else (progress,)
     try:
-        if args.resume is not None:
-            config, out = TrainConfig(task="reverse"), args.resume
-        else:
-            config, out = _config(args), args.out or default_out("train")
-        progress = ProgressBar("train", shown=("loss", "val_loss", "val_exact_match"))
-        callbacks = () if args.quiet else (progress,)
-        try:
-            result = train(config, out, callbacks=callbacks, resume=args.resume is not None)
-        except KeyboardInterrupt:
+        result = train(
+            config,
+            out,
+            callbacks=callbacks,
+            resume=args.resume is not None,
+            overwrite=args.overwrite,
+            changes=changes,
+        )
+    except KeyboardInterrupt:
+        if (out / RESUME).is_file():
             hint = f"continue with: rnnlab train --resume {out}"
-            sys.stderr.write(f"\nrnnlab train: interrupted; {hint}\n")
-            return 130
-    except ValueError as exc:
-        raise ValueError(as_options(str(exc))) from exc
+        else:
+            hint = "nothing was written"
+        sys.stderr.write(f"\nrnnlab train: interrupted; {hint}\n")
+        return 130
     m = result.metrics
     print(
         f"held-out exact match {m['val_exact_match']:.2%}, token accuracy "
@@ -178,3 +201,24 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"Run written to {out}/")
     return 0
+
+
+RESUME_OPTIONS = {"resume", "quiet"}  # besides the config fields a resumed run may change
+
+
+def _resume_changes(args: argparse.Namespace) -> dict:
+    """The config changes ``--resume`` was given with; an option that would change what the
+    run is (its data, model or seed) is refused, not dropped."""
+    from rnnlab.experiments.train import CHANGEABLE_ON_RESUME
+
+    given = given_options(args)
+    allowed = RESUME_OPTIONS | set(CHANGEABLE_ON_RESUME)
+    refused = sorted(given - allowed)
+    if refused:
+        names = ", ".join("--" + dest.replace("_", "-") for dest in refused)
+        may = ", ".join("--" + name for name in sorted(CHANGEABLE_ON_RESUME))
+        raise UsageError(
+            f"--resume continues a run as it was started, so {names} cannot be given with it "
+            f"(only {may} and --quiet can)"
+        )
+    return {name: getattr(args, name) for name in CHANGEABLE_ON_RESUME if name in given}

@@ -7,14 +7,20 @@ Tokens are separated by single spaces by default (``3 7 2<TAB>2 7 3``); with
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnlab.data.files import InputFileError, read_text_file, split_lines
+from rnnlab.data.vocab import SPECIALS
+
 TOKENIZATIONS = ("space", "chars")
+# what a pair file's line cannot carry inside one token
+_UNSAFE = {"space": re.compile(r"[ \t\n\r]"), "chars": re.compile(r"[\t\n\r]")}
 
 
-class PairFileError(ValueError):
+class PairFileError(InputFileError):
     """A malformed pair file; the message names the file and the line."""
 
 
@@ -46,30 +52,19 @@ def join_tokens(tokens: Sequence[str], how: str = "space") -> str:
     return "".join(tokens) if how == "chars" else " ".join(tokens)
 
 
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise PairFileError(f"{path}: is a folder, expected a pair file") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise PairFileError(f"{path}:{line}: not UTF-8 text (byte {exc.start})") from None
-
-
 def read_pairs(path, tokens: str = "space") -> PairFile:
     """Read a ``.tsv``/text pair file (or ``.jsonl``) into source and target token lists."""
     path = Path(path)
     if tokens not in TOKENIZATIONS:
         raise ValueError(f"`tokens` must be one of {TOKENIZATIONS}, got {tokens!r}.")
-    text = _read_text(path)
+    try:
+        text = read_text_file(path)
+    except InputFileError as exc:
+        raise PairFileError(str(exc)) from None
     if path.suffix == ".jsonl":
         return _parse_jsonl(path, text, tokens)
     sources, targets, lines = [], [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         if "\t" not in line:
@@ -78,7 +73,7 @@ def read_pairs(path, tokens: str = "space") -> PairFile:
         if "\t" in target:
             raise PairFileError(f"{path}:{number}: more than one tab; expected 'source<TAB>target'")
         source_tokens, target_tokens = split_tokens(source, tokens), split_tokens(target, tokens)
-        _check_pair(path, number, source_tokens, target_tokens)
+        _check_pair(path, number, source_tokens, target_tokens, tokens)
         sources.append(source_tokens)
         targets.append(target_tokens)
         lines.append(number)
@@ -87,39 +82,75 @@ def read_pairs(path, tokens: str = "space") -> PairFile:
     return PairFile(path, sources, targets, lines, tokens)
 
 
-def _check_pair(path, number, source, target) -> None:
-    if not source or "" in source:
-        what = "empty source" if not source else "empty token in the source (two spaces?)"
-        raise PairFileError(f"{path}:{number}: {what}")
-    if not target or "" in target:
-        what = "empty target" if not target else "empty token in the target (two spaces?)"
-        raise PairFileError(f"{path}:{number}: {what}")
+def _check_pair(path, number, source, target, how: str = "space") -> None:
+    for side, tokens in (("source", source), ("target", target)):
+        problem = token_problem(tokens, how, side)
+        if problem is not None:
+            raise PairFileError(f"{path}:{number}: {problem}")
+
+
+def token_problem(tokens: Sequence[str], how: str = "space", side: str = "source") -> str | None:
+    """What makes ``tokens`` unusable as one side of a pair, or None.
+
+    Every token must survive ``join_tokens`` and ``split_tokens`` unchanged (so that
+    ``predict`` can read what training read) and must not be one of the vocabulary's own
+    control tokens (``<pad>``, ``<s>``, ``</s>``, ``<unk>``), which would silently become
+    padding, start, end or unknown ids.
+    """
+    if not tokens:
+        return f"empty {side}"
+    for token in tokens:
+        if token == "":
+            return f"empty token in the {side} (two spaces?)"
+        if token in SPECIALS:
+            return f"the {side} token {token!r} is reserved for the vocabulary's own use"
+        if how == "chars" and len(token) != 1:
+            return f"the {side} token {token!r} is not one character (--tokens chars)"
+        if _UNSAFE[how].search(token):
+            return f"the {side} token {token!r} holds a space, tab or line break"
+    return None
 
 
 def _parse_jsonl(path: Path, text: str, tokens: str) -> PairFile:
     sources, targets, lines = [], [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PairFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        row = parse_json_line(path, number, line)
         if not isinstance(row, dict) or not {"source", "target"} <= row.keys():
             raise PairFileError(f"{path}:{number}: expected an object with 'source' and 'target'")
         pair = []
         for key in ("source", "target"):
             value = row[key]
-            if not isinstance(value, list) or not all(isinstance(t, str | int) for t in value):
-                raise PairFileError(f"{path}:{number}: '{key}' must be a list of tokens")
+            if not isinstance(value, list) or not all(_is_token(t) for t in value):
+                raise PairFileError(
+                    f"{path}:{number}: '{key}' must be a list of tokens (strings or integers)"
+                )
             pair.append([str(t) for t in value])
-        _check_pair(path, number, *pair)
+        _check_pair(path, number, *pair, tokens)
         sources.append(pair[0])
         targets.append(pair[1])
         lines.append(number)
     if not sources:
         raise PairFileError(f"{path}: no pairs; expected JSON lines with 'source' and 'target'")
     return PairFile(path, sources, targets, lines, tokens)
+
+
+def parse_json_line(path, number: int, line: str):
+    """One JSON value from line ``number`` of ``path``, with a one-line error naming both."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise PairFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
+        raise PairFileError(f"{path}:{number}: not usable JSON ({exc})") from None
+    except RecursionError:
+        raise PairFileError(f"{path}:{number}: JSON nested too deeply") from None
+
+
+def _is_token(value) -> bool:
+    """A string, or an integer (not a boolean, which JSON also has)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def format_pairs(sources, targets, tokens: str = "space") -> str:

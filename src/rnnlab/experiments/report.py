@@ -48,7 +48,7 @@ def find_results(folders: list[Path]) -> list[Found]:
                 if path.is_file():
                     try:
                         data = json.loads(path.read_text(encoding="utf-8"))
-                    except json.JSONDecodeError as exc:
+                    except (ValueError, RecursionError) as exc:
                         raise ValueError(f"{path}: not valid JSON ({exc})") from None
                     png = candidate / picture
                     found.append(Found(kind, candidate, data, png if png.is_file() else None))
@@ -190,4 +190,13 @@ def build_report(folders: list[str | Path]) -> Report:
     if not found:
         names = ", ".join(RESULT_FILES)
         raise ValueError(f"no results ({names}) in {', '.join(map(str, folders))}")
+    for f in found:  # each table made once here, so a file of another shape is named
+        try:
+            SECTIONS[f.kind](f.data)
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
+            name = next(n for n, (kind, _) in RESULT_FILES.items() if kind == f.kind)
+            raise ValueError(
+                f"{f.folder / name}: not a `{f.kind}` result as rnnlab writes it "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
     return Report(found)

@@ -17,21 +17,29 @@ from pathlib import Path
 import torch
 
 from rnnlab.data import TokenPairs, Vocabulary, make_pairs, read_pairs
+from rnnlab.data.files import atomic_write_text, check_output_folder, folder_owner, mark_folder
 from rnnlab.data.pairs import TOKENIZATIONS, join_tokens
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.experiments.figures import png_bytes, pyplot
 from rnnlab.models import Seq2Seq, Seq2SeqConfig
 from rnnlab.training import Callback, SequenceGeneration, Trainer
+from rnnlab.training.resources import BYTES_PER_PARAMETER, check_fits, parameter_count
 from rnnlab.training.run_folder import (
-    CHECKPOINT,
     METRICS,
     RunFolderError,
+    has_checkpoint,
     load_weights,
     read_checkpoint,
+    read_json,
     read_run,
+    remove_run_files,
     write_checkpoint,
     write_run,
 )
+from rnnlab.training.trainer import NonFiniteLossError
+
+RESUME = "resume.json"  # what an unfinished run needs to start again; removed when it ends
+CHANGEABLE_ON_RESUME = ("epochs", "patience")  # options a resumed run may change
 
 
 @dataclass(frozen=True)
@@ -124,10 +132,12 @@ def load_corpus(config: TrainConfig) -> Corpus:
         sources = [[str(t) for t in s] for s in sources]
         targets = [[str(t) for t in t_] for t_ in targets]
         names, tokens = [f"example {i + 1}" for i in range(len(sources))], TASK_TOKENS[config.task]
+        what = f"task {config.task!r} with `samples` {config.samples}"
     else:
         pairs = read_pairs(config.data, config.tokens)
         sources, targets, tokens = pairs.sources, pairs.targets, config.tokens
         names = [f"{pairs.path}:{line}" for line in pairs.lines]
+        what = str(pairs.path)
     if config.val is not None:
         val = read_pairs(config.val, config.tokens)
         return Corpus(
@@ -142,12 +152,17 @@ def load_corpus(config: TrainConfig) -> Corpus:
     n_val = max(1, round(config.val_fraction * len(sources)))
     val_idx, train_idx = order[:n_val], order[n_val:]
     if not train_idx:
-        raise ValueError(f"only {len(sources)} pairs: nothing left for training after the split.")
+        raise ValueError(
+            f"{what}: only {len(sources)} pair(s), none left for training once `val_fraction` "
+            f"{config.val_fraction} is held out; expected at least 2 pairs, or give `val`"
+        )
     seen = {tuple(sources[i]) for i in train_idx}
     val_idx = [i for i in val_idx if tuple(sources[i]) not in seen]
     if not val_idx:
         raise ValueError(
-            "every validation source also occurs in training; give more pairs or `val`."
+            f"{what}: every held-out source also occurs in training (are the sources all "
+            "alike?), so nothing would measure generalisation; expected distinct sources, or "
+            "give `val`"
         )
     pick = lambda idx, xs: [xs[i] for i in idx]  # noqa: E731
     return Corpus(
@@ -182,6 +197,7 @@ class TrainedRun:
     target_vocab: Vocabulary
     metrics: dict = field(default_factory=dict)
     max_output_len: int = 100  # a decoding limit fixed per run, so batching changes nothing
+    max_source_len: int | None = None  # the longest training source (None: not recorded)
 
     @property
     def tokens(self) -> str:
@@ -225,15 +241,34 @@ class TrainedRun:
     def join(self, tokens: list[str]) -> str:
         return join_tokens(tokens, self.tokens)
 
+    def longer_than_training(self, sources) -> list[int]:
+        """Indices of the sources longer than any seen in training (their answers may be cut
+        short: decoding stops at ``max_output_len``, and nothing taught the model more)."""
+        longest = self.max_source_len or (self.max_output_len - 5) // 2
+        return [i for i, source in enumerate(sources) if len(source) > longest]
 
-def train(config: TrainConfig, out: Path, *, callbacks=(), resume: bool = False) -> TrainedRun:
-    """Train into ``out``; with ``resume``, go on from the checkpoint an interrupted run left."""
+
+def train(
+    config: TrainConfig,
+    out: Path,
+    *,
+    callbacks=(),
+    resume: bool = False,
+    overwrite: bool = False,
+    changes: dict | None = None,
+) -> TrainedRun:
+    """Train into the run folder ``out``; returns the trained run.
+
+    ``out`` must be new or empty, or with ``overwrite`` a run folder ``train`` made before
+    (its files are replaced; files of others are left alone). With ``resume``, go on from the
+    checkpoint an interrupted run in ``out`` left (from its start, when it was stopped before
+    its first checkpoint), with ``changes`` to the fields in ``CHANGEABLE_ON_RESUME``.
+    """
     out = Path(out)
     if resume:
-        saved, _, _ = _read_resume_config(out)
-        config = TrainConfig(**saved)
+        config = dataclasses.replace(read_resume_config(out), **(changes or {}))
     else:
-        _check_fresh(out)
+        prepare_run_folder(out, overwrite=overwrite)
         config = config.resolved()
     corpus = load_corpus(config)
     source_vocab = Vocabulary.build(corpus.train[0])
@@ -242,8 +277,10 @@ def train(config: TrainConfig, out: Path, *, callbacks=(), resume: bool = False)
     val_data = TokenPairs.encode(
         *corpus.val, source_vocab, target_vocab, unknown=config.unknown, names=corpus.val_names
     )
+    shape = model_config(config, source_vocab, target_vocab)
+    _check_memory(config, shape, corpus)
     torch.manual_seed(config.seed)
-    model = Seq2Seq(model_config(config, source_vocab, target_vocab))
+    model = Seq2Seq(shape)
     checkpoint = _Checkpointer(out)
     trainer = Trainer(
         model,
@@ -260,16 +297,25 @@ def train(config: TrainConfig, out: Path, *, callbacks=(), resume: bool = False)
         "train": asdict(config),
         "source_vocab": source_vocab.to_list(),
         "target_vocab": target_vocab.to_list(),
-        "model": asdict(model_config(config, source_vocab, target_vocab)),
+        "model": asdict(shape),
         "max_output_len": 2 * max(map(len, corpus.train[1])) + 5,
+        "max_source_len": max(map(len, corpus.train[0])),
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "resume.json").write_text(json.dumps(run_config) + "\n")
-    if resume:
-        trainer.load_state(*read_checkpoint(out))
+    mark_folder(out, "train")
+    atomic_write_text(out / RESUME, json.dumps(run_config) + "\n")
+    if resume and has_checkpoint(out):
+        try:
+            trainer.load_state(*read_checkpoint(out))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise RunFolderError(f"{out}: its checkpoint does not fit its run ({exc})") from None
     checkpoint.trainer = trainer
     start = time.perf_counter()
-    history = trainer.fit(train_data, epochs=config.epochs, validation=val_data)
+    try:
+        history = trainer.fit(train_data, epochs=config.epochs, validation=val_data)
+    except NonFiniteLossError as exc:
+        kept = "the last good epoch's checkpoint" if has_checkpoint(out) else "no checkpoint yet"
+        raise ValueError(f"{exc}; the run folder {out} keeps {kept}") from None
     seconds = time.perf_counter() - start
     final = trainer.evaluate(val_data)
     metrics = {
@@ -282,29 +328,73 @@ def train(config: TrainConfig, out: Path, *, callbacks=(), resume: bool = False)
     }
     pictures = {"learning_curves.png": learning_curves_png(history.history)}
     write_run(out, run_config, model, history.to_csv(), metrics, pictures)
-    (out / "resume.json").unlink(missing_ok=True)
+    (out / RESUME).unlink(missing_ok=True)
     return TrainedRun(
-        config, model, source_vocab, target_vocab, metrics, run_config["max_output_len"]
+        config,
+        model,
+        source_vocab,
+        target_vocab,
+        metrics,
+        run_config["max_output_len"],
+        run_config["max_source_len"],
     )
 
 
-def _check_fresh(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"`out` {out}: exists and is not a folder")
-    if (out / METRICS).exists():
-        raise ValueError(f"`out` {out}: already holds a finished run; choose another folder")
-    if (out / CHECKPOINT).exists():
-        raise ValueError(f"`out` {out}: holds an interrupted run; continue it with `resume`")
+def prepare_run_folder(out: Path, *, overwrite: bool = False) -> None:
+    """Check that ``train`` may start a new run in ``out`` (see ``train``); with
+    ``overwrite``, first remove what an earlier run of ``train`` left there."""
+    if folder_owner(out) != "train":
+        check_output_folder(out, "train", overwrite=overwrite)
+        return
+    if not overwrite:
+        if (out / RESUME).exists() or has_checkpoint(out):
+            raise ValueError(
+                f"`out` {out}: holds an interrupted run; continue it with `resume`, or give "
+                "`overwrite` to start it again"
+            )
+        what = "a finished run" if (out / METRICS).exists() else "a run's files"
+        raise ValueError(
+            f"`out` {out}: already holds {what}; choose another folder, or give `overwrite` "
+            "to replace it"
+        )
+    remove_run_files(out, extra=(RESUME, "learning_curves.png"))
 
 
-def _read_resume_config(out: Path):
+def _check_memory(config: TrainConfig, shape: Seq2SeqConfig, corpus: Corpus) -> None:
+    """Refuse a run that cannot fit in memory, before anything large is allocated."""
+    source_len = max(map(len, [*corpus.train[0], *corpus.val[0]]))
+    target_len = 2 * max(map(len, [*corpus.train[1], *corpus.val[1]])) + 5  # decoding limit
+    batch = max(config.batch_size, min(256, len(corpus.val[0])))  # validation: 256 at once
+    params = parameter_count(lambda: Seq2Seq(shape))
+    needed = BYTES_PER_PARAMETER * params + shape.activation_bytes(batch, source_len, target_len)
+    check_fits(
+        needed,
+        f"a model of {params:,} parameters on sequences of up to {source_len} tokens in "
+        f"batches of {batch}",
+        "reduce `batch_size`, `units`, `layers` or `embedding_dim`, or use shorter sequences",
+    )
+
+
+def read_resume_config(out: Path) -> TrainConfig:
+    """The config of the interrupted run in ``out``, checked."""
+    if not out.is_dir():
+        raise RunFolderError(f"`resume` {out}: no such run folder")
     if (out / METRICS).exists():
         raise ValueError(f"`resume` {out}: the run is already finished")
-    path = out / "resume.json"
+    path = out / RESUME
     if not path.is_file():
-        raise RunFolderError(f"{out}: no interrupted run to resume (no resume.json)")
-    saved = json.loads(path.read_text())
-    return saved["train"], saved["source_vocab"], saved["target_vocab"]
+        raise RunFolderError(
+            f"`resume` {out}: no interrupted run to resume (no {RESUME}); expected the folder "
+            "of an `rnnlab train` that was stopped"
+        )
+    saved = read_json(path)
+    try:
+        config = TrainConfig(**saved["train"])
+        if config.epochs is None or config.batch_size is None:
+            raise ValueError("its defaults are not filled in")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunFolderError(f"{path}: not the resume file of `rnnlab train` ({exc})") from None
+    return config
 
 
 class _Checkpointer(Callback):
@@ -333,7 +423,8 @@ def load_run(path) -> TrainedRun:
     load_weights(model, weights, path)
     model.eval()
     limit = saved.get("max_output_len", 100)
-    return TrainedRun(config, model, source_vocab, target_vocab, metrics, limit)
+    longest = saved.get("max_source_len")
+    return TrainedRun(config, model, source_vocab, target_vocab, metrics, limit, longest)
 
 
 def learning_curves_png(history: dict) -> bytes:

@@ -58,6 +58,20 @@ class Seq2SeqConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout}.")
 
+    def activation_bytes(self, batch: int, source_len: int, target_len: int) -> int:
+        """A generous estimate of the bytes one training step of ``batch`` pairs keeps for
+        its backward pass: per encoder step and layer the gates and states of each direction,
+        per decoder step the cells, the attention over every source step and the logits, each
+        in float32, twice (the values and their gradients)."""
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
+        per_cell = (gates + 3) * self.units
+        directions = 2 if self.bidirectional else 1
+        encoder = source_len * self.layers * directions * per_cell
+        attention = 3 * source_len if self.attention else 0
+        decoder = target_len * (self.layers * per_cell + attention + 3 * self.target_vocab_size)
+        embeddings = (source_len + target_len) * self.embedding_dim
+        return 2 * 4 * batch * (encoder + decoder + embeddings)
+
 
 @dataclass
 class Memory:

@@ -32,6 +32,9 @@ CONFIG, WEIGHTS, HISTORY, METRICS, CHECKPOINT = (
 )
 
 
+RUN_FILES = (CONFIG, WEIGHTS, HISTORY, METRICS)
+
+
 class RunFolderError(ValueError):
     """A run folder that is missing, unfinished, or does not match itself."""
 
@@ -78,8 +81,12 @@ def read_run(path: Path) -> tuple[dict, dict[str, torch.Tensor], dict]:
             else ""
         )
         raise RunFolderError(f"{path}: unfinished run folder, no {METRICS}{hint}")
-    metrics = _read_json(path / METRICS)
-    files = metrics.get("files", {}) if isinstance(metrics, dict) else {}
+    metrics = read_json(path / METRICS)
+    files = metrics.get("files") if isinstance(metrics, dict) else None
+    if not isinstance(files, dict):
+        raise RunFolderError(
+            f"{path / METRICS}: not the metrics file of a finished run (no 'files' hashes)"
+        )
     blobs = {}
     for name in (CONFIG, WEIGHTS):
         if not (path / name).is_file():
@@ -89,7 +96,9 @@ def read_run(path: Path) -> tuple[dict, dict[str, torch.Tensor], dict]:
             raise RunFolderError(
                 f"{path / name}: does not match the hash in {METRICS} (changed or from another run)"
             )
-    config = _read_json(path / CONFIG)
+    config = read_json(path / CONFIG)
+    if not isinstance(config, dict):
+        raise RunFolderError(f"{path / CONFIG}: expected a JSON object")
     try:
         weights = load(blobs[WEIGHTS])
     except (SafetensorError, ValueError) as exc:
@@ -97,11 +106,29 @@ def read_run(path: Path) -> tuple[dict, dict[str, torch.Tensor], dict]:
     return config, weights, metrics
 
 
-def _read_json(path: Path):
+def read_json(path: Path):
+    """The JSON value in the file ``path``, with a one-line error naming it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunFolderError(f"{path}: not valid JSON ({exc})") from None
+    except ValueError as exc:  # an integer longer than Python converts
+        raise RunFolderError(f"{path}: not usable JSON ({exc})") from None
+    except RecursionError:
+        raise RunFolderError(f"{path}: JSON nested too deeply") from None
+
+
+def has_checkpoint(out: Path) -> bool:
+    """Whether ``out`` holds a checkpoint to resume from."""
+    return any((Path(out) / name).is_dir() for name in (CHECKPOINT, CHECKPOINT + ".old"))
+
+
+def remove_run_files(out: Path, extra: tuple[str, ...] = ()) -> None:
+    """Remove the files a run wrote into ``out`` (and ``extra``), nothing else."""
+    for name in (*RUN_FILES, *extra):
+        (out / name).unlink(missing_ok=True)
+    for name in (CHECKPOINT, CHECKPOINT + ".new", CHECKPOINT + ".old"):
+        shutil.rmtree(out / name, ignore_errors=True)
 
 
 def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path: Path) -> None:
@@ -146,6 +173,8 @@ def read_checkpoint(out: Path) -> tuple[dict[str, torch.Tensor], dict]:
     try:
         tensors = load((folder / "state.safetensors").read_bytes())
         numbers = json.loads((folder / "state.json").read_text())
-    except (OSError, SafetensorError, json.JSONDecodeError, ValueError) as exc:
+    except (OSError, SafetensorError, ValueError, RecursionError) as exc:
         raise RunFolderError(f"{folder}: unreadable checkpoint ({exc})") from None
+    if not isinstance(numbers, dict):
+        raise RunFolderError(f"{folder / 'state.json'}: expected a JSON object")
     return tensors, numbers

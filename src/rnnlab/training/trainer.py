@@ -9,6 +9,7 @@ early-stopping record and the history (see ``state`` and ``load_state``).
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 
 import torch
@@ -19,6 +20,18 @@ from rnnlab.training.history import History
 from rnnlab.training.objectives import ValueRegression
 from rnnlab.training.optimizers import make_optimizer
 from rnnlab.training.schedules import get_schedule
+
+
+class NonFiniteLossError(ValueError):
+    """The training loss became infinite or NaN (``epoch`` and ``step`` count from 0): the
+    steps diverged, and training stops before the weights are updated with it."""
+
+    def __init__(self, epoch: int, step: int, value: float) -> None:
+        super().__init__(
+            f"epoch {epoch + 1}, step {step + 1}: the training loss is {value}; training "
+            "diverged and stopped (a smaller `learning_rate` usually helps)"
+        )
+        self.epoch, self.step, self.value = epoch, step, value
 
 
 class Trainer:
@@ -119,7 +132,7 @@ class Trainer:
         for epoch in range(self.history.epochs, epochs):
             for cb in self.callbacks:
                 cb.on_epoch_begin(epoch)
-            logs = {"loss": self._train_epoch(train), "lr": self.optimizer.learning_rate}
+            logs = {"loss": self._train_epoch(train, epoch), "lr": self.optimizer.learning_rate}
             if validation is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
             self.history.append(logs)
@@ -146,7 +159,7 @@ class Trainer:
             self.best = {"value": value, "epoch": epoch, "weights": weights}
         return epoch - self.best["epoch"] >= self.patience
 
-    def _train_epoch(self, train) -> float:
+    def _train_epoch(self, train, epoch: int) -> float:
         self.model.train()
         total, seen = 0.0, 0
         batches = train.batches(self.batch_size, shuffle=self.shuffle, generator=self.generator)
@@ -154,12 +167,15 @@ class Trainer:
             scale = self.schedule(self.optimizer.iterations, self._total_steps)
             self.optimizer.learning_rate = self.learning_rate * scale
             loss = self.objective.loss(self.model, batch)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise NonFiniteLossError(epoch, step, value)
             self.optimizer.zero_grad()
             loss.backward()
             if self.clip_norm is not None:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
             self.optimizer.step()
-            total += loss.item() * len(batch)
+            total += value * len(batch)
             seen += len(batch)
             for cb in self.callbacks:
                 cb.on_batch_end(step, {"loss": total / seen})

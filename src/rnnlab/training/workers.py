@@ -13,6 +13,17 @@ take the next run as soon as they finish one. An exception in a run is raised he
 worker that dies (killed, out of memory) raises ``RuntimeError``; Ctrl-C stops every worker
 (they ignore SIGINT themselves and are terminated by this process).
 
+Workers die with this process, however it ends, ``kill -9`` included: a worker left behind
+would train on for nothing and hold open the terminal, or the pipe that whoever started the
+command reads its output from. Each worker closes its copies of this process's ends of the
+pipes, its own pipe's included, so that a worker waiting for a run reads the end of its pipe
+as soon as this process is gone. A worker in the middle of a run reads nothing, so each also
+asks Linux to kill it when its parent dies (``prctl(PR_SET_PDEATHSIG)``; the kernel watches
+the thread that forked it, which waits in ``run_all`` until the workers are done). A parent
+that died before the worker asked shows at once: the worker's parent is then another process
+than the one recorded before the fork. Where prctl cannot be called, a thread in the worker
+checks its parent once a second instead.
+
 Where ``fork`` is not available (Windows; macOS makes it unsafe) the runs go one after the
 other in this process: ``default_jobs`` is then 1. Runs must be CPU runs: a CUDA context does
 not survive a fork (``compare``, ``memory`` and ``gradients`` train on the CPU).
@@ -20,10 +31,12 @@ not survive a fork (``compare``, ``memory`` and ``gradients`` train on the CPU).
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +50,7 @@ from rnnlab.training.callbacks import Callback
 
 Run = Callable[[Sequence[Callback]], Any]  # a run: given its callbacks, returns its result
 _RELAY_INTERVAL = 0.1  # seconds between relayed batch events of one run (progress bars)
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def usable_cpus() -> int:
@@ -156,11 +170,36 @@ class _Relay(Callback):
         self._send("on_train_end", dict(logs))
 
 
-def _worker(runs: Sequence[Run], conn: Connection, relay_events: bool, inherited) -> None:
+def _die_with(parent: int) -> bool:
+    """Have this worker killed when its parent, ``parent`` before the fork, dies; False if it
+    died already."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        watched = prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL)) == 0
+    except (OSError, AttributeError):  # a libc without prctl
+        watched = False
+    if os.getppid() != parent:
+        return False
+    if not watched:
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    return True
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _worker(
+    runs: Sequence[Run], conn: Connection, relay_events: bool, inherited, parent: int
+) -> None:
     """A worker's life: run the indices the parent sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
-    for other in inherited:  # the parent's ends of the earlier workers' pipes
-        other.close()
+    if not _die_with(parent):
+        return  # the parent is gone already
+    for end in inherited:  # the parent's ends of the pipes, this worker's own included
+        end.close()
     try:
         while (index := conn.recv()) is not None:
             callbacks = [_Relay(conn, index)] if relay_events else []
@@ -193,8 +232,11 @@ class _Pool:
         try:
             for _ in range(jobs):
                 parent_end, child_end = context.Pipe()
+                ends = [*self.conns, parent_end]
                 process = context.Process(
-                    target=_worker, args=(runs, child_end, relay, list(self.conns)), daemon=True
+                    target=_worker,
+                    args=(runs, child_end, relay, ends, os.getpid()),
+                    daemon=True,
                 )
                 process.start()
                 child_end.close()
