@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+import torch
 
 from rnnlab.training import workers
 
@@ -131,3 +133,119 @@ def test_a_worker_whose_parent_is_already_gone_ends_at_once():
             process.kill()
             process.join()
         parent_end.close()
+
+
+# -- the command itself, as a user runs it ----------------------------------------------------
+
+RNNLAB = [sys.executable, "-m", "rnnlab"]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _stat(int(entry))) is not None and stat[1] == pid:
+            found.append(int(entry))
+    return found
+
+
+@linux_fork
+def test_kill_9_of_compare_leaves_no_worker(tmp_path):
+    command = [*RNNLAB, "compare", "--epochs", "500", "--jobs", "3", "--out", str(tmp_path / "r")]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started: dict[int, int] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while "Epoch 1/500" not in (line := proc.stderr.readline()):
+            assert line and time.monotonic() < deadline, "compare ended before training"
+        for pid in _children(proc.pid):
+            if (stat := _stat(pid)) is not None:
+                started[pid] = stat[2]
+        assert len(started) >= 2, started  # the models train in forked workers
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while (survivors := [p for p, t in started.items() if _alive(p, t)]) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        assert not survivors, f"workers {survivors} outlived compare"
+        assert not (tmp_path / "r").exists() and list(tmp_path.iterdir()) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.3, 0.6])
+def test_ctrl_c_while_starting_is_quiet(delay, tmp_path):
+    """Ctrl-C while the console script imports rnnlab and torch (from about 0.05 s on; before
+    that Python itself is starting): exit status 130 and one line."""
+    script = Path(sys.executable).with_name("rnnlab")
+    if not script.exists():
+        pytest.skip("the console script is not installed beside this Python")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [str(script), "train", "--task", "reverse", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "interrupted" in err and not out.exists()
+
+
+TRAIN = [
+    *("train", "--task", "reverse", "--samples", "400", "--epochs", "15", "--patience", "15"),
+    *("--units", "32", "--embedding-dim", "8", "--quiet"),
+]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full") / "run"
+    done = subprocess.run([*RNNLAB, *TRAIN, "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_killed_mid_training_then_resumed_gives_the_same_weights(how, uninterrupted, tmp_path):
+    from safetensors.torch import load_file
+
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(
+        [*RNNLAB, *TRAIN, "--out", str(cut)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (cut / "checkpoint").is_dir() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # a few epochs on
+    proc.send_signal(how)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be interrupted (a very fast machine)")
+    if how == signal.SIGINT:
+        assert proc.returncode == 130 and f"continue with: rnnlab train --resume {cut}" in err
+    resumed = subprocess.run(
+        [*RNNLAB, "train", "--resume", str(cut), "--quiet"], capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    a = load_file(uninterrupted / "model.safetensors")
+    b = load_file(cut / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (uninterrupted / "history.csv").read_text() == (cut / "history.csv").read_text()

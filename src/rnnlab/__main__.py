@@ -1,3 +1,3 @@
-from rnnlab.cli import run
+from rnnlab.console import run
 
 run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -86,11 +87,13 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
 
 def _imports_done() -> None:
     """The end of the start-up that ``run`` does with the garbage collector off: import torch
-    (if parsing the options did not), freeze every object made so far, turn collection on."""
+    (if parsing the options did not), freeze every object made so far, turn collection on,
+    and give Ctrl-C back to Python (``rnnlab.console`` made it end start-up quietly)."""
     import torch  # noqa: F401
 
     gc.freeze()
     gc.enable()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run() -> None:

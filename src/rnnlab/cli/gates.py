@@ -29,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.experiments.gates import run_gates
     from rnnlab.experiments.train import load_run
 
+    out = output_folder(args, "gates")
     trained = load_run(args.run_dir)
     tokens = split_tokens(args.input, trained.tokens)
     if not tokens or "" in tokens:
         raise ValueError(f"--input {args.input!r}: empty source or empty token")
-    out = output_folder(args, "gates")
     result = run_gates(trained, tokens, args.unknown)
     out.write(result.save)
     forward = result.directions["forward"]

@@ -23,8 +23,8 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from rnnlab.experiments.report import build_report
 
-    report = build_report(args.folders)
     out = output_folder(args, "report")
+    report = build_report(args.folders)
     pictures = out.write(report.save)
     kinds = ", ".join(f"{r.kind} ({r.folder})" for r in report.results)
     print(

@@ -106,11 +106,15 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def folder_owner(path: Path) -> str | None:
-    """The command that made the folder ``path`` (from its marker), or None."""
+    """The command that made the folder ``path`` (from its marker), or None. A run folder
+    written before markers existed (``config.json`` beside ``model.safetensors``) is
+    ``train``'s."""
     try:
         owner = json.loads((path / MARKER).read_text(encoding="utf-8")).get("command")
     except (OSError, ValueError, AttributeError, RecursionError):
-        return None
+        owner = None
+    if not isinstance(owner, str) and (path / "config.json").is_file():
+        owner = "train" if (path / "model.safetensors").is_file() else None
     return owner if isinstance(owner, str) else None
 
 

@@ -17,7 +17,7 @@ from rnnlab.data.vocab import SPECIALS
 
 TOKENIZATIONS = ("space", "chars")
 # what a pair file's line cannot carry inside one token
-_UNSAFE = {"space": re.compile(r"[ \t\n\r]"), "chars": re.compile(r"[\t\n\r]")}
+_UNSAFE = {"space": re.compile("[ \t\n\r\ufeff]"), "chars": re.compile("[\t\n\r\ufeff]")}
 
 
 class PairFileError(InputFileError):
@@ -107,7 +107,7 @@ def token_problem(tokens: Sequence[str], how: str = "space", side: str = "source
         if how == "chars" and len(token) != 1:
             return f"the {side} token {token!r} is not one character (--tokens chars)"
         if _UNSAFE[how].search(token):
-            return f"the {side} token {token!r} holds a space, tab or line break"
+            return f"the {side} token {token!r} holds a space, tab, line break or U+FEFF"
     return None
 
 

@@ -196,7 +196,7 @@ def build_report(folders: list[str | Path]) -> Report:
         except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
             name = next(n for n, (kind, _) in RESULT_FILES.items() if kind == f.kind)
             raise ValueError(
-                f"{f.folder / name}: not a `{f.kind}` result as rnnlab writes it "
+                f"{f.folder / name}: not a result of `rnnlab {f.kind}` as rnnlab writes it "
                 f"({type(exc).__name__}: {exc})"
             ) from None
     return Report(found)
