@@ -2,7 +2,7 @@
 
 Compared, each as a separate process started the way a user would start it:
 
-* ``rnnlab``: the console script ``rnnlab compare --out <tempdir>`` (the tutorial: three
+* ``rnnlab``: the console script ``rnnlab compare --out <tempdir> --overwrite`` (the tutorial: three
   models, 1,000 pairs, 10 epochs; it prints the summaries and the epochs, and writes
   results.json and a plot); it trains the models side by side in worker processes;
 * ``plain``: ``python benchmarks/plain_seed.py``, a hand-written PyTorch port of the tutorial;
@@ -56,7 +56,7 @@ SAMPLE_EVERY = 0.01  # seconds between memory samples
 def rnnlab_command(out_dir: str) -> list[str]:
     script = Path(sys.executable).parent / "rnnlab"
     base = [str(script)] if script.exists() else [sys.executable, "-m", "rnnlab"]
-    return [*base, "compare", "--out", out_dir]
+    return [*base, "compare", "--out", out_dir, "--overwrite"]  # one folder for every repeat
 
 
 def _descendants(pid: int) -> list[int]:
