@@ -246,6 +246,30 @@ def test_predict_and_gates_never_write_into_a_run_folder(run_dir, tmp_path, caps
     assert mine.read_bytes() == b"not rnnlab's" and snapshot(run_dir) == before
 
 
+def test_nothing_is_written_inside_another_command_s_folder(run_dir, tmp_path, capsys):
+    data = tmp_path / "pairs.tsv"
+    data.write_text("3 7\t7 3\n")
+    inside = run_dir / "eval"
+    err = one_line_error(
+        ["evaluate", str(run_dir), "--data", str(data), "--out", str(inside)], capsys
+    )
+    assert "inside the output folder of `rnnlab train`" in err and not inside.exists()
+
+
+@pytest.mark.parametrize(
+    "args, what",
+    [
+        (["compare", "--samples", "10000000", "--max-len", "10000"], "comparing 3 models"),
+        (["gradients", "--units", "8192", "--length", "10000"], "measuring 3 cells"),
+        (["memory", "--units", "8192", "--batch-size", "100000"], "training 3 cells"),
+    ],
+)
+def test_experiments_too_large_for_memory_are_refused(args, what, tmp_path, capsys):
+    out = tmp_path / "o"
+    err = one_line_error([*args, "--quiet", "--out", str(out)], capsys)
+    assert what in err and "GiB of memory, more than the" in err and not out.exists()
+
+
 def test_an_output_folder_is_written_whole_or_not_at_all(tmp_path):
     out = tmp_path / "deep" / "er" / "results"
 

@@ -130,6 +130,12 @@ def check_output_folder(path: Path, command: str, *, overwrite: bool = False) ->
     The message names the folder as `out` (the CLI shows it as ``--out``).
     """
     path = Path(path)
+    parent = folder_owner(path.absolute().parent)
+    if parent is not None:
+        raise OutputFolderError(
+            f"`out` {path}: inside the output folder of `rnnlab {parent}`; choose a folder "
+            "outside it"
+        )
     if not path.exists() and not path.is_symlink():
         return
     if not path.is_dir():

@@ -38,6 +38,7 @@ from rnnlab.models import (
     summarize,
 )
 from rnnlab.training import Callback, History, TokenTagging, Trainer
+from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import can_fork, run_all, torch_threads
 
 FORMULATIONS = ("values", "tokens")
@@ -62,6 +63,14 @@ class CompareConfig:
     padding: str = "post"  # the tutorial pads after each sequence
     mask: bool = False  # the tutorial masks nothing
     formulation: str = "values"  # the tutorial's numbers and MSE, or "tokens": ids, softmax, CE
+
+    def memory_bytes(self, jobs: int = 1) -> int:
+        """A generous estimate of the run's memory: the pairs as Python lists and tensors
+        (64 bytes a token), and per model training at once the activations of a batch (or a
+        validation batch of 256) over every step, up to 4,096 floats a step and example."""
+        data = 2 * self.samples * self.max_len * 64
+        activations = 4 * max(self.batch_size, 256) * 2 * self.max_len * 4096
+        return data + min(jobs, len(self.models)) * activations
 
     def __post_init__(self) -> None:
         for name in ("samples", "max_len", "epochs", "batch_size"):
@@ -200,7 +209,14 @@ def run_compare(
     CLI prints the summaries there); then they train, ``jobs`` at a time in worker processes
     (``rnnlab.training.workers``), each followed by the callbacks ``callbacks_for(name)``
     gives. Each model trains on one thread, so the numbers are the same for any ``jobs``.
+    A run that cannot fit in memory is refused first (``CompareConfig.memory_bytes``).
     """
+    check_fits(
+        config.memory_bytes(jobs),
+        f"comparing {len(config.models)} models on {config.samples:,} pairs of up to "
+        f"{config.max_len:,} steps",
+        "reduce `samples`, `max_len` or `batch_size`",
+    )
     steps = config.max_len
     tokens = config.formulation == "tokens"
     with torch_threads(1):  # for the warm-up thread, which takes the count set now

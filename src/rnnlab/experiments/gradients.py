@@ -42,6 +42,7 @@ from rnnlab.experiments.claim_tasks import (
 )
 from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.layers import GRUCell, LSTMCell, SimpleRNNCell
+from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import StepProgress, run_all
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -62,6 +63,14 @@ class GradientsConfig:
     train_batch_size: int = 64
     learning_rate: float = 1e-2
     val_samples: int = 500  # held-out sequences to score each trained model
+
+    def memory_bytes(self, jobs: int = 1) -> int:
+        """A generous estimate of the run's memory: per model measured or trained at once, a
+        batch's gates, states and their gradients at every step (16 numbers a unit; float64
+        for the measurement, float32 in training), and the held-out sequences."""
+        batch_bytes = max(8 * self.batch_size, 4 * self.train_batch_size)
+        per_run = 16 * batch_bytes * self.length * self.units + 8 * self.val_samples * self.length
+        return min(jobs, len(self.cells) * self.seeds) * per_run
 
     def __post_init__(self) -> None:
         for name in ("units", "batch_size", "seeds", "train_steps", "train_batch_size"):
@@ -267,6 +276,12 @@ def run_gradients(
     not depend on ``jobs``). ``progress(what, done, total)`` is called after each model
     measured or training step.
     """
+    check_fits(
+        config.memory_bytes(jobs),
+        f"measuring {len(config.cells)} cells of {config.units:,} units over {config.length:,} "
+        "steps",
+        "reduce `units`, `length` or `batch_size`",
+    )
     task = CLAIM_TASKS["adding"]
     x, y = validation_set(task, config.length, config.batch_size, config.seed)
     x64, y64 = x.double(), y.double()

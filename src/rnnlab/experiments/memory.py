@@ -30,6 +30,7 @@ from rnnlab.experiments.claim_tasks import (
 )
 from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.training.callbacks import Callback
+from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import StepProgress, run_all
 
 
@@ -46,6 +47,15 @@ class MemoryConfig:
     learning_rate: float = 1e-2
     val_samples: int = 500  # held-out sequences per task and length
     seed: int = 0  # weights (the same for every cell and length), data
+
+    def memory_bytes(self, jobs: int = 1) -> int:
+        """A generous estimate of the run's memory: per run training at once, a batch's gates,
+        states and their gradients at every step of the longest sequence (16 floats a unit;
+        the copy task's sequences are about twice its delay), and the held-out sequences."""
+        steps = 2 * max(self.lengths)
+        per_run = 4 * steps * (16 * self.batch_size * self.units + 8 * self.val_samples)
+        runs = len(self.tasks) * len(self.lengths) * len(self.cells)
+        return min(jobs, runs) * per_run
 
     def __post_init__(self) -> None:
         for name in ("units", "train_steps", "batch_size", "val_samples"):
@@ -149,6 +159,12 @@ def run_memory(
     processes (``rnnlab.training.workers``; each run is seeded alone and runs on one
     thread, so the scores do not depend on ``jobs``); ``progress(what, done, total)`` as
     the training steps advance."""
+    check_fits(
+        config.memory_bytes(jobs),
+        f"training {len(config.cells)} cells of {config.units:,} units on sequences of up to "
+        f"{max(config.lengths):,} steps",
+        "reduce `units`, `lengths`, `batch_size` or `val_samples`",
+    )
     result = MemoryResult(config)
     cases = [
         (name, length, cell)
