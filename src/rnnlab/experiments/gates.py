@@ -28,14 +28,11 @@ def lstm_gates(cell: LSTMCell, x: torch.Tensor) -> dict[str, torch.Tensor]:
     h = x.new_zeros(1, cell.units)
     c = x.new_zeros(1, cell.units)
     rows = {name: [] for name in GATES}
-    sigma, phi = cell.recurrent_activation, cell.activation
     for xp_t in cell.project_inputs(x[None])[0]:  # (4H,) per step
-        z = xp_t[None] + h @ cell.recurrent_kernel  # (1, 4H)
-        i, f, g, o = z.chunk(4, dim=1)
-        i, f, g, o = sigma(i), sigma(f), phi(g), sigma(o)
-        c = f * c + i * g
-        h = o * phi(c)
-        for name, value in zip(GATES, (i, f, o, g, c, h), strict=True):
+        gates = cell.gates_of(xp_t[None] + h @ cell.recurrent_kernel, c)  # from (1, 4H)
+        h, c = gates.h, gates.c
+        values = (gates.input_gate, gates.forget_gate, gates.output_gate, gates.cell_candidate)
+        for name, value in zip(GATES, (*values, c, h), strict=True):
             rows[name].append(value[0])
     return {name: torch.stack(values) for name, values in rows.items()}
 

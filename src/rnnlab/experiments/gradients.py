@@ -131,8 +131,7 @@ def gate_statistic(layer: torch.nn.Module, x: torch.Tensor) -> dict[str, float |
 
 
 def _lstm_forget(cell, xp_t, state, out):
-    z = xp_t + state[0] @ cell.recurrent_kernel
-    return cell.recurrent_activation(z.chunk(4, dim=1)[1])
+    return cell.gates_of(xp_t + state[0] @ cell.recurrent_kernel, state[1]).forget_gate
 
 
 def _gru_update(cell, xp_t, state, out):

@@ -16,6 +16,8 @@ Legend: ``N`` batch, ``T`` time, ``I`` input features, ``H`` units, ``G`` gate b
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -148,6 +150,17 @@ class SimpleRNNCell(RecurrentCell):
         return h, (h,)
 
 
+class LSTMGates(NamedTuple):
+    """One LSTM step's gates and new state, each ``(..., H)``."""
+
+    input_gate: torch.Tensor  # i_t
+    forget_gate: torch.Tensor  # f_t
+    cell_candidate: torch.Tensor  # g_t
+    output_gate: torch.Tensor  # o_t
+    c: torch.Tensor  # c_t
+    h: torch.Tensor  # h_t
+
+
 class LSTMCell(RecurrentCell):
     r"""Long short-term memory cell, with Keras's gate order and a single bias vector.
 
@@ -206,11 +219,18 @@ class LSTMCell(RecurrentCell):
     def step_with(self, recurrent_kernel, xp_t, state):
         h, c = state
         z = add_product(xp_t, h, recurrent_kernel)  # (N, 4H)
+        gates = self.gates_of(z, c)
+        return gates.h, (gates.h, gates.c)
+
+    def gates_of(self, z: torch.Tensor, c: torch.Tensor) -> LSTMGates:
+        """The gate equations, written once: from the pre-activations ``z = x_t W + h_{t-1}
+        U + b`` ``(..., 4H)`` and the previous cell state ``c`` ``(..., H)``, every gate and
+        the new state (the step, ``rnnlab gates`` and ``rnnlab gradients`` all use this)."""
         i, f, g, o = z.chunk(4, dim=-1)
         sigma = self.recurrent_activation
-        c = sigma(f) * c + sigma(i) * self.activation(g)
-        h = sigma(o) * self.activation(c)
-        return h, (h, c)
+        i, f, g, o = sigma(i), sigma(f), self.activation(g), sigma(o)
+        c = f * c + i * g
+        return LSTMGates(i, f, g, o, c, o * self.activation(c))
 
 
 class GRUCell(RecurrentCell):
