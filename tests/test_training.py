@@ -5,7 +5,15 @@ import torch
 from rnnlab.data import SequenceDataset
 from rnnlab.experiments import CompareConfig, prepare_data, run_compare
 from rnnlab.models import Tagger
-from rnnlab.training import Adam, Callback, History, Trainer, sequence_accuracy
+from rnnlab.training import (
+    Adam,
+    Callback,
+    History,
+    SequenceGeneration,
+    Trainer,
+    ValueRegression,
+    sequence_accuracy,
+)
 
 
 def keras_adam_numpy(theta, grads, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7):
@@ -64,7 +72,9 @@ def test_fit_learns_a_toy_task():
     """Smoke: a small tagger learns to copy its input (a task any causal model can solve)."""
     torch.manual_seed(0)
     train, val = copy_data(512), copy_data(128, seed=1)
-    trainer = Trainer(Tagger(units=16, activation="tanh"), learning_rate=0.01, seed=0)
+    trainer = Trainer(
+        Tagger(units=16, activation="tanh"), ValueRegression(), learning_rate=0.01, seed=0
+    )
     history = trainer.fit(train, epochs=30, validation=val)
     assert history.history["loss"][-1] < history.history["loss"][0] / 20
     assert trainer.evaluate(val)["exact_match"] > 0.9
@@ -83,7 +93,9 @@ def test_fit_reports_to_callbacks_and_history():
         def on_epoch_end(self, epoch, logs):
             events.append(("epoch", epoch, sorted(logs)))
 
-    trainer = Trainer(Tagger(units=4), batch_size=10, callbacks=[Recorder()], seed=0)
+    trainer = Trainer(
+        Tagger(units=4), ValueRegression(), batch_size=10, callbacks=[Recorder()], seed=0
+    )
     history = trainer.fit(copy_data(25), epochs=2, validation=copy_data(5))
     assert events[0] == ("begin", 2, 3)
     assert [e for e in events if e[0] == "batch"] == [("batch", s) for s in (0, 1, 2)] * 2
@@ -101,13 +113,13 @@ def test_fit_reports_to_callbacks_and_history():
 
 def test_trainer_rejects_bad_options():
     with pytest.raises(ValueError, match=r"`batch_size` must be a positive int, got 0"):
-        Trainer(Tagger(units=4), batch_size=0)
+        Trainer(Tagger(units=4), ValueRegression(), batch_size=0)
     with pytest.raises(ValueError, match=r"`epochs` must be a positive int, got 0"):
-        Trainer(Tagger(units=4)).fit(copy_data(4), epochs=0)
+        Trainer(Tagger(units=4), ValueRegression()).fit(copy_data(4), epochs=0)
     with pytest.raises(ValueError, match=r"`loss` must be one of \['mse'\], got 'mae'"):
-        Trainer(Tagger(units=4), loss="mae")
+        Trainer(Tagger(units=4), ValueRegression("mae"))
     with pytest.raises(ValueError, match=r"`optimizer` must be one of \['adam'\], got 'sgd'"):
-        Trainer(Tagger(units=4), optimizer="sgd")
+        Trainer(Tagger(units=4), ValueRegression(), optimizer="sgd")
 
 
 def test_history_columns():
@@ -193,13 +205,13 @@ def test_token_tagging_loss_ignores_padded_targets():
 def test_eval_batch_size_changes_the_passes_not_the_numbers():
     train, test = prepare_data(CompareConfig(samples=150))
     torch.manual_seed(0)
-    trainer = Trainer(Tagger(units=8), batch_size=16, seed=0)
+    trainer = Trainer(Tagger(units=8), ValueRegression(), batch_size=16, seed=0)
     trainer.fit(train, epochs=1)
     small = trainer.evaluate(test)
     trainer.eval_batch_size = 1000  # the whole held-out set in one pass
     assert trainer.evaluate(test) == small
     with pytest.raises(ValueError, match="`eval_batch_size` must be a positive int or None"):
-        Trainer(Tagger(units=8), eval_batch_size=0)
+        Trainer(Tagger(units=8), ValueRegression(), eval_batch_size=0)
 
 
 def test_shuffled_batches_cover_the_data_once_each_epoch():
@@ -253,3 +265,28 @@ def test_adam_with_mixed_dtypes_goes_parameter_by_parameter():
     opt.step()
     assert a.dtype == torch.float64 and torch.allclose(a, torch.full((3,), 0.9, dtype=a.dtype))
     assert torch.allclose(b, torch.full((2,), 0.9))
+
+
+def test_predict_works_for_every_objective():
+    from rnnlab.data import TokenPairs, Vocabulary
+    from rnnlab.models import Seq2Seq, Seq2SeqConfig
+
+    sources, targets = [["1", "2"], ["2", "3", "1"]], [["2", "1"], ["1", "3", "2"]]
+    vocab = Vocabulary.build(sources)
+    data = TokenPairs.encode(sources, targets, vocab, vocab)
+    model = Seq2Seq(Seq2SeqConfig(len(vocab), len(vocab), embedding_dim=4, units=8))
+    predicted = Trainer(model, SequenceGeneration(), seed=0).predict(data)
+    assert len(predicted) == 2 and all(isinstance(i, int) for seq in predicted for i in seq)
+    values = Trainer(Tagger(units=4), ValueRegression(), seed=0).predict(copy_data(6))
+    assert values.shape[0] == 6
+
+
+def test_the_monitored_metric_must_be_one_the_objective_reports():
+    with pytest.raises(ValueError, match=r"`monitor` must be one of .*'val_exact_match'"):
+        Trainer(Tagger(units=4), ValueRegression(), patience=2, monitor="val_bleu")
+    trainer = Trainer(
+        Tagger(units=4), SequenceGeneration(), patience=2, monitor="val_token_error_rate"
+    )
+    trainer._update_best(0, {"val_token_error_rate": 0.5})
+    trainer._update_best(1, {"val_token_error_rate": 0.2})  # lower is better for this one
+    assert trainer.best["epoch"] == 1

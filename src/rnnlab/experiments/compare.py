@@ -37,7 +37,7 @@ from rnnlab.models import (
     build_model,
     summarize,
 )
-from rnnlab.training import Callback, History, TokenTagging, Trainer
+from rnnlab.training import Callback, History, TokenTagging, Trainer, ValueRegression
 from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import can_fork, run_all, torch_threads
 
@@ -245,12 +245,11 @@ def run_compare(
                 torch.manual_seed(config.seed)  # the global RNG (dropout) as if trained alone
                 trainer = Trainer(
                     model,
-                    TokenTagging(use_mask=config.mask) if tokens else None,
+                    TokenTagging(config.mask) if tokens else ValueRegression(use_mask=config.mask),
                     learning_rate=config.learning_rate,
                     batch_size=config.batch_size,
                     eval_batch_size=EVAL_BATCH_SIZE,
                     seed=config.seed,
-                    use_mask=config.mask,
                     callbacks=callbacks,
                 )
                 start = time.perf_counter()

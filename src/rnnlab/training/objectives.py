@@ -1,15 +1,17 @@
 """Objectives: what a model's loss and metrics are, for one formulation of the data.
 
-The trainer asks an objective for a batch's loss and for the metrics of a data set; it
-never looks inside the model. ``ValueRegression`` is the tutorial's formulation (numbers in,
-numbers out, mean squared error); ``SequenceGeneration`` is an autoregressive decoder's
-(token ids in, a softmax per output step, cross-entropy with teacher forcing, metrics on
-decoded sequences).
+The trainer asks an objective for a batch's loss, for the metrics of a data set and for its
+predictions; it never looks inside the model. Every objective follows ``Objective``.
+``ValueRegression`` is the tutorial's formulation (numbers in, numbers out, mean squared
+error); ``SequenceGeneration`` is an autoregressive decoder's (token ids in, a softmax per
+output step, cross-entropy with teacher forcing, metrics on decoded sequences);
+``TokenTagging`` a tagger's over token ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +20,26 @@ from torch import nn
 from rnnlab.data import SequenceDataset, TokenPairs
 from rnnlab.training.losses import get_loss
 from rnnlab.training.metrics import round_to_tokens, sequence_accuracy, token_sequence_metrics
+
+
+class Objective(Protocol):
+    """What the trainer needs of a formulation of the data.
+
+    ``metrics``: the names ``evaluate`` reports besides ``loss``; ``lower_is_better``: those
+    of them that improve downwards (``loss`` always does).
+    """
+
+    metrics: tuple[str, ...]
+    lower_is_better: tuple[str, ...]
+
+    def loss(self, model: nn.Module, batch) -> torch.Tensor:
+        """The mean loss of one batch (a scalar with a gradient)."""
+
+    def evaluate(self, model: nn.Module, data, batch_size: int) -> dict[str, float]:
+        """``loss`` and every name in ``metrics``, over a whole data set."""
+
+    def predict(self, model: nn.Module, data, batch_size: int):
+        """The model's predictions for every example, in order."""
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -33,6 +55,9 @@ class ValueRegression:
         use_mask: pass the inputs' padding mask to the model.
         decode: outputs ``(N, T', O)`` to tokens ``(N, T')`` (default: round to integers).
     """
+
+    metrics = ("token_accuracy", "exact_match")
+    lower_is_better = ()
 
     def __init__(self, loss: str = "mse", use_mask: bool = False, decode: Callable | None = None):
         self.loss_fn = get_loss(loss)
@@ -75,6 +100,9 @@ class SequenceGeneration:
         extra_steps: generated sequences may be this much longer than the longest target.
     """
 
+    metrics = ("exact_match", "token_accuracy", "token_error_rate")
+    lower_is_better = ("token_error_rate",)
+
     def __init__(self, beam_width: int = 1, length_penalty: float = 0.6, extra_steps: int = 5):
         self.beam_width = beam_width
         self.length_penalty = length_penalty
@@ -93,6 +121,15 @@ class SequenceGeneration:
             beam_width=self.beam_width,
             length_penalty=self.length_penalty,
         )
+
+    def predict(self, model: nn.Module, data: TokenPairs, batch_size: int) -> list[list[int]]:
+        """The decoded target ids of every source (without the end token)."""
+        max_len = int(data.target_lengths.max()) + self.extra_steps
+        return [
+            ids
+            for batch in data.batches(batch_size)
+            for ids in self.generate(model, batch.sources, max_len)
+        ]
 
     def evaluate(self, model: nn.Module, data: TokenPairs, batch_size: int) -> dict:
         """Teacher-forced ``loss`` (per target token), and ``exact_match``, ``token_accuracy``
@@ -118,6 +155,9 @@ class TokenTagging:
 
     The model maps ids ``(N, T)`` to logits ``(N, T', V)``.
     """
+
+    metrics = ("token_accuracy", "exact_match")
+    lower_is_better = ()
 
     def __init__(self, use_mask: bool = True) -> None:
         self.use_mask = use_mask

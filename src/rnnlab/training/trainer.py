@@ -17,7 +17,7 @@ from torch import nn
 
 from rnnlab.training.callbacks import Callback
 from rnnlab.training.history import History
-from rnnlab.training.objectives import ValueRegression
+from rnnlab.training.objectives import Objective
 from rnnlab.training.optimizers import make_optimizer
 from rnnlab.training.schedules import get_schedule
 
@@ -39,8 +39,8 @@ class Trainer:
 
     Args:
         model: the model to train.
-        objective: its loss and metrics (default: ``ValueRegression(loss, use_mask, decode)``,
-            the tutorial's formulation).
+        objective: its loss, metrics and predictions (an ``Objective``: ``ValueRegression``
+            for the tutorial's formulation, ``SequenceGeneration``, ``TokenTagging``, ...).
         optimizer: an optimiser name (``"adam"``, Keras's Adam).
         learning_rate: the peak step size (``1e-3``).
         batch_size: examples per step (32).
@@ -51,28 +51,25 @@ class Trainer:
         seed: seed of the shuffling (a local generator; None for a random one).
         clip_norm: clip the gradients' global norm to this (None: no clipping).
         schedule: ``"constant"`` (default) or ``"cosine"`` learning rate over the run.
-        monitor: the validation number early stopping watches (``"val_exact_match"``, higher
-            is better; a name ending in ``loss`` is lower-is-better).
+        monitor: the validation number early stopping watches (default ``"val_exact_match"``;
+            ``val_`` and one of the objective's ``metrics``, or ``val_loss``); whether lower
+            is better comes from the objective.
         patience: stop after this many epochs without improvement of ``monitor`` and restore
             the best epoch's weights (None: train every epoch, keep the last weights).
         callbacks: ``Callback``s told of every step and epoch.
-        loss, use_mask, decode: for the default objective.
     """
 
     def __init__(
         self,
         model: nn.Module,
-        objective=None,
+        objective: Objective,
         *,
-        loss: str = "mse",
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         batch_size: int = 32,
         eval_batch_size: int | None = None,
         shuffle: bool = True,
         seed: int | None = None,
-        use_mask: bool = False,
-        decode=None,
         clip_norm: float | None = None,
         schedule: str = "constant",
         monitor: str = "val_exact_match",
@@ -93,8 +90,14 @@ class Trainer:
             raise ValueError(f"`clip_norm` must be > 0 or None, got {clip_norm!r}.")
         if patience is not None and (not isinstance(patience, int) or patience < 1):
             raise ValueError(f"`patience` must be a positive int or None, got {patience!r}.")
+        known = ("val_loss", *(f"val_{name}" for name in objective.metrics))
+        if patience is not None and monitor not in known:
+            raise ValueError(
+                f"`monitor` must be one of {list(known)} (what the objective reports), "
+                f"got {monitor!r}."
+            )
         self.model = model
-        self.objective = objective or ValueRegression(loss, use_mask=use_mask, decode=decode)
+        self.objective = objective
         self.optimizer = make_optimizer(optimizer, model.parameters(), learning_rate)
         self.learning_rate = learning_rate
         self.schedule = get_schedule(schedule)
@@ -152,7 +155,7 @@ class Trainer:
         if self.patience is None:
             return False
         value = logs[self.monitor]
-        lower = self.monitor.endswith("loss")
+        lower = self.monitor == "val_loss" or self.monitor[4:] in self.objective.lower_is_better
         best = self.best["value"]
         if best is None or (value < best if lower else value > best):
             weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
