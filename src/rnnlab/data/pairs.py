@@ -122,7 +122,7 @@ def _parse_jsonl(path: Path, text: str, tokens: str) -> PairFile:
         pair = []
         for key in ("source", "target"):
             value = row[key]
-            if not isinstance(value, list) or not all(_is_token(t) for t in value):
+            if not isinstance(value, list) or not all(is_token(t) for t in value):
                 raise PairFileError(
                     f"{path}:{number}: '{key}' must be a list of tokens (strings or integers)"
                 )
@@ -136,19 +136,20 @@ def _parse_jsonl(path: Path, text: str, tokens: str) -> PairFile:
     return PairFile(path, sources, targets, lines, tokens)
 
 
-def parse_json_line(path, number: int, line: str):
-    """One JSON value from line ``number`` of ``path``, with a one-line error naming both."""
+def parse_json_line(path, number: int, line: str, error: type[InputFileError] = PairFileError):
+    """One JSON value from line ``number`` of ``path``; ``error`` (a one-line message naming
+    both) when it is not one."""
     try:
         return json.loads(line)
     except json.JSONDecodeError as exc:
-        raise PairFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        raise error(f"{path}:{number}: not JSON ({exc.msg})") from None
     except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
-        raise PairFileError(f"{path}:{number}: not usable JSON ({exc})") from None
+        raise error(f"{path}:{number}: not usable JSON ({exc})") from None
     except RecursionError:
-        raise PairFileError(f"{path}:{number}: JSON nested too deeply") from None
+        raise error(f"{path}:{number}: JSON nested too deeply") from None
 
 
-def _is_token(value) -> bool:
+def is_token(value) -> bool:
     """A string, or an integer (not a boolean, which JSON also has)."""
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
