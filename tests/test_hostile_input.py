@@ -90,7 +90,7 @@ def test_os_errors_become_one_line_naming_the_file(tmp_path, capsys, monkeypatch
 
 
 def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
-    from rnnlab.experiments import figures
+    from rnnlab.plots import figures
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
@@ -119,7 +119,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatc
 def test_allocation_failures_and_recursion_become_one_line(
     exc, expected, tmp_path, capsys, monkeypatch
 ):
-    from rnnlab.experiments import train
+    from rnnlab.kinds import seq2seq as train
 
     def fail(*args, **kwargs):
         raise exc

@@ -18,7 +18,27 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """``argparse`` with a one-line error message instead of usage plus message."""
+    """``argparse`` with a one-line error message instead of usage plus message.
+
+    ``populate``, when set, adds the parser's options the first time it parses (or prints
+    its help): ``train``'s options come from the kinds' configs, whose modules import torch,
+    and no other command should pay for that at start-up.
+    """
+
+    populate = None
+
+    def _populated(self) -> None:
+        populate, self.populate = self.populate, None
+        if populate is not None:
+            populate(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._populated()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._populated()
+        return super().format_help()
 
     def error(self, message: str):
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -149,6 +169,28 @@ def resolve_jobs(jobs: int | str, runs: int) -> int:
     from rnnlab.training.workers import default_jobs
 
     return default_jobs(runs)
+
+
+def dropout_float(text: str) -> float:
+    """A dropout rate in ``[0, 1)``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    """Comma-separated finite numbers."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or any(v != v or v in (float("inf"), float("-inf")) for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+    return values
 
 
 def fraction(text: str) -> float:

@@ -1,119 +1,45 @@
-"""``rnnlab train``: one token encoder-decoder on a built-in task or a pair file."""
+"""``rnnlab train``: one model of any task kind, into a run folder."""
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
-from rnnlab.cli.options import (
-    UsageError,
-    batch_int,
-    beam_int,
-    fraction,
-    given_options,
-    layers_int,
-    learning_rate_float,
-    length_int,
-    one_of,
-    positive_float,
-    positive_int,
-    samples_int,
-    seed_int,
-    units_int,
-)
+from rnnlab.cli.options import UsageError, given_options
 from rnnlab.cli.runs import default_out
 
 DESCRIPTION = """\
-Train an encoder-decoder (bidirectional LSTM encoder, Bahdanau attention, LSTM decoder by
-default) on a built-in task (--task) or on a pair file (--data: 'source<TAB>target' lines,
-or JSONL). Each built-in task has defaults that solve it. Writes a run folder (--out) with
-config.json, model.safetensors, history.csv, metrics.json and learning_curves.png; an
-interrupted run continues with --resume."""
+Train one model into a run folder (--out): a sequence-to-sequence model on a built-in task
+(--task) or a pair file (--data: 'source<TAB>target' lines, or JSONL), a tagger (--kind tag:
+CoNLL-U, CoNLL columns or JSONL), or a classifier (--kind classify: TSV, JSONL or .ts). The
+kind follows from --task or the file's extension where --kind is not given (.conllu: tag,
+.ts: classify, anything else: seq2seq). Each kind and built-in task has defaults that solve
+it. The run folder holds config.json, model.safetensors, history.csv, metrics.json and
+PNGs; an interrupted run continues with --resume."""
 
-
-def _tasks():
-    from rnnlab.data.tasks import TASKS
-
-    return TASKS
+KIND_OPTIONS = {"kind", "resume", "out", "overwrite", "quiet"}  # the command's own options
+RESUME_OPTIONS = {"resume", "quiet"}  # besides the config fields a resumed run may change
 
 
 def add_parser(commands) -> None:
     p = commands.add_parser(
         "train", help="train one model into a run folder", description=DESCRIPTION
     )
-    source = p.add_mutually_exclusive_group()
-    source.add_argument(
-        "--task",
-        type=one_of(_tasks, "task"),
-        help="a built-in task: reverse, copy, sort, add, dates",
-    )
-    source.add_argument("--data", type=Path, help="a pair file (TSV, or .jsonl)")
-    source.add_argument(
-        "--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run"
-    )
+    p.populate = _add_options
+    p.set_defaults(run=run, parser=p)
+
+
+def _add_options(p) -> None:
+    from rnnlab.cli.config_options import add_config_options, cli_fields
+    from rnnlab.kinds import KINDS
+
     p.add_argument(
-        "--val", type=Path, help="a validation pair file (default: hold out --val-fraction)"
+        "--kind",
+        choices=list(KINDS),
+        help="the task kind (default: from --task or the --data file's extension)",
     )
-    p.add_argument(
-        "--tokens",
-        choices=("space", "chars"),
-        default="space",
-        help="token splitting of pair files (default: space)",
-    )
-    p.add_argument("--samples", type=samples_int, help="pairs generated for a built-in task")
-    p.add_argument(
-        "--max-len",
-        type=length_int,
-        help="the task's length (reverse: longest sequence; add: digits)",
-    )
-    p.add_argument(
-        "--val-fraction", type=fraction, default=0.2, help="held-out fraction (default: 0.2)"
-    )
-    p.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm")
-    p.add_argument(
-        "--attention", choices=("bahdanau", "dot", "general", "none"), default="bahdanau"
-    )
-    p.add_argument(
-        "--unidirectional", action="store_true", help="a one-way encoder (default: bidirectional)"
-    )
-    p.add_argument(
-        "--layers", type=layers_int, default=1, help="stacked recurrent layers (default: 1)"
-    )
-    p.add_argument("--units", type=units_int, help="recurrent units (task default)")
-    p.add_argument("--embedding-dim", type=units_int, help="embedding size (task default)")
-    p.add_argument("--dropout", type=_dropout, default=0.0, help="dropout in [0, 1) (default: 0)")
-    p.add_argument("--epochs", type=positive_int, help="most epochs (task default)")
-    p.add_argument("--batch-size", type=batch_int, help="examples per step (task default)")
-    p.add_argument(
-        "--learning-rate", type=learning_rate_float, help="peak Adam step size (task default)"
-    )
-    p.add_argument(
-        "--clip-norm", type=positive_float, default=1.0, help="gradient norm clip (default: 1.0)"
-    )
-    p.add_argument(
-        "--schedule",
-        choices=("cosine", "constant"),
-        default="cosine",
-        help="learning-rate schedule",
-    )
-    p.add_argument(
-        "--patience", type=positive_int, help="early-stopping patience on validation exact match"
-    )
-    p.add_argument(
-        "--beam-width",
-        type=beam_int,
-        default=1,
-        help="beam width for validation (default: 1, greedy)",
-    )
-    p.add_argument(
-        "--unknown",
-        choices=("error", "map"),
-        default="error",
-        help="a validation token unseen in training: an error (default) or <unk>",
-    )
-    p.add_argument("--seed", type=seed_int, default=0, help="seed (default: 0)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
     p.add_argument(
         "--out", type=Path, help="run folder: new or empty (default: a new folder under runs/)"
     )
@@ -123,59 +49,49 @@ def add_parser(commands) -> None:
         help="replace the run that an earlier `rnnlab train` left in --out",
     )
     p.add_argument("--quiet", action="store_true", help="print only the final figures")
-    p.set_defaults(run=run, parser=p)
+    configs = {name: kind.config for name, kind in KINDS.items()}
+    add_config_options(p, configs)
+    p.config_fields = {f.name for config in configs.values() for f in cli_fields(config)}
 
 
-def _dropout(text: str) -> float:
-    value = float(text) if re.fullmatch(r"[0-9.eE+-]+", text) else -1.0
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
+def _choose_kind(args: argparse.Namespace) -> str:
+    """``--kind``, or the kind whose tasks include ``--task``, or the one ``--data`` implies."""
+    from rnnlab.kinds import KINDS, guess_kind
+
+    if args.kind is not None:
+        return args.kind
+    if getattr(args, "task", None) is not None:
+        for name, kind in KINDS.items():
+            task = {f.name: f for f in _fields(kind.config)}.get("task")
+            if task is not None and args.task in task.metadata["choices"]:
+                return name
+    return guess_kind(getattr(args, "data", None))
 
 
-def _config(args):
-    from rnnlab.experiments.train import TrainConfig
+def _fields(config):
+    import dataclasses
 
-    return TrainConfig(
-        task=args.task,
-        data=None if args.data is None else str(args.data),
-        val=None if args.val is None else str(args.val),
-        tokens=args.tokens,
-        samples=args.samples,
-        max_len=args.max_len,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-        embedding_dim=args.embedding_dim,
-        units=args.units,
-        layers=args.layers,
-        cell=args.cell,
-        bidirectional=not args.unidirectional,
-        attention=None if args.attention == "none" else args.attention,
-        dropout=args.dropout,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        clip_norm=args.clip_norm,
-        schedule=args.schedule,
-        patience=args.patience,
-        beam_width=args.beam_width,
-        unknown=args.unknown,
-    )
+    return dataclasses.fields(config)
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnlab.cli.config_options import config_from_args
     from rnnlab.cli.progress import ProgressBar
-    from rnnlab.experiments.train import RESUME, train
+    from rnnlab.kinds import KINDS
+    from rnnlab.kinds.base import RESUME, train
 
-    if args.task is None and args.data is None and args.resume is None:
-        args.parser.error("give --task NAME, --data FILE or --resume RUN_DIR")
+    given = given_options(args)
     if args.resume is not None:
-        changes = _resume_changes(args)
+        changes = _resume_changes(args, given)
         config, out = None, args.resume
     else:
-        changes, config, out = None, _config(args), args.out or default_out("train")
-    progress = ProgressBar("train", shown=("loss", "val_loss", "val_exact_match"))
-    callbacks = () if args.quiet else (progress,)
+        if not given & {"task", "data"}:
+            args.parser.error("give --task NAME, --data FILE or --resume RUN_DIR")
+        kind = _choose_kind(args)
+        changes, out = None, args.out or default_out("train")
+        config = config_from_args(KINDS[kind].config, kind, args, given)
+    shown = ("loss", "val_loss", "val_exact_match", "val_accuracy", "val_token_accuracy")
+    callbacks = () if args.quiet else (ProgressBar("train", shown=shown),)
     try:
         result = train(
             config,
@@ -192,26 +108,16 @@ def run(args: argparse.Namespace) -> int:
             hint = "nothing was written"
         sys.stderr.write(f"\nrnnlab train: interrupted; {hint}\n")
         return 130
-    m = result.metrics
-    print(
-        f"held-out exact match {m['val_exact_match']:.2%}, token accuracy "
-        f"{m['val_token_accuracy']:.2%}, token error rate {m['val_token_error_rate']:.2%} "
-        f"on {m['val_size']} pairs; {m['epochs']} epochs (best {m['best_epoch']}), "
-        f"{m['train_seconds']:.1f} s of training"
-    )
+    print(result.kind.summary(result.metrics))
     print(f"Run written to {out}/")
     return 0
 
 
-RESUME_OPTIONS = {"resume", "quiet"}  # besides the config fields a resumed run may change
-
-
-def _resume_changes(args: argparse.Namespace) -> dict:
+def _resume_changes(args: argparse.Namespace, given: set[str]) -> dict:
     """The config changes ``--resume`` was given with; an option that would change what the
     run is (its data, model or seed) is refused, not dropped."""
-    from rnnlab.experiments.train import CHANGEABLE_ON_RESUME
+    from rnnlab.kinds.base import CHANGEABLE_ON_RESUME
 
-    given = given_options(args)
     allowed = RESUME_OPTIONS | set(CHANGEABLE_ON_RESUME)
     refused = sorted(given - allowed)
     if refused:

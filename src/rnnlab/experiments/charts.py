@@ -5,7 +5,7 @@ whole run; Pillow takes a few hundredths. This draws what a learning curve needs
 more: panels side by side that share the y axis, a linear or log y axis with round ticks,
 integer-friendly x ticks, lines with markers, a legend, titles. Everything is drawn at twice
 the size and scaled down, for smooth lines. Richer pictures (heat maps, gates) stay with
-matplotlib (``rnnlab.experiments.figures``).
+matplotlib (``rnnlab.plots.figures``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from rnnlab.data.tasks import TASKS
 from rnnlab.experiments import charts
 from rnnlab.experiments.charts import Panel, Series, line_chart_png
 from rnnlab.experiments.context import causal_ceiling
-from rnnlab.experiments.figures import save_result
 from rnnlab.layers import Bidirectional
 from rnnlab.layers.fused import warm_up
 from rnnlab.models import (
@@ -37,6 +36,7 @@ from rnnlab.models import (
     build_model,
     summarize,
 )
+from rnnlab.plots.figures import save_result
 from rnnlab.training import Callback, History, TokenTagging, Trainer, ValueRegression
 from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import can_fork, run_all, torch_threads

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.layers import LSTMCell
+from rnnlab.plots.figures import png_bytes, pyplot, save_result
 
 GATES = ("input_gate", "forget_gate", "output_gate", "cell_candidate", "cell_state", "hidden")
 

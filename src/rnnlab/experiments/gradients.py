@@ -40,8 +40,8 @@ from rnnlab.experiments.claim_tasks import (
     train_on_task,
     validation_set,
 )
-from rnnlab.experiments.figures import png_bytes, pyplot, save_result
 from rnnlab.layers import GRUCell, LSTMCell, SimpleRNNCell
+from rnnlab.plots.figures import png_bytes, pyplot, save_result
 from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import StepProgress, run_all
 

@@ -1,0 +1,282 @@
+"""What every task kind shares: the ``Kind`` it implements, and training into a run folder.
+
+A kind (``seq2seq``, ``tag``, ``classify``, ...) knows its data, its model and its measures;
+this module knows the run folder. ``train(config, out)`` asks the config's kind to
+``prepare`` the data (a ``Prepared``: data sets, objective, what to save beside the
+weights, how to build the model), checks that the run fits in memory, trains with
+checkpoints after every epoch, and writes the run folder (``rnnlab.training.run_folder``),
+whose ``config.json`` names the kind and the format version. ``load(path)`` reads any run
+folder back as the kind's ``Run``, ready to ``predict``; a folder written before kinds
+existed has no ``kind`` and is a ``seq2seq`` run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from rnnlab.data.files import atomic_write_text, check_output_folder, folder_owner, mark_folder
+from rnnlab.training import Callback, Trainer
+from rnnlab.training.resources import BYTES_PER_PARAMETER, check_fits, parameter_count
+from rnnlab.training.run_folder import (
+    METRICS,
+    RunFolderError,
+    has_checkpoint,
+    load_weights,
+    read_checkpoint,
+    read_json,
+    read_run,
+    remove_run_files,
+    write_checkpoint,
+    write_run,
+)
+from rnnlab.training.trainer import NonFiniteLossError
+
+FORMAT = 2  # config.json's format: 1 (no "kind", seq2seq only), 2 (a "kind" and this number)
+RESUME = "resume.json"  # what an unfinished run needs to start again; removed when it ends
+CHANGEABLE_ON_RESUME = ("epochs", "patience")  # options a resumed run may change
+MEMORY_ADVICE = (
+    "reduce `batch_size`, `units`, `layers` or `embedding_dim`, or use shorter sequences"
+)
+
+
+@dataclass
+class Prepared:
+    """A kind's data and model for one run, ready to train.
+
+    ``state`` is saved in ``config.json`` beside the model's configuration (vocabularies,
+    label sets, scalers, limits): with it and the weights, ``Kind.restore`` rebuilds the run.
+    """
+
+    train: Any  # a data set with ``batches(...)`` and ``len``
+    val: Any
+    objective: Any  # an ``rnnlab.training.objectives.Objective``
+    model_config: Any  # a dataclass; ``build(model_config)`` makes the model
+    build: Callable[[Any], nn.Module]
+    state: dict = field(default_factory=dict)
+    monitor: str = "val_loss"
+    activation_bytes: int = 0  # an estimate for one batch of the longest sequences
+    sizes: str = ""  # what the estimate is of, for its message
+
+
+class Kind:
+    """A task kind. Subclasses set ``name``, ``config`` (the dataclass of a run's options,
+    with a ``resolved()`` that fills in data-dependent defaults) and implement ``prepare``
+    and ``restore``; ``pictures`` and ``summary`` have defaults."""
+
+    name: ClassVar[str]
+    config: ClassVar[type]
+    description: ClassVar[str] = ""
+
+    def prepare(self, config) -> Prepared:
+        raise NotImplementedError
+
+    def restore(self, config, model: nn.Module, saved: dict, metrics: dict) -> Run:
+        """The trained run of ``config`` from its weights and ``config.json``."""
+        raise NotImplementedError
+
+    def build(self, saved: dict) -> nn.Module:
+        """An untrained model of the shape ``config.json`` records."""
+        raise NotImplementedError
+
+    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
+        """The PNGs of a finished run (name -> bytes)."""
+        return {}
+
+    def summary(self, metrics: dict) -> str:
+        """One line of the finished run's figures, for the command line."""
+        return ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+
+
+@dataclass
+class Run:
+    """A trained model of some kind, with what it needs to read inputs and write outputs.
+
+    Subclasses add ``predict(inputs)`` (what the kind's files hold, in the Python types the
+    readers give) and ``evaluate(...)``.
+    """
+
+    kind: Kind
+    config: Any
+    model: nn.Module
+    state: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+
+
+def train(
+    config,
+    out: Path,
+    *,
+    callbacks=(),
+    resume: bool = False,
+    overwrite: bool = False,
+    changes: dict | None = None,
+) -> Run:
+    """Train ``config``'s kind into the run folder ``out``; returns the trained ``Run``.
+
+    ``out`` must be new or empty, or with ``overwrite`` a run folder ``train`` made before
+    (its files are replaced; files of others are left alone). With ``resume``, go on from the
+    checkpoint an interrupted run in ``out`` left (from its start, when it was stopped before
+    its first checkpoint), with ``changes`` to the fields in ``CHANGEABLE_ON_RESUME``; then
+    ``config`` is not used and may be None.
+    """
+    from rnnlab.kinds import kind_of
+
+    out = Path(out)
+    if resume:
+        config = dataclasses.replace(read_resume_config(out), **(changes or {}))
+    else:
+        prepare_run_folder(out, overwrite=overwrite)
+        config = config.resolved()
+    kind = kind_of(config)
+    prepared = kind.prepare(config)
+    _check_memory(prepared, config)
+    torch.manual_seed(config.seed)
+    model = prepared.build(prepared.model_config)
+    checkpoint = _Checkpointer(out)
+    trainer = Trainer(
+        model,
+        prepared.objective,
+        learning_rate=config.learning_rate,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        clip_norm=config.clip_norm,
+        schedule=config.schedule,
+        monitor=prepared.monitor,
+        patience=config.patience,
+        callbacks=[*callbacks, checkpoint],
+    )
+    run_config = {
+        "kind": kind.name,
+        "format": FORMAT,
+        "train": asdict(config),
+        **prepared.state,
+        "model": asdict(prepared.model_config),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out, "train")
+    atomic_write_text(out / RESUME, json.dumps(run_config) + "\n")
+    if resume and has_checkpoint(out):
+        try:
+            trainer.load_state(*read_checkpoint(out))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise RunFolderError(f"{out}: its checkpoint does not fit its run ({exc})") from None
+    checkpoint.trainer = trainer
+    start = time.perf_counter()
+    try:
+        history = trainer.fit(prepared.train, epochs=config.epochs, validation=prepared.val)
+    except NonFiniteLossError as exc:
+        kept = "the last good epoch's checkpoint" if has_checkpoint(out) else "no checkpoint yet"
+        raise ValueError(f"{exc}; the run folder {out} keeps {kept}") from None
+    seconds = time.perf_counter() - start
+    final = trainer.evaluate(prepared.val)
+    metrics = {
+        **{f"val_{k}": v for k, v in final.items()},
+        "train_seconds": seconds,
+        "epochs": history.epochs,
+        "best_epoch": (trainer.best["epoch"] or 0) + 1,
+        "train_size": len(prepared.train),
+        "val_size": len(prepared.val),
+    }
+    run = kind.restore(config, model, run_config, metrics)
+    pictures = kind.pictures(history.history, run)
+    write_run(out, run_config, model, history.to_csv(), metrics, pictures)
+    (out / RESUME).unlink(missing_ok=True)
+    return run
+
+
+def prepare_run_folder(out: Path, *, overwrite: bool = False) -> None:
+    """Check that ``train`` may start a new run in ``out`` (see ``train``); with
+    ``overwrite``, first remove what an earlier run of ``train`` left there."""
+    if folder_owner(out) != "train":
+        check_output_folder(out, "train", overwrite=overwrite)
+        return
+    if not overwrite:
+        if (out / RESUME).exists() or has_checkpoint(out):
+            raise ValueError(
+                f"`out` {out}: holds an interrupted run; continue it with `resume`, or give "
+                "`overwrite` to start it again"
+            )
+        what = "a finished run" if (out / METRICS).exists() else "a run's files"
+        raise ValueError(
+            f"`out` {out}: already holds {what}; choose another folder, or give `overwrite` "
+            "to replace it"
+        )
+    pictures = [p.name for p in out.glob("*.png")]
+    remove_run_files(out, extra=(RESUME, *pictures))
+
+
+def _check_memory(prepared: Prepared, config) -> None:
+    """Refuse a run that cannot fit in memory, before anything large is allocated."""
+    params = parameter_count(lambda: prepared.build(prepared.model_config))
+    check_fits(
+        BYTES_PER_PARAMETER * params + prepared.activation_bytes,
+        f"a model of {params:,} parameters {prepared.sizes}".rstrip(),
+        MEMORY_ADVICE,
+    )
+
+
+def read_resume_config(out: Path):
+    """The config of the interrupted run in ``out``, checked."""
+    from rnnlab.kinds import config_class
+
+    if not out.is_dir():
+        raise RunFolderError(f"`resume` {out}: no such run folder")
+    if (out / METRICS).exists():
+        raise ValueError(f"`resume` {out}: the run is already finished")
+    path = out / RESUME
+    if not path.is_file():
+        raise RunFolderError(
+            f"`resume` {out}: no interrupted run to resume (no {RESUME}); expected the folder "
+            "of an `rnnlab train` that was stopped"
+        )
+    saved = read_json(path)
+    try:
+        config = config_class(saved)(**saved["train"])
+        if config.epochs is None or config.batch_size is None:
+            raise ValueError("its defaults are not filled in")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunFolderError(f"{path}: not the resume file of `rnnlab train` ({exc})") from None
+    return config
+
+
+class _Checkpointer(Callback):
+    """Writes the trainer's state after every epoch."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.trainer = out, None
+
+    def on_epoch_end(self, epoch, logs):
+        write_checkpoint(self.out, *self.trainer.state())
+
+
+def load(path) -> Run:
+    """Rebuild a finished run of any kind from its folder, checking every file."""
+    from rnnlab.kinds import KINDS, config_class
+
+    path = Path(path)
+    saved, weights, metrics = read_run(path)
+    try:
+        kind = KINDS[saved.get("kind", "seq2seq")]
+        config = config_class(saved)(**saved["train"])
+        model = kind.build(saved)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunFolderError(
+            f"{path / 'config.json'}: not an rnnlab train config ({type(exc).__name__}: {exc})"
+        ) from None
+    load_weights(model, weights, path)
+    model.eval()
+    try:
+        return kind.restore(config, model, saved, metrics)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunFolderError(
+            f"{path / 'config.json'}: not an rnnlab train config ({type(exc).__name__}: {exc})"
+        ) from None
