@@ -253,7 +253,8 @@ def test_nothing_is_written_inside_another_command_s_folder(run_dir, tmp_path, c
     err = one_line_error(
         ["evaluate", str(run_dir), "--data", str(data), "--out", str(inside)], capsys
     )
-    assert "inside the output folder of `rnnlab train`" in err and not inside.exists()
+    assert f"inside {run_dir}, the output folder of `rnnlab train`" in err
+    assert not inside.exists()
 
 
 @pytest.mark.parametrize(
@@ -549,3 +550,182 @@ def test_seeded_runs_still_reproduce(tmp_path):
         assert main(["train", "--task", "reverse", *TINY, "--out", str(tmp_path / name)]) == 0
     a, b = (load_run(tmp_path / n).model.state_dict() for n in ("a", "b"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+# -- found by a hostile review --------------------------------------------------------------
+
+
+def _rehash(folder):
+    """Record the current config.json's hash in metrics.json (an edit that hides itself)."""
+    import hashlib
+
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["files"]["config.json"] = hashlib.sha256(
+        (folder / "config.json").read_bytes()
+    ).hexdigest()
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_a_refused_overwrite_keeps_the_old_run(run_dir, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("\n")
+    one_line_error(["train", "--data", str(empty), "--out", str(copy), "--overwrite"], capsys)
+    assert snapshot(copy) == before
+    load_run(copy)
+
+
+def test_overwrite_never_touches_a_folder_rnnlab_did_not_mark(tmp_path, capsys):
+    hub = tmp_path / "hub"  # a model folder of another tool
+    hub.mkdir()
+    (hub / "config.json").write_text("{}")
+    (hub / "model.safetensors").write_bytes(b"theirs")
+    args = ["train", "--task", "reverse", *TINY, "--out", str(hub), "--overwrite"]
+    assert "files rnnlab did not write" in one_line_error(args, capsys)
+    assert (hub / "model.safetensors").read_bytes() == b"theirs"
+
+
+def test_no_output_anywhere_below_another_command_s_folder(run_dir, tmp_path, capsys):
+    deep = run_dir / "a" / "b"
+    for args in (
+        [*SHORT_COMPARE, "--out", str(deep)],
+        ["train", "--task", "reverse", *TINY, "--out", str(deep)],
+    ):
+        assert "the output folder of `rnnlab train`" in one_line_error(args, capsys)
+    assert not (run_dir / "a").exists()
+    sources = tmp_path / "in.txt"
+    sources.write_text("3 7\n")
+    missing = tmp_path / "nowhere" / "att.png"
+    err = one_line_error(
+        ["predict", str(run_dir), "--input", str(sources), "--plot-attention", str(missing)], capsys
+    )
+    assert f"no folder {missing.parent} to write it in" in err
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c.update(max_output_len="abc"), "'max_output_len' must be an integer"),
+        (lambda c: c.update(max_output_len=10**12), "'max_output_len' must be an integer"),
+        (lambda c: c["train"].update(beam_width=10**6), "--beam-width: expected a value in [1, 256]"),
+        (lambda c: c["train"].update(length_penalty="x"), "--length-penalty: expected a number"),
+        (lambda c: c["train"].update(units="big"), "--units: expected an integer"),
+    ],
+)
+def test_an_edited_config_is_refused_even_with_its_hash(edit, message, run_dir, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    edit(config)
+    (copy / "config.json").write_text(json.dumps(config))
+    _rehash(copy)
+    err = one_line_error(["predict", str(copy)], capsys)
+    assert "config.json: not an rnnlab train config" in err and message in err
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s.update(history=[1]), "'history' must map"),
+        (lambda s: s.update(best_value="x"), "'best_value' must be a number"),
+        (lambda s: s.update(iterations=-100), "'iterations' must be an integer >= 0"),
+        (lambda s: s.update(iterations="3"), "'iterations' must be an integer >= 0"),
+        (lambda s: s["history"].update(loss="abc"), "'history' must map"),
+    ],
+)
+def test_an_edited_checkpoint_is_refused(edit, message, tmp_path, capsys, monkeypatch):
+    from rnnlab.training.trainer import Trainer
+
+    out = tmp_path / "run"
+    calls = {"n": 0}
+    real = Trainer._train_epoch
+
+    def stop_in_epoch_2(self, train, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real(self, train, epoch)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", stop_in_epoch_2)
+    code, _, _ = run(["train", "--task", "reverse", *TINY, "--out", str(out)], capsys)
+    assert code == 130 and calls["n"] == 0
+    monkeypatch.undo()
+    state_file = out / "checkpoint" / "state.json"
+    state = json.loads(state_file.read_text())
+    edit(state)
+    state_file.write_text(json.dumps(state))
+    err = one_line_error(["train", "--resume", str(out)], capsys)
+    assert "its checkpoint does not fit its run" in err and message in err
+
+
+def test_an_edited_resume_file_is_refused(tmp_path, capsys, monkeypatch):
+    from rnnlab.training.trainer import Trainer
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(
+        Trainer, "fit", lambda self, *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    assert run(["train", "--task", "reverse", *TINY, "--out", str(out)], capsys)[0] == 130
+    monkeypatch.undo()
+    saved = json.loads((out / "resume.json").read_text())
+    saved["train"]["learning_rate"] = 1e308
+    (out / "resume.json").write_text(json.dumps(saved))
+    err = one_line_error(["train", "--resume", str(out)], capsys)
+    assert "--learning-rate: expected a value in [0.0, 10.0], got 1e+308" in err
+
+
+def test_resume_finds_its_data_from_another_folder(tmp_path, capsys, monkeypatch):
+    from rnnlab.training.trainer import Trainer
+
+    start, elsewhere = tmp_path / "start", tmp_path / "elsewhere"
+    start.mkdir(), elsewhere.mkdir()
+    (start / "pairs.tsv").write_text(
+        "".join(f"{i} {j}\t{j} {i}\n" for i in range(1, 9) for j in range(1, 9))
+    )
+    monkeypatch.chdir(start)
+    monkeypatch.setattr(
+        Trainer, "fit", lambda self, *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    args = ["train", "--data", "pairs.tsv", "--units", "8", "--embedding-dim", "4", "--epochs", "1"]
+    assert run([*args, "--quiet", "--out", str(tmp_path / "run")], capsys)[0] == 130
+    monkeypatch.undo()
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compare", "--task", "dates"], "unknown task 'dates'; expected one of reverse, copy, sort"),
+        (["compare", "--split-seed", str(2**63 - 1)], "at most 4,294,967,295"),
+        (["train", "--task", "add", "--max-len", "100"], "at most 18, got 100"),
+    ],
+)
+def test_task_sizes_and_seeds_name_their_limits(args, message, tmp_path, capsys):
+    assert message in one_line_error([*args, "--out", str(tmp_path / "o")], capsys)
+
+
+def test_gates_refuses_control_tokens(run_dir, tmp_path, capsys):
+    err = one_line_error(
+        ["gates", str(run_dir), "--input", "<pad> 3", "--out", str(tmp_path / "g")], capsys
+    )
+    assert "'<pad>' is reserved" in err
+
+
+def test_ctrl_c_wrapped_by_an_import_is_still_ctrl_c(capsys, monkeypatch):
+    from rnnlab.cli import doctor
+
+    def wrapped(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__") from exc
+
+    monkeypatch.setattr(doctor, "run", wrapped)
+    code, _, err = run(["doctor"], capsys)
+    assert code == 130 and "interrupted" in err and "internal error" not in err

@@ -7,6 +7,8 @@ Packages, from the bottom up (each imports only those below it):
   Bidirectional) and the small layers around them.
 - ``rnnlab.models``: the tutorial's tagger and encoder-decoder, model summaries.
 - ``rnnlab.training``: fit / evaluate / predict, metrics, optimisers, callbacks.
+- ``rnnlab.kinds``: the task kinds (seq2seq, tag, classify), training into a run folder, and
+  ``rnnlab.load(RUN_DIR)``.
 - ``rnnlab.experiments``: ``compare`` and the other experiments.
 - ``rnnlab.cli``: the ``rnnlab`` command.
 
@@ -14,3 +16,11 @@ Importing ``rnnlab`` itself is cheap; PyTorch is imported by the subpackages tha
 """
 
 __version__ = "0.1.0"
+
+
+def load(run_dir):
+    """The trained run in ``run_dir``, of any kind, ready to ``predict`` (see
+    ``rnnlab.kinds.load``). Imported on first use, so that ``import rnnlab`` stays cheap."""
+    from rnnlab.kinds import load as load_run
+
+    return load_run(run_dir)

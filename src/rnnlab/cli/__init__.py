@@ -77,12 +77,29 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
         return EXIT_INTERRUPTED
     except (SystemExit, BrokenPipeError):
         raise
-    except BaseException as exc:
+    except BaseException as exc:  # the boundary: every error becomes one line
+        if _interrupted(exc):  # Ctrl-C inside an import, wrapped by it in another error
+            print(
+                f"\n{prog}: interrupted; no results were written for the unfinished work",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
         if debug:
             raise
         message, code = describe(exc)
         print(f"{prog}: error: {message}", file=sys.stderr)
         return code
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, a KeyboardInterrupt."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _imports_done() -> None:

@@ -18,6 +18,7 @@ from rnnlab.cli.options import (
     positive_int,
     resolve_jobs,
     samples_int,
+    split_seed_int,
 )
 from rnnlab.cli.runs import add_out_options, output_folder
 
@@ -35,9 +36,9 @@ def _models():
 
 
 def _tasks():
-    from rnnlab.data.tasks import TASKS
+    from rnnlab.experiments.compare import COMPARE_TASKS
 
-    return TASKS
+    return COMPARE_TASKS
 
 
 def add_parser(commands) -> None:
@@ -87,7 +88,7 @@ def add_parser(commands) -> None:
     )
     p.add_argument(
         "--split-seed",
-        type=non_negative_int,
+        type=split_seed_int,
         default=42,
         help="seed of the split (default: 42, the tutorial's)",
     )

@@ -119,7 +119,7 @@ def config_from_args(config: type, kind: str, args: argparse.Namespace, given: s
         if f.metadata["none"] is not None and value == f.metadata["none"]:
             value = None
         elif isinstance(value, Path):
-            value = str(value)
+            value = str(value.absolute())  # a resumed run finds its data from anywhere
         values[name] = value
     return config(**values)
 

@@ -37,10 +37,19 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from rnnlab.data import atomic_write_text, read_pairs
     from rnnlab.data.files import OutputFolder
-    from rnnlab.experiments.train import load_run
+    from rnnlab.kinds import load
+    from rnnlab.kinds.seq2seq import TrainedRun
+    from rnnlab.training.run_folder import json_numbers
 
     out = None if args.out is None else OutputFolder(args.out, "evaluate", overwrite=args.overwrite)
-    trained = load_run(args.run_dir)
+    trained = load(args.run_dir)
+    if not isinstance(trained, TrainedRun):
+        metrics = trained.evaluate_file(args.data)
+        if out is not None:
+            text = json.dumps(json_numbers(metrics), indent=2) + "\n"
+            out.write(lambda stage: atomic_write_text(stage / "metrics.json", text))
+        print(json.dumps(json_numbers(metrics)) if args.json else _line(metrics))
+        return 0
     pairs = read_pairs(args.data, trained.tokens)
     names = [f"{pairs.path}:{line}" for line in pairs.lines]
     metrics = trained.evaluate(pairs.sources, pairs.targets, names=names, unknown=args.unknown)
@@ -57,3 +66,16 @@ def run(args: argparse.Namespace) -> int:
             f"loss {metrics['loss']:.4f}"
         )
     return 0
+
+
+def _line(metrics: dict) -> str:
+    """The measures as one readable line: fractions as percentages."""
+    parts = []
+    for key, value in metrics.items():
+        if isinstance(value, float) and key != "loss" and 0.0 <= value <= 1.0:
+            parts.append(f"{key.replace('_', ' ')} {value:.2%}")
+        elif isinstance(value, float):
+            parts.append(f"{key.replace('_', ' ')} {value:.4f}")
+        else:
+            parts.append(f"{value} {key}" if isinstance(value, int) else f"{key} {value}")
+    return ", ".join(parts)

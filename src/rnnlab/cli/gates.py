@@ -25,15 +25,21 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnlab.data.pairs import split_tokens
+    from rnnlab.data.pairs import split_tokens, token_problem
     from rnnlab.experiments.gates import run_gates
-    from rnnlab.experiments.train import load_run
+    from rnnlab.kinds import load as load_run
 
     out = output_folder(args, "gates")
     trained = load_run(args.run_dir)
+    if trained.kind.name != "seq2seq":
+        raise ValueError(
+            f"{args.run_dir}: `gates` reads a seq2seq run's encoder; this is a "
+            f"{trained.kind.name} run"
+        )
     tokens = split_tokens(args.input, trained.tokens)
-    if not tokens or "" in tokens:
-        raise ValueError(f"--input {args.input!r}: empty source or empty token")
+    problem = token_problem(tokens, trained.tokens, "source")
+    if problem is not None:
+        raise ValueError(f"--input {args.input!r}: {problem}")
     result = run_gates(trained, tokens, args.unknown)
     out.write(result.save)
     forward = result.directions["forward"]

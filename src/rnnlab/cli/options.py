@@ -66,19 +66,20 @@ def as_options(message: str) -> str:
     return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), message)
 
 
-# The largest value each size option takes: far beyond what trains on one machine, small
-# enough that a typing slip (`--units 1000000`) is refused at once rather than exhausting
-# memory. What fits is checked again against the memory available once the data is known.
-MOST_SEED = 2**63 - 1  # torch's generators take 64 bits; runs add small offsets
-MOST_UNITS = 8192  # --units, --embedding-dim
-MOST_LAYERS = 32
-MOST_SAMPLES = 10_000_000
-MOST_LENGTH = 10_000  # --max-len, --length: time steps
-MOST_STEPS = 10_000_000  # --epochs, --train-steps, --patience
-MOST_BATCH = 1_000_000
-MOST_BEAM = 256
-MOST_JOBS = 256
-MOST_LEARNING_RATE = 10.0  # Adam's steps are about this size in each weight; 1e-3 is usual
+from rnnlab.limits import (  # noqa: E402 - the bounds every size option is checked against
+    MOST_BATCH,
+    MOST_BEAM,
+    MOST_JOBS,
+    MOST_LAYERS,
+    MOST_LEARNING_RATE,
+    MOST_LENGTH,
+    MOST_NUMBER,
+    MOST_SAMPLES,
+    MOST_SEED,
+    MOST_SPLIT_SEED,
+    MOST_STEPS,
+    MOST_UNITS,
+)
 
 
 def bounded_int(most: int, least: int = 1):
@@ -102,6 +103,7 @@ def bounded_int(most: int, least: int = 1):
 positive_int = bounded_int(MOST_STEPS)
 non_negative_int = bounded_int(MOST_SEED, least=0)
 seed_int = non_negative_int
+split_seed_int = bounded_int(MOST_SPLIT_SEED, least=0)
 units_int = bounded_int(MOST_UNITS)
 layers_int = bounded_int(MOST_LAYERS)
 samples_int = bounded_int(MOST_SAMPLES)
@@ -129,7 +131,7 @@ def bounded_float(most: float):
     return parse
 
 
-positive_float = bounded_float(1e6)
+positive_float = bounded_float(MOST_NUMBER)
 learning_rate_float = bounded_float(MOST_LEARNING_RATE)
 
 

@@ -37,6 +37,11 @@ def add_parser(commands) -> None:
     p.add_argument(
         "--overwrite", action="store_true", help="let --plot-attention replace an existing file"
     )
+    p.add_argument(
+        "--proba",
+        action="store_true",
+        help="classify runs: each class's probability after the label",
+    )
     p.add_argument("--seed", type=seed_int, default=0, help="unused: decoding is deterministic")
     p.set_defaults(run=run, parser=p)
 
@@ -66,11 +71,26 @@ def read_sources(path: Path | None, tokens: str) -> tuple[list[list[str]], list[
 def run(args: argparse.Namespace) -> int:
     from rnnlab.data import atomic_write_bytes
     from rnnlab.data.files import check_output_file
-    from rnnlab.experiments.train import attention_png, load_run
+    from rnnlab.kinds import load
+    from rnnlab.kinds.seq2seq import TrainedRun, attention_png
 
     if args.plot_attention is not None:
         check_output_file(args.plot_attention, overwrite=args.overwrite, what="--plot-attention")
-    trained = load_run(args.run_dir)
+    trained = load(args.run_dir)
+    if not isinstance(trained, TrainedRun):  # the other kinds read and write their own formats
+        for option in ("beam_width", "plot_attention"):
+            if getattr(args, option) is not None:
+                name = "--" + option.replace("_", "-")
+                raise ValueError(
+                    f"{name}: only for seq2seq runs; this is a {trained.kind.name} run"
+                )
+        options = {"proba": True} if args.proba else {}
+        if args.proba and trained.kind.name != "classify":
+            raise ValueError(f"--proba: only for classify runs; this is a {trained.kind.name} run")
+        sys.stdout.write(trained.predict_file(args.input, **options))
+        return 0
+    if args.proba:
+        raise ValueError("--proba: only for classify runs; this is a seq2seq run")
     sources, names = read_sources(args.input, trained.tokens)
     long = trained.longer_than_training(sources)
     if long:

@@ -105,17 +105,36 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def folder_owner(path: Path) -> str | None:
-    """The command that made the folder ``path`` (from its marker), or None. A run folder
-    written before markers existed (``config.json`` beside ``model.safetensors``) is
-    ``train``'s."""
+def folder_owner(path: Path, *, guess: bool = True) -> str | None:
+    """The command that made the folder ``path``, from its marker, or None. With ``guess``,
+    a run folder written before markers existed (``config.json`` and ``model.safetensors``
+    whose hashes ``metrics.json`` records) counts as ``train``'s: enough to protect it, never
+    enough to overwrite it."""
     try:
         owner = json.loads((path / MARKER).read_text(encoding="utf-8")).get("command")
     except (OSError, ValueError, AttributeError, RecursionError):
         owner = None
-    if not isinstance(owner, str) and (path / "config.json").is_file():
-        owner = "train" if (path / "model.safetensors").is_file() else None
-    return owner if isinstance(owner, str) else None
+    if isinstance(owner, str):
+        return owner
+    return "train" if guess and _old_run_folder(path) else None
+
+
+def _old_run_folder(path: Path) -> bool:
+    try:
+        files = json.loads((path / "metrics.json").read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False
+    return isinstance(files, dict) and {"config.json", "model.safetensors"} <= files.keys()
+
+
+def enclosing_owner(path: Path) -> tuple[Path, str] | None:
+    """The nearest folder above ``path`` (resolved: ``..`` and links followed) that an rnnlab
+    command made, with that command; None if there is none."""
+    for folder in Path(path).resolve().parents:
+        owner = folder_owner(folder)
+        if owner is not None:
+            return folder, owner
+    return None
 
 
 def mark_folder(path: Path, command: str) -> None:
@@ -130,11 +149,11 @@ def check_output_folder(path: Path, command: str, *, overwrite: bool = False) ->
     The message names the folder as `out` (the CLI shows it as ``--out``).
     """
     path = Path(path)
-    parent = folder_owner(path.absolute().parent)
-    if parent is not None:
+    inside = enclosing_owner(path)
+    if inside is not None:
         raise OutputFolderError(
-            f"`out` {path}: inside the output folder of `rnnlab {parent}`; choose a folder "
-            "outside it"
+            f"`out` {path}: inside {inside[0]}, the output folder of `rnnlab {inside[1]}`; "
+            "choose a folder outside it"
         )
     if not path.exists() and not path.is_symlink():
         return
@@ -142,7 +161,7 @@ def check_output_folder(path: Path, command: str, *, overwrite: bool = False) ->
         raise OutputFolderError(f"`out` {path}: exists and is not a folder")
     if not any(path.iterdir()):
         return
-    owner = folder_owner(path)
+    owner = folder_owner(path, guess=False)
     if owner == command:
         if overwrite:
             return
@@ -150,6 +169,7 @@ def check_output_folder(path: Path, command: str, *, overwrite: bool = False) ->
             f"`out` {path}: holds the output of an earlier `rnnlab {command}`; "
             "give `overwrite` to replace it, or choose a new folder"
         )
+    owner = owner or folder_owner(path)
     what = f"the output of `rnnlab {owner}`" if owner else "files rnnlab did not write"
     raise OutputFolderError(
         f"`out` {path}: is not empty (it holds {what}); choose a new or empty folder"
@@ -166,10 +186,13 @@ def check_output_file(path: Path, *, overwrite: bool = False, what: str = "`out`
         raise OutputFolderError(
             f"{what} {path}: exists; give `overwrite` to replace it, or choose a new name"
         )
-    owner = folder_owner(path.parent)
-    if owner is not None:
+    if not path.parent.is_dir():
+        raise OutputFolderError(f"{what} {path}: no folder {path.parent} to write it in")
+    inside = enclosing_owner(path)
+    if inside is not None:
         raise OutputFolderError(
-            f"{what} {path}: inside a folder of `rnnlab {owner}`; write it elsewhere"
+            f"{what} {path}: inside a folder of `rnnlab {inside[1]}` ({inside[0]}); write "
+            "it elsewhere"
         )
 
 

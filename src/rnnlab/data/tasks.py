@@ -46,15 +46,24 @@ def sort_pairs(n_samples: int = 1000, max_len: int = 5, seed: int | None = None)
     return sources, [sorted(s) for s in sources]
 
 
+ADD_MOST_DIGITS = 18  # operands are drawn as 64-bit integers
+
+
 def add_pairs(n_samples: int = 1000, max_len: int = 3, seed: int | None = None) -> Pairs:
     """Addition written out as characters: ``"12+345"`` → ``"357"``.
 
-    ``max_len`` is the largest number of digits of an operand; each operand's digit count is
-    uniform in ``1..max_len``, then its value uniform among numbers of that many digits.
+    ``max_len`` is the largest number of digits of an operand (at most 18); each operand's
+    digit count is uniform in ``1..max_len``, then its value uniform among numbers of that
+    many digits.
 
     Example: source ``['1', '2', '+', '3', '4', '5']``, target ``['3', '5', '7']``.
     """
     _check_counts(n_samples, max_len)
+    if max_len > ADD_MOST_DIGITS:
+        raise ValueError(
+            f"`max_len` of the add task is its operands' digits: at most {ADD_MOST_DIGITS}, "
+            f"got {max_len}."
+        )
     rng = np.random.default_rng(seed)
     sources, targets = [], []
     for _ in range(n_samples):

@@ -101,7 +101,7 @@ def _encode(vocab: Vocabulary, tokens, unknown: str, where: str, side: str) -> l
     except UnknownTokenError as exc:
         raise ValueError(
             f"{where}: unknown {side} token {exc.token!r} (position {exc.position + 1}); "
-            "the vocabulary does not know it (map unknown tokens to <unk> to accept it)"
+            "the vocabulary does not know it (give `unknown` map to read it as <unk>)"
         ) from None
 
 

@@ -22,7 +22,7 @@ from rnnlab.data import (
     pad_sequences,
     train_test_split,
 )
-from rnnlab.data.tasks import TASKS
+from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.experiments import charts
 from rnnlab.experiments.charts import Panel, Series, line_chart_png
 from rnnlab.experiments.context import causal_ceiling
@@ -42,6 +42,7 @@ from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import can_fork, run_all, torch_threads
 
 FORMULATIONS = ("values", "tokens")
+COMPARE_TASKS = tuple(t for t in TASKS if TASK_TOKENS[t] == "space")  # tasks of digits
 VOCAB_SIZE = 10  # the digit tasks' tokens 1-9, and 0 for padding
 EVAL_BATCH_SIZE = 256  # held-out pairs per forward pass: the tutorial's 200 in one
 
@@ -77,8 +78,12 @@ class CompareConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-        if self.task not in TASKS:
-            raise ValueError(f"`task` must be one of {sorted(TASKS)}, got {self.task!r}.")
+        if self.task not in COMPARE_TASKS:
+            raise ValueError(
+                f"`task` must be one of {', '.join(COMPARE_TASKS)} (tasks of digits, which the "
+                f"tutorial's models read as numbers), got {self.task!r}; `rnnlab train` solves "
+                f"the others ({', '.join(t for t in TASKS if t not in COMPARE_TASKS)})."
+            )
         if not self.models:
             raise ValueError("`models` must name at least one model.")
         for name in self.models:

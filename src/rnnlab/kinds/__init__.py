@@ -9,10 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnlab.kinds.base import FORMAT, Kind, Run, load, train
+from rnnlab.kinds.classify import ClassifyKind
 from rnnlab.kinds.seq2seq import Seq2SeqKind
+from rnnlab.kinds.tag import TagKind
 
 KINDS: dict[str, Kind] = {
     "seq2seq": Seq2SeqKind(),
+    "tag": TagKind(),
+    "classify": ClassifyKind(),
 }
 
 # what a data file's extension says of its kind, where it says anything

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from rnnlab.data.files import atomic_write_text, check_output_folder, folder_owner, mark_folder
+from rnnlab.kinds.options import check_values
 from rnnlab.training import Callback, Trainer
 from rnnlab.training.resources import BYTES_PER_PARAMETER, check_fits, parameter_count
 from rnnlab.training.run_folder import (
@@ -86,6 +87,10 @@ class Kind:
     def build(self, saved: dict) -> nn.Module:
         """An untrained model of the shape ``config.json`` records."""
         raise NotImplementedError
+
+    def report(self, model: nn.Module, prepared: Prepared) -> dict:
+        """Measures of the finished run beyond the objective's (added to ``metrics.json``)."""
+        return {}
 
     def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
         """The PNGs of a finished run (name -> bytes)."""
@@ -161,6 +166,8 @@ def train(
         **prepared.state,
         "model": asdict(prepared.model_config),
     }
+    if overwrite and not resume:
+        clear_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     mark_folder(out, "train")
     atomic_write_text(out / RESUME, json.dumps(run_config) + "\n")
@@ -185,6 +192,7 @@ def train(
         "best_epoch": (trainer.best["epoch"] or 0) + 1,
         "train_size": len(prepared.train),
         "val_size": len(prepared.val),
+        **kind.report(model, prepared),
     }
     run = kind.restore(config, model, run_config, metrics)
     pictures = kind.pictures(history.history, run)
@@ -195,8 +203,9 @@ def train(
 
 def prepare_run_folder(out: Path, *, overwrite: bool = False) -> None:
     """Check that ``train`` may start a new run in ``out`` (see ``train``); with
-    ``overwrite``, first remove what an earlier run of ``train`` left there."""
-    if folder_owner(out) != "train":
+    ``overwrite``, ``clear_run_folder`` removes what the earlier run left, once the new one
+    is ready to start (so a refused or interrupted start keeps it)."""
+    if folder_owner(out, guess=False) != "train":
         check_output_folder(out, "train", overwrite=overwrite)
         return
     if not overwrite:
@@ -210,8 +219,13 @@ def prepare_run_folder(out: Path, *, overwrite: bool = False) -> None:
             f"`out` {out}: already holds {what}; choose another folder, or give `overwrite` "
             "to replace it"
         )
-    pictures = [p.name for p in out.glob("*.png")]
-    remove_run_files(out, extra=(RESUME, *pictures))
+
+
+def clear_run_folder(out: Path) -> None:
+    """Remove the files an earlier run of ``train`` left in ``out`` (and nothing else)."""
+    if folder_owner(out, guess=False) == "train":
+        pictures = [p.name for p in out.glob("*.png")]
+        remove_run_files(out, extra=(RESUME, *pictures))
 
 
 def _check_memory(prepared: Prepared, config) -> None:
@@ -243,6 +257,7 @@ def read_resume_config(out: Path):
         config = config_class(saved)(**saved["train"])
         if config.epochs is None or config.batch_size is None:
             raise ValueError("its defaults are not filled in")
+        check_values(config)
     except (KeyError, TypeError, ValueError) as exc:
         raise RunFolderError(f"{path}: not the resume file of `rnnlab train` ({exc})") from None
     return config
@@ -267,6 +282,7 @@ def load(path) -> Run:
     try:
         kind = KINDS[saved.get("kind", "seq2seq")]
         config = config_class(saved)(**saved["train"])
+        check_values(config)
         model = kind.build(saved)
     except (KeyError, TypeError, ValueError) as exc:
         raise RunFolderError(

@@ -17,7 +17,23 @@ values in one place and the command line only combines them:
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import field, fields
+
+from rnnlab.limits import value_problem
+
+
+def check_values(config) -> None:
+    """Refuse a config (read back from a run folder, say) whose sizes are not of their
+    declared kind of value or lie outside ``rnnlab.limits.BOUNDS``."""
+    for f in fields(config):
+        problem = value_problem(f.metadata.get("value"), getattr(config, f.name))
+        if problem is None and f.metadata.get("choices") and getattr(config, f.name) is not None:
+            value = getattr(config, f.name)
+            allowed = f.metadata["choices"]
+            if value not in allowed and not (f.metadata["none"] and value is None):
+                problem = f"expected one of {', '.join(allowed)}, got {value!r}"
+        if problem is not None:
+            raise ValueError(f"`{f.name}`: {problem}")
 
 
 def option(

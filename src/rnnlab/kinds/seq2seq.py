@@ -65,7 +65,9 @@ class TrainConfig:
         "early-stopping patience, in epochs without a better validation score", value="steps"
     )
     beam_width: int = option("beam width for validation (1: greedy)", value="beam", default=1)
-    length_penalty: float = option("beam search's length exponent", cli=False, default=0.6)
+    length_penalty: float = option(
+        "beam search's length exponent", value="positive", cli=False, default=0.6
+    )
     unknown: str = option(
         "a validation token unseen in training: an error, or mapped to <unk>",
         choices=("error", "map"),
@@ -226,6 +228,10 @@ class Seq2SeqKind(Kind):
         return Seq2Seq(Seq2SeqConfig(**saved["model"]))
 
     def restore(self, config, model, saved, metrics) -> TrainedRun:
+        for key in ("max_output_len", "max_source_len"):
+            value = saved.get(key, 1)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
+                raise ValueError(f"{key!r} must be an integer in [1, 100,000], got {value!r}")
         return TrainedRun(
             self,
             config,

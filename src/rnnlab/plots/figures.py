@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 
 from rnnlab.data import atomic_write_bytes, atomic_write_text
@@ -22,6 +23,8 @@ def pyplot():
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
+    # a character the font lacks (an emoji token, say) is drawn as a box; no warning for it
+    warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
     return plt
 
 

@@ -73,3 +73,46 @@ def token_sequence_metrics(predicted, targets) -> dict[str, float]:
         "token_accuracy": right / total if total else float("nan"),
         "token_error_rate": edits / total if total else float("nan"),
     }
+
+
+def is_span_scheme(labels) -> bool:
+    """Whether ``labels`` are chunk tags (BIO or BIOES: ``B-X``, ``I-X``, ``O``, ...)."""
+    labels = [t for t in labels if t not in ("<pad>", "<s>", "</s>", "<unk>")]
+    return bool(labels) and all(
+        t == "O" or (len(t) > 2 and t[1] == "-" and t[0] in "BIESL") for t in labels
+    )
+
+
+def spans(tags) -> set[tuple[int, int, str]]:
+    """The chunks ``(start, end, type)`` of one BIO/BIOES tag sequence, as CoNLL's
+    ``conlleval`` reads them: a chunk starts at ``B``/``S``, or at an ``I``/``E`` whose type
+    differs from the chunk before (an ``I`` without its ``B`` starts one), and ends before
+    ``O``, ``B``, ``S``, another type, or after ``E``/``S``."""
+    found, start, kind = set(), None, None
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, label = tag.partition("-")
+        ends = start is not None and (
+            prefix in ("O", "B", "S") or label != kind or prefix not in ("I", "E", "L")
+        )
+        if ends:
+            found.add((start, i, kind))
+            start = kind = None
+        if prefix in ("B", "S") or (prefix in ("I", "E", "L") and start is None):
+            start, kind = i, label
+        if start is not None and prefix in ("E", "S", "L"):
+            found.add((start, i + 1, kind))
+            start = kind = None
+    return found
+
+
+def span_scores(predicted, references) -> dict[str, float]:
+    """Micro-averaged chunk precision, recall and F1 over sentences (the CoNLL definition:
+    a chunk counts only if its start, end and type are all right)."""
+    right = guessed = real = 0
+    for p, r in zip(predicted, references, strict=True):
+        ps, rs = spans(p), spans(r)
+        right, guessed, real = right + len(ps & rs), guessed + len(ps), real + len(rs)
+    precision = right / guessed if guessed else 0.0
+    recall = right / real if real else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"span_precision": precision, "span_recall": recall, "span_f1": f1}

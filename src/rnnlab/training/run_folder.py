@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -39,6 +40,18 @@ class RunFolderError(ValueError):
     """A run folder that is missing, unfinished, or does not match itself."""
 
 
+def json_numbers(value):
+    """``value`` with every non-finite float (NaN: a measure with nothing to measure) as
+    None, so that the JSON written is valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_numbers(v) for v in value]
+    return value
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -62,7 +75,7 @@ def write_run(
     for name, png in (pictures or {}).items():
         atomic_write_bytes(out / name, png)
     record = {
-        **metrics,
+        **json_numbers(metrics),
         "files": {WEIGHTS: _sha256(weights), CONFIG: _sha256(config_text.encode("utf-8"))},
     }
     atomic_write_text(out / METRICS, json.dumps(record, indent=2) + "\n")

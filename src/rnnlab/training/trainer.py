@@ -219,7 +219,9 @@ class Trainer:
         return {k: v.detach().contiguous().cpu() for k, v in tensors.items()}, numbers
 
     def load_state(self, tensors: dict[str, torch.Tensor], numbers: dict) -> None:
-        """Restore what ``state`` returned, so that training continues as if never stopped."""
+        """Restore what ``state`` returned, so that training continues as if never stopped.
+        Numbers of the wrong type or shape (an edited checkpoint) are a ``ValueError``."""
+        _check_state_numbers(numbers)
         self.model.load_state_dict(_strip(tensors, "model."))
         n = len(self.optimizer.m)
         self.optimizer.load_state_dict(
@@ -238,6 +240,30 @@ class Trainer:
             "epoch": numbers["best_epoch"],
             "weights": best,
         }
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_state_numbers(numbers: dict) -> None:
+    iterations = numbers.get("iterations")
+    if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
+        raise ValueError(f"'iterations' must be an integer >= 0, got {iterations!r}")
+    history = numbers.get("history")
+    if not isinstance(history, dict) or not all(
+        isinstance(v, list) and all(_is_number(x) or x is None for x in v) for v in history.values()
+    ):
+        raise ValueError("'history' must map each logged name to a list of numbers")
+    if len({len(v) for v in history.values()}) > 1:
+        raise ValueError("'history' lists must all have one number an epoch")
+    best, epoch = numbers.get("best_value"), numbers.get("best_epoch")
+    if not (best is None or _is_number(best)):
+        raise ValueError(f"'best_value' must be a number or null, got {best!r}")
+    if not (
+        epoch is None or (isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0)
+    ):
+        raise ValueError(f"'best_epoch' must be an integer >= 0 or null, got {epoch!r}")
 
 
 def _strip(tensors: dict, prefix: str) -> dict:

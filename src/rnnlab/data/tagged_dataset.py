@@ -1,0 +1,135 @@
+"""Tagged sentences as padded id tensors: words, their characters, and one tag per word.
+
+``TaggedData.encode(tokens, tags, words, chars, labels)`` keeps every sentence as id lists;
+``batches`` pads each batch to its longest sentence (and word) only, and groups sentences of
+similar lengths, so little time goes into padding.
+
+Example: with a word vocabulary ``<pad> <s> </s> <unk> the dog``, characters ``<pad> <s> </s>
+<unk> t h e d o g`` and tags ``<pad> <s> </s> <unk> DET NOUN``, the sentence ``the dog`` /
+``DET NOUN`` is words ``[4, 5]``, characters ``[[4, 5, 6], [7, 8, 9]]`` and tags ``[4, 5]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from rnnlab.data.vocab import Vocabulary
+
+MAX_WORD_CHARS = 16  # a longer word is read as its first and last 8 characters
+
+
+def word_chars(word: str) -> str:
+    """The characters of ``word`` that the model reads: all of a short word; the first and
+    last ``MAX_WORD_CHARS // 2`` of a long one (prefixes and suffixes carry the grammar;
+    URLs and e-mail addresses of 60 characters would otherwise set every batch's width)."""
+    half = MAX_WORD_CHARS // 2
+    return word if len(word) <= MAX_WORD_CHARS else word[:half] + word[-half:]
+
+
+@dataclass
+class TaggedBatch:
+    """One padded batch: ``words`` ``(N, T)``, ``chars`` ``(N, T, L)``, ``tags`` ``(N, T)``
+    (0 at padding), ``mask`` ``(N, T)`` bool, ``unseen`` ``(N, T)`` bool (words unseen in
+    training), ``index`` ``(N,)``: each row's position in the data set."""
+
+    words: torch.Tensor
+    chars: torch.Tensor
+    tags: torch.Tensor
+    mask: torch.Tensor
+    unseen: torch.Tensor
+    index: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.words.shape[0]
+
+
+class TaggedData:
+    """Sentences of word, character and tag ids (see the module docstring)."""
+
+    def __init__(self, words, chars, tags, unseen) -> None:
+        self.words, self.chars, self.tags, self.unseen = words, chars, tags, unseen
+
+    @classmethod
+    def encode(
+        cls,
+        tokens: Sequence[Sequence[str]],
+        tags: Sequence[Sequence[str]] | None,
+        words: Vocabulary,
+        chars: Vocabulary,
+        labels: Vocabulary,
+        *,
+        names: Sequence[str] | None = None,
+    ) -> TaggedData:
+        """Encode sentences; unknown words and characters become ``<unk>`` (that is what the
+        character features are for); a tag unseen in training is an error naming the
+        sentence (``names[i]``). ``tags`` None: unlabelled sentences (all tags 0)."""
+        word_ids, char_ids, tag_ids, unseen = [], [], [], []
+        for i, sentence in enumerate(tokens):
+            word_ids.append(words.encode(sentence, unknown="map"))
+            unseen.append([w not in words for w in sentence])
+            char_ids.append([chars.encode(list(word_chars(w)), unknown="map") for w in sentence])
+            if tags is None:
+                tag_ids.append([0] * len(sentence))
+                continue
+            row = []
+            for tag in tags[i]:
+                if tag not in labels:
+                    where = names[i] if names is not None else f"sentence {i + 1}"
+                    known = ", ".join(labels.tokens[4:][:20])
+                    raise ValueError(
+                        f"{where}: the tag {tag!r} was not seen in training; expected one "
+                        f"of {known}"
+                    )
+                row.append(labels.ids[tag])
+            tag_ids.append(row)
+        return cls(word_ids, char_ids, tag_ids, unseen)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def lengths(self) -> list[int]:
+        return [len(w) for w in self.words]
+
+    def batch(self, index: Sequence[int]) -> TaggedBatch:
+        """The sentences ``index`` as one padded batch."""
+        n, t = len(index), max(len(self.words[i]) for i in index)
+        width = max((len(c) for i in index for c in self.chars[i]), default=1)
+        words = torch.zeros(n, t, dtype=torch.long)
+        chars = torch.zeros(n, t, width, dtype=torch.long)
+        tags = torch.zeros(n, t, dtype=torch.long)
+        unseen = torch.zeros(n, t, dtype=torch.bool)
+        for row, i in enumerate(index):
+            k = len(self.words[i])
+            words[row, :k] = torch.tensor(self.words[i])
+            tags[row, :k] = torch.tensor(self.tags[i])
+            unseen[row, :k] = torch.tensor(self.unseen[i])
+            for j, word in enumerate(self.chars[i]):
+                chars[row, j, : len(word)] = torch.tensor(word)
+        return TaggedBatch(words, chars, tags, words != 0, unseen, torch.tensor(list(index)))
+
+    def batches(
+        self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[TaggedBatch]:
+        """Mini-batches of sentences of similar lengths: with ``shuffle``, the sentences are
+        shuffled, cut into pools of 20 batches, each pool sorted by length and cut into
+        batches, and the batches shuffled; without, the whole set sorted by length (each
+        batch's ``index`` says where its rows belong)."""
+        if batch_size < 1:
+            raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
+        lengths = self.lengths()
+        if not shuffle:
+            order = sorted(range(len(self)), key=lengths.__getitem__)
+            for start in range(0, len(order), batch_size):
+                yield self.batch(order[start : start + batch_size])
+            return
+        order = torch.randperm(len(self), generator=generator).tolist()
+        pool = 20 * batch_size
+        groups = []
+        for start in range(0, len(order), pool):
+            chunk = sorted(order[start : start + pool], key=lengths.__getitem__)
+            groups += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+        for g in torch.randperm(len(groups), generator=generator).tolist():
+            yield self.batch(groups[g])

@@ -1,0 +1,371 @@
+"""Kind ``classify``: one label for a whole sequence of tokens or of feature vectors.
+
+Data: TSV ``tokens<TAB>label``, JSONL ``{"sequence": [...], "label": ...}`` (tokens, or a
+feature vector per step) and sktime/aeon ``.ts`` files (``rnnlab.data.labelled``). Feature
+vectors are standardised per feature with the training set's mean and deviation (saved in
+the run folder). Model: ``rnnlab.models.sequence_classifier``. Measures: accuracy, macro F1
+and the confusion matrix (``confusion.png``). ``predict`` writes one label a line, in the
+input's order (``--proba``: each class's probability after it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rnnlab.data.labelled import FeatureScaler, LabelledSequences, read_labelled
+from rnnlab.data.labelled_dataset import LabelledData
+from rnnlab.data.vocab import Vocabulary
+from rnnlab.kinds.base import Kind, Prepared, Run
+from rnnlab.kinds.options import option
+from rnnlab.models.sequence_classifier import (
+    POOLINGS,
+    SequenceClassifier,
+    SequenceClassifierConfig,
+)
+from rnnlab.models.tagger import RECURRENT_LAYERS
+from rnnlab.plots.figures import png_bytes, pyplot
+
+
+@dataclass(frozen=True)
+class ClassifyConfig:
+    """Everything that defines a ``classify`` run."""
+
+    data: str | None = option(
+        "labelled sequences: TSV 'tokens<TAB>label', .jsonl, or .ts", value="path"
+    )
+    val: str | None = option(
+        "a validation file (default: hold out --val-fraction of --data)", value="path"
+    )
+    val_fraction: float = option("held-out fraction", value="fraction", default=0.2)
+    seed: int = option("seed of data, weights and shuffling", value="seed", default=0)
+    embedding_dim: int = option("token embedding size (token sequences)", value="units", default=64)
+    units: int = option("recurrent units, each direction", value="units", default=64)
+    layers: int = option("stacked recurrent layers", value="layers", default=1)
+    cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
+    bidirectional: bool = option(
+        "a one-way encoder (default: bidirectional)", flag="--unidirectional", default=True
+    )
+    pooling: str = option(
+        "how the steps' outputs become one vector", choices=tuple(POOLINGS), default="mean"
+    )
+    dropout: float = option("dropout in [0, 1)", value="dropout", default=0.2)
+    epochs: int = option("epochs", value="steps", default=80)
+    batch_size: int = option("sequences per step", value="batch", default=16)
+    learning_rate: float = option("peak Adam step size", value="rate", default=0.003)
+    clip_norm: float = option("gradient norm clip", value="positive", default=1.0)
+    schedule: str = option(
+        "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
+    )
+    patience: int | None = option(
+        "early-stopping patience, in epochs without a better validation accuracy", value="steps"
+    )
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            raise ValueError("give `data` (a file of labelled sequences).")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"`val_fraction` must be in (0, 1), got {self.val_fraction}.")
+
+    def resolved(self) -> ClassifyConfig:
+        return self
+
+
+class ClassifyObjective:
+    """Cross-entropy over sequences; accuracy and macro F1 (the mean of the classes' F1)."""
+
+    metrics = ("accuracy", "macro_f1")
+    lower_is_better = ()
+
+    def __init__(self, classes: int) -> None:
+        self.classes = classes
+
+    def logits(self, model, batch) -> torch.Tensor:
+        device = next(model.parameters()).device
+        return model(batch.inputs.to(device), batch.mask.to(device))
+
+    def loss(self, model, batch) -> torch.Tensor:
+        logits = self.logits(model, batch)
+        return F.cross_entropy(logits, batch.labels.to(logits.device))
+
+    def predict(self, model, data: LabelledData, batch_size: int) -> torch.Tensor:
+        """Class probabilities ``(N, K)``, in the data set's order."""
+        return torch.cat(
+            [self.logits(model, b).softmax(-1).cpu() for b in data.batches(batch_size)]
+        )
+
+    def evaluate(self, model, data: LabelledData, batch_size: int) -> dict[str, float]:
+        total, predicted = 0.0, []
+        for batch in data.batches(batch_size):
+            logits = self.logits(model, batch)
+            total += F.cross_entropy(logits, batch.labels, reduction="sum").item()
+            predicted += logits.argmax(-1).tolist()
+        matrix = confusion(predicted, data.labels, self.classes)
+        return {"loss": total / len(data), **accuracy_and_f1(matrix)}
+
+
+def confusion(predicted, actual, classes: int) -> np.ndarray:
+    """``matrix[i, j]``: sequences of class ``i`` predicted as ``j``."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(actual), np.asarray(predicted)), 1)
+    return matrix
+
+
+def accuracy_and_f1(matrix: np.ndarray) -> dict[str, float]:
+    right = np.diag(matrix).astype(float)
+    guessed, real = matrix.sum(0), matrix.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(guessed + real > 0, 2 * right / (guessed + real), 0.0)
+    present = real > 0
+    return {
+        "accuracy": float(right.sum() / matrix.sum()) if matrix.sum() else 0.0,
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+    }
+
+
+def _split(read: LabelledSequences, config: ClassifyConfig):
+    order = torch.randperm(len(read), generator=torch.Generator().manual_seed(config.seed))
+    n_val = max(1, round(config.val_fraction * len(read)))
+    val_idx, train_idx = order[:n_val].tolist(), order[n_val:].tolist()
+    if not train_idx:
+        raise ValueError(
+            f"{read.path}: only {len(read)} sequence(s), none left for training once "
+            f"`val_fraction` {config.val_fraction} is held out; expected at least 2, or give "
+            "`val`"
+        )
+    pick = lambda idx: ([read.sequences[i] for i in idx], [read.labels[i] for i in idx])  # noqa: E731
+    return pick(train_idx), pick(val_idx), [f"{read.path}:{read.lines[i]}" for i in val_idx]
+
+
+class ClassifyKind(Kind):
+    name = "classify"
+    config = ClassifyConfig
+    description = "one label per sequence (TSV, JSONL, .ts)"
+
+    def prepare(self, config: ClassifyConfig) -> Prepared:
+        read = read_labelled(config.data)
+        if config.val is not None:
+            val_read = read_labelled(config.val)
+            if val_read.form != read.form or val_read.features != read.features:
+                raise ValueError(
+                    f"{val_read.path}: holds {val_read.form} ({val_read.features} features); "
+                    f"expected {read.form} like {read.path} ({read.features} features)"
+                )
+            train = (read.sequences, read.labels)
+            val = (val_read.sequences, val_read.labels)
+            val_names = [f"{val_read.path}:{n}" for n in val_read.lines]
+        else:
+            train, val, val_names = _split(read, config)
+        classes = sorted(set(train[1]))
+        if len(classes) < 2:
+            raise ValueError(f"{read.path}: one class only ({classes[0]!r}); expected two or more")
+        state = {"classes": classes, "form": read.form}
+        encoder = _Encoder(read.form, classes)
+        if read.form == "tokens":
+            encoder.vocab = Vocabulary.build(train[0])
+            state["vocab"] = encoder.vocab.to_list()
+        else:
+            encoder.scaler = FeatureScaler().fit(train[0])
+            state["scaler"] = encoder.scaler.to_dict()
+        shape = SequenceClassifierConfig(
+            num_classes=len(classes),
+            vocab_size=len(encoder.vocab) if encoder.vocab is not None else None,
+            features=read.features,
+            embedding_dim=config.embedding_dim,
+            units=config.units,
+            layers=config.layers,
+            cell=config.cell,
+            bidirectional=config.bidirectional,
+            pooling=config.pooling,
+            dropout=config.dropout,
+        )
+        longest = max(len(s) for s in [*train[0], *val[0]])
+        return Prepared(
+            train=encoder.encode(*train),
+            val=encoder.encode(*val, names=val_names),
+            objective=ClassifyObjective(len(classes)),
+            model_config=shape,
+            build=SequenceClassifier,
+            monitor="val_accuracy",
+            state=state,
+            activation_bytes=shape.activation_bytes(max(config.batch_size, 256), longest),
+            sizes=f"on sequences of up to {longest} steps",
+        )
+
+    def build(self, saved: dict) -> SequenceClassifier:
+        return SequenceClassifier(SequenceClassifierConfig(**saved["model"]))
+
+    def restore(self, config, model, saved, metrics) -> ClassifyRun:
+        encoder = _Encoder(saved["form"], saved["classes"])
+        if saved["form"] == "tokens":
+            encoder.vocab = Vocabulary(saved["vocab"])
+        else:
+            encoder.scaler = FeatureScaler.from_dict(saved["scaler"])
+        return ClassifyRun(self, config, model, saved, metrics, encoder=encoder)
+
+    def report(self, model, prepared: Prepared) -> dict:
+        """The held-out confusion matrix, for ``metrics.json`` and ``confusion.png``."""
+        model.eval()
+        with torch.no_grad():
+            p = prepared.objective.predict(model, prepared.val, 256)
+        matrix = confusion(p.argmax(-1).tolist(), prepared.val.labels, p.shape[1])
+        return {"val_confusion": matrix.tolist()}
+
+    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
+        pictures = {"learning_curves.png": _learning_curves_png(history)}
+        if "val_confusion" in run.metrics:
+            pictures["confusion.png"] = confusion_png(
+                np.array(run.metrics["val_confusion"]), run.encoder.classes
+            )
+        return pictures
+
+    def summary(self, m: dict) -> str:
+        return (
+            f"held-out accuracy {m['val_accuracy']:.2%}, macro F1 {m['val_macro_f1']:.2%} on "
+            f"{m['val_size']} sequences; {m['epochs']} epochs, {m['train_seconds']:.1f} s of "
+            "training"
+        )
+
+
+class _Encoder:
+    """Labelled sequences to ``LabelledData``: tokens to ids, vectors standardised, labels
+    to class ids."""
+
+    def __init__(self, form: str, classes: list[str]) -> None:
+        self.form, self.classes = form, list(classes)
+        self.ids = {c: i for i, c in enumerate(self.classes)}
+        self.vocab: Vocabulary | None = None
+        self.scaler: FeatureScaler | None = None
+
+    def encode(self, sequences, labels=None, *, names=None) -> LabelledData:
+        if self.form == "tokens":
+            rows = [self.vocab.encode(s, unknown="map") for s in sequences]
+        else:
+            rows = self.scaler.transform(sequences)
+        if labels is None:
+            return LabelledData(rows, [-1] * len(rows))
+        label_ids = []
+        for i, label in enumerate(labels):
+            if label not in self.ids:
+                where = names[i] if names is not None else f"sequence {i + 1}"
+                raise ValueError(
+                    f"{where}: the label {label!r} was not seen in training; expected one of "
+                    f"{', '.join(self.classes[:20])}"
+                )
+            label_ids.append(self.ids[label])
+        return LabelledData(rows, label_ids)
+
+
+@dataclass
+class ClassifyRun(Run):
+    """A trained classifier with its classes and its vocabulary or scaler."""
+
+    encoder: _Encoder = None
+
+    @torch.no_grad()
+    def probabilities(self, sequences, *, batch_size: int = 256) -> torch.Tensor:
+        """Each class's probability ``(N, K)`` for each sequence."""
+        self.model.eval()
+        data = self.encoder.encode(sequences)
+        return ClassifyObjective(len(self.encoder.classes)).predict(self.model, data, batch_size)
+
+    def predict(self, sequences) -> list[str]:
+        """The predicted label of each sequence (tokens, or an array ``(T, F)``)."""
+        best = self.probabilities(sequences).argmax(-1).tolist()
+        return [self.encoder.classes[i] for i in best]
+
+    @torch.no_grad()
+    def evaluate(self, sequences, labels, *, names=None, batch_size: int = 256) -> dict:
+        self.model.eval()
+        data = self.encoder.encode(sequences, labels, names=names)
+        probabilities = ClassifyObjective(len(self.encoder.classes)).predict(
+            self.model, data, batch_size
+        )
+        matrix = confusion(
+            probabilities.argmax(-1).tolist(), data.labels, len(self.encoder.classes)
+        )
+        loss = F.nll_loss(probabilities.clamp_min(1e-12).log(), torch.tensor(data.labels)).item()
+        return {"loss": loss, **accuracy_and_f1(matrix), "confusion": matrix.tolist()}
+
+    def _read(self, path, labels: str) -> LabelledSequences:
+        read = read_labelled(path, labels=labels)
+        expected = self.state["form"]
+        features = self.model.config.features
+        if read.form != expected or read.features != features:
+            raise ValueError(
+                f"{read.path}: holds {read.form} ({read.features} features); this run reads "
+                f"{expected}" + (f" of {features} features" if features else "")
+            )
+        return read
+
+    def predict_file(self, path=None, *, proba: bool = False) -> str:
+        """``rnnlab predict``'s output: one label a line, in the input's order; with
+        ``proba``, each class's probability after it (``label<TAB>class=p ...``)."""
+        if path is None or str(path) == "-":
+            raise ValueError("--input: a classify run reads a file (TSV, JSONL or .ts)")
+        read = self._read(path, "ignore")
+        p = self.probabilities(read.sequences)
+        lines = []
+        for row in p.tolist():
+            label = self.encoder.classes[int(np.argmax(row))]
+            if proba:
+                parts = " ".join(
+                    f"{c}={v:.4f}" for c, v in zip(self.encoder.classes, row, strict=True)
+                )
+                lines.append(f"{label}\t{parts}")
+            else:
+                lines.append(label)
+        return "".join(line + "\n" for line in lines)
+
+    def evaluate_file(self, path) -> dict:
+        read = self._read(path, "required")
+        names = [f"{read.path}:{n}" for n in read.lines]
+        return {"sequences": len(read), **self.evaluate(read.sequences, read.labels, names=names)}
+
+
+def confusion_png(matrix: np.ndarray, classes: list[str]) -> bytes:
+    """The confusion matrix: actual classes (rows) against predicted ones (columns)."""
+    plt = pyplot()
+    k = len(classes)
+    fig, ax = plt.subplots(figsize=(max(4, 0.5 * k + 2.5), max(3.5, 0.5 * k + 2)))
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(k), classes, rotation=90 if k > 6 else 0)
+    ax.set_yticks(range(k), classes)
+    for i in range(k):
+        for j in range(k):
+            if matrix[i, j]:
+                dark = matrix[i, j] > matrix.max() / 2
+                ax.text(
+                    j,
+                    i,
+                    str(matrix[i, j]),
+                    ha="center",
+                    va="center",
+                    color="white" if dark else "black",
+                    fontsize=8,
+                )
+    ax.set(xlabel="predicted", ylabel="actual", title="held-out confusion matrix")
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    return png_bytes(fig, dpi=100)
+
+
+def _learning_curves_png(history: dict) -> bytes:
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = range(1, len(history["loss"]) + 1)
+    left.plot(epochs, history["loss"], label="training")
+    left.plot(epochs, history["val_loss"], label="validation")
+    left.set(title="cross-entropy", xlabel="epoch", yscale="log")
+    left.legend()
+    right.plot(epochs, history["val_accuracy"], label="accuracy")
+    right.plot(epochs, history["val_macro_f1"], label="macro F1")
+    right.set(title="validation", xlabel="epoch", ylim=(0, 1.02))
+    right.legend()
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return png_bytes(fig, dpi=100)

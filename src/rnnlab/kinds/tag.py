@@ -1,0 +1,361 @@
+"""Kind ``tag``: one label per token (part-of-speech tags, named-entity chunks, ...).
+
+Data: CoNLL-U, CoNLL column files or JSONL (``rnnlab.data.tagged``), or the built-in
+``neighbours`` task, in which a word's tag depends on both its neighbours
+(``rnnlab.data.tag_tasks``). Model: ``rnnlab.models.sequence_tagger``. Measures: token
+accuracy, accuracy on words unseen in training, and for BIO/BIOES labels chunk precision,
+recall and F1 (CoNLL's definition). ``predict`` writes one label sequence a line, or a
+CoNLL-U file with the label column filled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import torch
+
+from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
+from rnnlab.data.tagged import read_tagged
+from rnnlab.data.tagged_dataset import TaggedData, word_chars
+from rnnlab.data.vocab import Vocabulary
+from rnnlab.kinds.base import Kind, Prepared, Run
+from rnnlab.kinds.options import option
+from rnnlab.models.sequence_tagger import SequenceTagger, SequenceTaggerConfig
+from rnnlab.models.tagger import RECURRENT_LAYERS
+from rnnlab.plots.figures import png_bytes, pyplot
+from rnnlab.training.metrics import is_span_scheme, span_scores
+
+TAG_TASKS = {"neighbours": make_tag_task}
+
+
+@dataclass(frozen=True)
+class TagConfig:
+    """Everything that defines a ``tag`` run."""
+
+    task: str | None = option("a built-in task", choices=tuple(TAG_TASKS), default=None)
+    data: str | None = option("tagged sentences: .conllu, CoNLL columns, or .jsonl", value="path")
+    val: str | None = option(
+        "a validation file (default: hold out --val-fraction of --data)", value="path"
+    )
+    label_column: str | None = option(
+        "the label: upos (default), xpos, feats:KEY or misc:KEY in CoNLL-U; a column number "
+        "in CoNLL files (default: the last)",
+        value="text",
+    )
+    samples: int = option("sentences generated for a built-in task", value="samples", default=4000)
+    val_fraction: float = option("held-out fraction", value="fraction", default=0.1)
+    seed: int = option("seed of data, weights and shuffling", value="seed", default=0)
+    embedding_dim: int = option("word embedding size", value="units", default=100)
+    char_features: int = option(
+        "filters of the character convolution (0: no character features)",
+        value="units",
+        default=64,
+    )
+    units: int = option("recurrent units, each direction", value="units", default=200)
+    layers: int = option("stacked recurrent layers", value="layers", default=2)
+    cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
+    bidirectional: bool = option(
+        "a one-way tagger (default: bidirectional)", flag="--unidirectional", default=True
+    )
+    dropout: float = option("dropout in [0, 1)", value="dropout", default=0.33)
+    crf: bool = option("a CRF output layer (the best tag sequence, not tag by tag)", default=False)
+    unk_replace: float = option(
+        "probability that a word seen once in training is read as <unk> while training",
+        value="dropout",
+        default=0.25,
+    )
+    epochs: int = option("epochs", value="steps", default=12)
+    batch_size: int = option("sentences per step", value="batch", default=32)
+    learning_rate: float = option("peak Adam step size", value="rate", default=0.002)
+    clip_norm: float = option("gradient norm clip", value="positive", default=5.0)
+    schedule: str = option(
+        "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
+    )
+    patience: int | None = option(
+        "early-stopping patience, in epochs without a better validation accuracy", value="steps"
+    )
+
+    def __post_init__(self) -> None:
+        if (self.task is None) == (self.data is None):
+            raise ValueError("give either `task` or `data` (a tagged file), not both or neither.")
+        if self.task is not None and self.task not in TAG_TASKS:
+            raise ValueError(f"`task` must be one of {sorted(TAG_TASKS)}, got {self.task!r}.")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"`val_fraction` must be in (0, 1), got {self.val_fraction}.")
+
+    def resolved(self) -> TagConfig:
+        return self
+
+
+@dataclass
+class TagCorpus:
+    train: tuple[list, list]
+    val: tuple[list, list]
+    val_names: list[str]
+    what: str
+
+
+def load_tag_corpus(config: TagConfig) -> TagCorpus:
+    """Generate or read the sentences, and hold out validation ones (a random
+    ``val_fraction``, or the ``val`` file)."""
+    if config.task is not None:
+        tokens, tags = TAG_TASKS[config.task](config.samples, seed=config.seed)
+        names, what = [f"sentence {i + 1}" for i in range(len(tokens))], f"task {config.task!r}"
+    else:
+        read = read_tagged(config.data, label_column=config.label_column)
+        tokens, tags, what = read.tokens, read.tags, str(read.path)
+        names = [f"{read.path}:{line}" for line in read.lines]
+    if config.val is not None:
+        val = read_tagged(config.val, label_column=config.label_column)
+        names = [f"{val.path}:{line}" for line in val.lines]
+        return TagCorpus((tokens, tags), (val.tokens, val.tags), names, what)
+    order = torch.randperm(len(tokens), generator=torch.Generator().manual_seed(config.seed))
+    n_val = max(1, round(config.val_fraction * len(tokens)))
+    val_idx, train_idx = order[:n_val].tolist(), order[n_val:].tolist()
+    if not train_idx:
+        raise ValueError(
+            f"{what}: only {len(tokens)} sentence(s), none left for training once "
+            f"`val_fraction` {config.val_fraction} is held out; expected at least 2, or give `val`"
+        )
+    pick = lambda idx, xs: [xs[i] for i in idx]  # noqa: E731
+    return TagCorpus(
+        (pick(train_idx, tokens), pick(train_idx, tags)),
+        (pick(val_idx, tokens), pick(val_idx, tags)),
+        pick(val_idx, names),
+        what,
+    )
+
+
+class TagObjective:
+    """Per-word cross-entropy (or the CRF's likelihood); accuracy, accuracy on words unseen
+    in training, and chunk scores when the labels are BIO/BIOES."""
+
+    lower_is_better = ()
+
+    def __init__(self, labels: Vocabulary) -> None:
+        self.labels = labels
+        self.spans = is_span_scheme(labels.tokens)
+        self.metrics = ("accuracy", "unseen_accuracy") + (
+            ("span_precision", "span_recall", "span_f1") if self.spans else ()
+        )
+
+    def loss(self, model, batch) -> torch.Tensor:
+        device = next(model.parameters()).device
+        return model.loss(
+            batch.words.to(device),
+            batch.chars.to(device),
+            batch.tags.to(device),
+            batch.mask.to(device),
+        )
+
+    def predict(self, model, data: TaggedData, batch_size: int) -> list[list[int]]:
+        out: list = [None] * len(data)
+        device = next(model.parameters()).device
+        for batch in data.batches(batch_size):
+            decoded = model.decode(
+                batch.words.to(device), batch.chars.to(device), batch.mask.to(device)
+            )
+            for i, ids in zip(batch.index.tolist(), decoded, strict=True):
+                out[i] = ids
+        return out
+
+    def evaluate(self, model, data: TaggedData, batch_size: int) -> dict[str, float]:
+        total = words = right = unseen = unseen_right = 0
+        predicted = [None] * len(data)
+        device = next(model.parameters()).device
+        for batch in data.batches(batch_size):
+            n = int(batch.mask.sum())
+            total += self.loss(model, batch).item() * n
+            decoded = model.decode(
+                batch.words.to(device), batch.chars.to(device), batch.mask.to(device)
+            )
+            for row, (i, ids) in enumerate(zip(batch.index.tolist(), decoded, strict=True)):
+                predicted[i] = ids
+                gold = batch.tags[row, : len(ids)]
+                hits = torch.tensor(ids) == gold
+                new = batch.unseen[row, : len(ids)]
+                right += int(hits.sum())
+                unseen += int(new.sum())
+                unseen_right += int((hits & new).sum())
+            words += n
+        metrics = {
+            "loss": total / words,
+            "accuracy": right / words,
+            "unseen_accuracy": unseen_right / unseen if unseen else float("nan"),
+        }
+        if self.spans:
+            decode = lambda rows: [[self.labels.tokens[i] for i in r] for r in rows]  # noqa: E731
+            metrics.update(span_scores(decode(predicted), decode(data.tags)))
+        return metrics
+
+
+def _vocabularies(tokens, tags):
+    counts = Counter(w for sentence in tokens for w in sentence)
+    words = Vocabulary.build(tokens)
+    chars = Vocabulary.build([list(word_chars(w)) for w in counts])
+    labels = Vocabulary.build(tags)
+    rare = torch.zeros(len(words), dtype=torch.bool)
+    for w, n in counts.items():
+        if n == 1:
+            rare[words.ids[w]] = True
+    return words, chars, labels, rare
+
+
+class TagKind(Kind):
+    name = "tag"
+    config = TagConfig
+    description = "one label per token (CoNLL-U, CoNLL columns, JSONL)"
+
+    def prepare(self, config: TagConfig) -> Prepared:
+        corpus = load_tag_corpus(config)
+        words, chars, labels, rare = _vocabularies(*corpus.train)
+        train = TaggedData.encode(*corpus.train, words, chars, labels)
+        val = TaggedData.encode(*corpus.val, words, chars, labels, names=corpus.val_names)
+        shape = SequenceTaggerConfig(
+            vocab_size=len(words),
+            char_vocab_size=len(chars),
+            num_tags=len(labels),
+            embedding_dim=config.embedding_dim,
+            char_features=config.char_features,
+            units=config.units,
+            layers=config.layers,
+            cell=config.cell,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout,
+            crf=config.crf,
+            unk_replace=config.unk_replace,
+        )
+        longest = max(map(len, [*corpus.train[0], *corpus.val[0]]))
+        state = {"words": words.to_list(), "chars": chars.to_list(), "labels": labels.to_list()}
+        if config.task is not None:
+            state["causal_ceiling"] = causal_ceiling(*corpus.val)
+        return Prepared(
+            train=train,
+            val=val,
+            objective=TagObjective(labels),
+            model_config=shape,
+            build=lambda c: SequenceTagger(c, rare),
+            monitor="val_accuracy",
+            state=state,
+            activation_bytes=shape.activation_bytes(max(config.batch_size, 256), longest),
+            sizes=f"on sentences of up to {longest} words",
+        )
+
+    def build(self, saved: dict) -> SequenceTagger:
+        return SequenceTagger(SequenceTaggerConfig(**saved["model"]))
+
+    def restore(self, config, model, saved, metrics) -> TagRun:
+        return TagRun(
+            self,
+            config,
+            model,
+            saved,
+            metrics,
+            words=Vocabulary(saved["words"]),
+            chars=Vocabulary(saved["chars"]),
+            labels=Vocabulary(saved["labels"]),
+        )
+
+    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
+        return {"learning_curves.png": _learning_curves_png(history)}
+
+    def summary(self, m: dict) -> str:
+        spans = f", span F1 {m['val_span_f1']:.2%}" if "val_span_f1" in m else ""
+        return (
+            f"held-out token accuracy {m['val_accuracy']:.2%} (unseen words "
+            f"{m['val_unseen_accuracy']:.2%}){spans} on {m['val_size']} sentences; "
+            f"{m['epochs']} epochs, {m['train_seconds']:.1f} s of training"
+        )
+
+
+@dataclass
+class TagRun(Run):
+    """A trained tagger with its vocabularies."""
+
+    words: Vocabulary = None
+    chars: Vocabulary = None
+    labels: Vocabulary = None
+
+    def encode(self, tokens, tags=None, names=None) -> TaggedData:
+        return TaggedData.encode(tokens, tags, self.words, self.chars, self.labels, names=names)
+
+    @torch.no_grad()
+    def predict(self, sentences: list[list[str]], *, batch_size: int = 256) -> list[list[str]]:
+        """The predicted labels of each sentence (a list of tokens)."""
+        self.model.eval()
+        ids = TagObjective(self.labels).predict(self.model, self.encode(sentences), batch_size)
+        return [[self.labels.tokens[i] for i in row] for row in ids]
+
+    @torch.no_grad()
+    def evaluate(self, tokens, tags, *, names=None, batch_size: int = 256) -> dict:
+        self.model.eval()
+        data = self.encode(tokens, tags, names)
+        return TagObjective(self.labels).evaluate(self.model, data, batch_size)
+
+    def predict_file(self, path=None) -> str:
+        """``rnnlab predict``'s output for the input ``path``: a CoNLL-U file comes back as
+        CoNLL-U with the label column filled; anything else gives one label sequence a line."""
+        from rnnlab.data.tagged import fill_conllu
+
+        sentences, _, conllu = _read_sentences(path, self.config.label_column)
+        predicted = self.predict(sentences)
+        if conllu is not None and str(path).lower().endswith(".conllu"):
+            return fill_conllu(conllu, predicted, self.config.label_column)
+        return "".join(" ".join(tags) + "\n" for tags in predicted)
+
+    def evaluate_file(self, path) -> dict:
+        """The measures on a tagged file (``rnnlab evaluate --data``)."""
+        read = read_tagged(path, label_column=self.config.label_column)
+        names = [f"{read.path}:{n}" for n in read.lines]
+        return {"sentences": len(read), **self.evaluate(read.tokens, read.tags, names=names)}
+
+
+def _read_sentences(path, label_column):
+    """Sentences to tag from ``path`` (None: standard input): a tagged file's tokens
+    (CoNLL-U, CoNLL columns, JSONL; their labels are ignored), or one sentence a line."""
+    import sys
+
+    from rnnlab.data.files import decode_text, read_text_file, split_lines
+    from rnnlab.data.pairs import token_problem
+
+    if path is not None and str(path) != "-":
+        suffix = str(path).lower().rsplit(".", 1)[-1]
+        if suffix in ("conllu", "jsonl"):
+            read = read_tagged(path, label_column=label_column)
+            return read.tokens, [f"{read.path}:{n}" for n in read.lines], read_text_file(path)
+        name, text = str(path), read_text_file(path)
+    else:
+        name, text = "<stdin>", decode_text(sys.stdin.buffer.read(), "<stdin>")
+    sentences, names = [], []
+    for number, line in enumerate(split_lines(text), start=1):
+        tokens = line.split(" ") if line else []
+        problem = token_problem(tokens, "space", "sentence")
+        if problem is not None:
+            raise ValueError(f"{name}:{number}: {problem}")
+        sentences.append(tokens)
+        names.append(f"{name}:{number}")
+    if not sentences:
+        raise ValueError(f"{name}: no sentences; expected one sentence a line")
+    return sentences, names, None
+
+
+def _learning_curves_png(history: dict) -> bytes:
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = range(1, len(history["loss"]) + 1)
+    left.plot(epochs, history["loss"], label="training")
+    left.plot(epochs, history["val_loss"], label="validation")
+    left.set(title="loss per word", xlabel="epoch", yscale="log")
+    left.legend()
+    right.plot(epochs, history["val_accuracy"], label="accuracy")
+    right.plot(epochs, history["val_unseen_accuracy"], label="accuracy on unseen words")
+    right.set(title="validation", xlabel="epoch")
+    right.legend()
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return png_bytes(fig, dpi=100)
+
+
+__all__ = ["TagConfig", "TagKind", "TagRun"]

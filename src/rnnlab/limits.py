@@ -1,0 +1,51 @@
+"""The largest value each size option takes, in one place for the command line (which refuses
+them as it parses) and for the run folders (whose saved configs are checked when read back).
+
+Far beyond what trains on one machine, small enough that a typing slip (`--units 1000000`)
+is refused at once rather than exhausting memory; what fits is checked again against the
+memory available once the data is known (``rnnlab.training.resources``). Importing this
+module costs nothing: the command line reads it at start-up.
+"""
+
+MOST_SEED = 2**63 - 1  # torch's generators take 64 bits; runs add small offsets
+MOST_SPLIT_SEED = 2**32 - 1  # the split follows numpy's RandomState, which takes 32 bits
+MOST_UNITS = 8192  # --units, --embedding-dim
+MOST_LAYERS = 32
+MOST_SAMPLES = 10_000_000
+MOST_LENGTH = 10_000  # --max-len, --length: time steps
+MOST_STEPS = 10_000_000  # --epochs, --train-steps, --patience
+MOST_BATCH = 1_000_000
+MOST_BEAM = 256
+MOST_JOBS = 256
+MOST_LEARNING_RATE = 10.0  # Adam's steps are about this size in each weight; 1e-3 is usual
+MOST_NUMBER = 1e6  # any other positive number (a gradient clip, say)
+
+# value kind (``rnnlab.kinds.options.option(value=...)``) -> (type, least, most)
+BOUNDS = {
+    "int": (int, 1, MOST_STEPS),
+    "units": (int, 0, MOST_UNITS),
+    "layers": (int, 1, MOST_LAYERS),
+    "samples": (int, 0, MOST_SAMPLES),  # 0: not generated (a pair file)
+    "length": (int, 0, MOST_LENGTH),
+    "steps": (int, 1, MOST_STEPS),
+    "batch": (int, 1, MOST_BATCH),
+    "beam": (int, 1, MOST_BEAM),
+    "seed": (int, 0, MOST_SEED),
+    "rate": (float, 0.0, MOST_LEARNING_RATE),
+    "positive": (float, 0.0, MOST_NUMBER),
+    "fraction": (float, 0.0, 1.0),
+    "dropout": (float, 0.0, 1.0),
+}
+
+
+def value_problem(kind: str, value) -> str | None:
+    """What is wrong with ``value`` as a value of ``kind`` (see ``BOUNDS``), or None."""
+    if kind not in BOUNDS or value is None:
+        return None
+    expected, least, most = BOUNDS[kind]
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or (expected is int and not isinstance(value, int)):
+        return f"expected {'an integer' if expected is int else 'a number'}, got {value!r}"
+    if not least <= value <= most or value != value:
+        return f"expected a value in [{least:,}, {most:,}], got {value!r}"
+    return None

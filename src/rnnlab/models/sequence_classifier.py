@@ -1,0 +1,114 @@
+r"""A sequence classifier: one label for a whole sequence of tokens or of feature vectors.
+
+Tokens are embedded; feature vectors (already standardised) go in as they are. ``layers``
+stacked recurrent layers (bidirectional by default) read the sequence, masked so that a
+padded batch gives each sequence what it gives alone; the outputs are pooled over the real
+steps (``mean``, ``max``, or ``last``: the final state of each direction), and a dense layer
+scores each class.
+
+Legend: ``N`` sequences, ``T`` steps, ``F`` features a step, ``H`` units, ``K`` classes.
+``batch_first`` everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rnnlab.layers import Bidirectional
+from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
+
+
+def _mean(x, mask):
+    m = mask[..., None].to(x.dtype)  # (N, T, 1)
+    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+def _max(x, mask):
+    return x.masked_fill(~mask[..., None], float("-inf")).amax(1)
+
+
+POOLINGS = {"mean": _mean, "max": _max, "last": None}
+
+
+@dataclass(frozen=True)
+class SequenceClassifierConfig:
+    """The classifier's shape; every field is saved with the weights."""
+
+    num_classes: int
+    vocab_size: int | None = None  # tokens (with the 4 special ones); None: feature vectors
+    features: int | None = None  # F, for feature vectors
+    embedding_dim: int = 64
+    units: int = 64
+    layers: int = 1
+    cell: str = "lstm"
+    bidirectional: bool = True
+    pooling: str = "mean"
+    dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        if (self.vocab_size is None) == (self.features is None):
+            raise ValueError("give either `vocab_size` (tokens) or `features` (vectors).")
+        if self.num_classes < 2:
+            raise ValueError(f"`num_classes` must be >= 2, got {self.num_classes}.")
+        if self.cell not in RECURRENT_LAYERS:
+            raise ValueError(
+                f"`cell` must be one of {sorted(RECURRENT_LAYERS)}, got {self.cell!r}."
+            )
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"`pooling` must be one of {list(POOLINGS)}, got {self.pooling!r}.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout}.")
+
+    def activation_bytes(self, batch: int, length: int) -> int:
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
+        directions = 2 if self.bidirectional else 1
+        width = self.embedding_dim if self.vocab_size else self.features
+        per_step = self.layers * directions * (gates + 3) * self.units + width
+        return 2 * 4 * batch * length * per_step
+
+
+class SequenceClassifier(nn.Module):
+    """Inputs ``(N, T)`` ids or ``(N, T, F)`` vectors, and a mask ``(N, T)``, to class scores
+    ``(N, K)``.
+
+    Example::
+
+        >>> m = SequenceClassifier(SequenceClassifierConfig(num_classes=3, features=2, units=4))
+        >>> m(torch.zeros(5, 7, 2), torch.ones(5, 7, dtype=torch.bool)).shape
+        torch.Size([5, 3])
+    """
+
+    def __init__(self, config: SequenceClassifierConfig) -> None:
+        super().__init__()
+        c = self.config = config
+        self.embedding = None
+        width = c.features
+        if c.vocab_size is not None:
+            self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=0)
+            width = c.embedding_dim
+        directions = 2 if c.bidirectional else 1
+        self.recurrent = nn.ModuleList()
+        for layer in range(c.layers):
+            last = layer == c.layers - 1 and c.pooling == "last"
+            rnn = recurrent_layer(
+                c.cell,
+                c.units,
+                input_size=width if layer == 0 else directions * c.units,
+                return_sequences=not last,
+            )
+            self.recurrent.append(Bidirectional(rnn) if c.bidirectional else rnn)
+        self.dropout = nn.Dropout(c.dropout)
+        self.output = nn.Linear(directions * c.units, c.num_classes)
+
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(inputs) if self.embedding is not None else inputs  # (N, T, F)
+        x = self.dropout(x)
+        for layer in self.recurrent:
+            x = layer(x, mask=mask)  # (N, T, D*H), or (N, D*H) for "last"
+        pool = POOLINGS[self.config.pooling]
+        if pool is not None:
+            x = pool(x, mask)  # (N, D*H)
+        return self.output(self.dropout(x))  # (N, K)

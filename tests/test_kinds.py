@@ -1,0 +1,267 @@
+"""Task kinds: the registry, run folders of every kind, ``rnnlab.load``, and the tag and
+classify kinds end to end on small data."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rnnlab
+from rnnlab.cli import main
+from rnnlab.kinds import FORMAT, KINDS, guess_kind
+from rnnlab.kinds.classify import ClassifyConfig
+from rnnlab.kinds.tag import TagConfig
+from rnnlab.models.sequence_classifier import SequenceClassifier, SequenceClassifierConfig
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TAG_TINY = ["--task", "neighbours", "--samples", "800", "--units", "32", "--embedding-dim", "16"]
+TAG_TINY += ["--char-features", "8", "--layers", "1", "--epochs", "10", "--quiet"]
+
+
+def run(args, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err
+
+
+def test_every_kind_is_registered_with_its_config():
+    assert list(KINDS) == ["seq2seq", "tag", "classify"]
+    for name, kind in KINDS.items():
+        assert kind.name == name and hasattr(kind.config, "resolved")
+    assert guess_kind("x.conllu") == "tag" and guess_kind("x.ts") == "classify"
+    assert guess_kind("x.tsv") == "seq2seq" and guess_kind(None) == "seq2seq"
+
+
+def test_a_run_folder_written_before_kinds_loads_as_seq2seq(tmp_path, capsys):
+    """The fixture was written by rnnlab before kinds existed (no "kind" in config.json)."""
+    folder = FIXTURES / "seq2seq_run_v1"
+    assert "kind" not in json.loads((folder / "config.json").read_text())
+    trained = rnnlab.load(folder)
+    assert trained.kind.name == "seq2seq"
+    inputs = FIXTURES / "seq2seq_run_v1_inputs.txt"
+    code, out, err = run(["predict", str(folder), "--input", str(inputs)], capsys)
+    assert code == 0, err
+    assert out == (FIXTURES / "seq2seq_run_v1_predictions.txt").read_text()
+
+
+def test_new_run_folders_name_their_kind_and_format(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *TAG_TINY, "--out", str(out)]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["kind"] == "tag" and saved["format"] == FORMAT
+
+
+def test_an_option_of_another_kind_is_refused(tmp_path, capsys):
+    code, _, err = run(
+        ["train", "--task", "reverse", "--crf", "--out", str(tmp_path / "o")], capsys
+    )
+    assert code == 2 and "--crf does not apply to --kind seq2seq" in err
+    code, _, err = run(["train", *TAG_TINY, "--attention", "dot"], capsys)
+    assert code == 2 and "--attention does not apply to --kind tag" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_kinds_own_their_defaults():
+    assert TagConfig(task="neighbours").units == 200
+    assert ClassifyConfig(data="x.ts").pooling == "mean"
+    with pytest.raises(ValueError, match="give either `task` or `data`"):
+        TagConfig()
+
+
+# -- tag ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tag_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tag")
+    for name, extra in (("both", []), ("one", ["--unidirectional"])):
+        assert main(["train", *TAG_TINY, *extra, "--out", str(root / name)]) == 0
+    return root
+
+
+def test_a_bidirectional_tagger_solves_what_a_one_way_one_cannot(tag_runs):
+    """The tutorial's claim, on the neighbours task: a word's tag depends on the next word."""
+    both = json.loads((tag_runs / "both" / "metrics.json").read_text())
+    one = json.loads((tag_runs / "one" / "metrics.json").read_text())
+    ceiling = json.loads((tag_runs / "one" / "config.json").read_text())["causal_ceiling"]
+    assert both["val_accuracy"] > 0.97
+    assert one["val_accuracy"] <= ceiling + 0.01 < both["val_accuracy"]
+
+
+def test_tag_predict_and_evaluate(tag_runs, tmp_path, capsys):
+    run_dir = tag_runs / "both"
+    sentences = tmp_path / "s.txt"
+    sentences.write_text("a next b\nprev c d\n")
+    code, out, err = run(["predict", str(run_dir), "--input", str(sentences)], capsys)
+    assert code == 0, err
+    assert out.splitlines() == ["A B B", "C C D"]
+    model = rnnlab.load(run_dir)
+    assert model.predict([["a", "next", "b"]]) == [["A", "B", "B"]]
+    conllu = tmp_path / "s.conllu"
+    conllu.write_text(
+        "# text = a next b\n1\ta\t_\tX\t_\t_\t_\t_\t_\t_\n2\tnext\t_\tX\t_\t_\t_\t_\t_\t_\n"
+        "3\tb\t_\tX\t_\t_\t_\t_\t_\t_\n\n"
+    )
+    code, out, err = run(["predict", str(run_dir), "--input", str(conllu)], capsys)
+    assert code == 0, err
+    assert out.startswith("# text = a next b\n1\ta\t_\tA\t") and "\n2\tnext\t_\tB\t" in out
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"tokens": ["a", "next", "b"], "tags": ["A", "B", "B"]}\n')
+    code, out, err = run(["evaluate", str(run_dir), "--data", str(gold), "--json"], capsys)
+    assert code == 0, err
+    metrics = json.loads(out)
+    assert metrics["accuracy"] == 1.0 and metrics["sentences"] == 1
+    assert metrics["unseen_accuracy"] is None  # no unseen word: nothing to measure
+
+
+def test_tag_bad_input_is_one_line(tag_runs, tmp_path, capsys):
+    run_dir = tag_runs / "both"
+    unseen = tmp_path / "unseen.jsonl"
+    unseen.write_text('{"tokens": ["a"], "tags": ["ZZZ"]}\n')
+    code, _, err = run(["evaluate", str(run_dir), "--data", str(unseen)], capsys)
+    assert code == 2 and "unseen.jsonl:1: the tag 'ZZZ' was not seen in training" in err
+    counts = tmp_path / "counts.jsonl"
+    counts.write_text('{"tokens": ["a", "b"], "tags": ["A"]}\n')
+    code, _, err = run(["evaluate", str(run_dir), "--data", str(counts)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "counts.jsonl:1" in err
+    code, _, err = run(["predict", str(run_dir), "--beam-width", "3"], capsys)
+    assert code == 2 and "--beam-width: only for seq2seq runs" in err
+
+
+def test_tag_on_conllu_with_a_crf(tmp_path, capsys):
+    rows = []
+    rng = np.random.default_rng(0)
+    for s in range(60):
+        words = [str(rng.choice(["the", "a"])), str(rng.choice(["dog", "cat", "sun"]))]
+        words += [str(rng.choice(["runs", "sleeps"]))]
+        tags = ["DET", "NOUN", "VERB"]
+        rows.append(f"# sent_id = {s}")
+        rows += [
+            f"{i + 1}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t_"
+            for i, (w, t) in enumerate(zip(words, tags, strict=True))
+        ]
+        rows.append("")
+    data = tmp_path / "toy.conllu"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(data), "--crf", "--units", "16", "--embedding-dim", "8"]
+    code, printed, err = run([*args, "--epochs", "15", "--quiet", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "held-out token accuracy" in printed
+    assert json.loads((out / "metrics.json").read_text())["val_accuracy"] > 0.9
+    assert rnnlab.load(out).model.crf is not None
+
+
+# -- classify -------------------------------------------------------------------------------
+
+
+def _vector_file(path, n=120, seed=0):
+    """Sequences of 2 features whose class is the sign of feature 0 late in the sequence."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as f:
+        for _ in range(n):
+            length = int(rng.integers(4, 12))
+            x = rng.normal(size=(length, 2))
+            label = "up" if x[length // 2 :, 0].mean() > 0 else "down"
+            f.write(json.dumps({"sequence": x.round(4).tolist(), "label": label}) + "\n")
+
+
+def test_classify_vectors_end_to_end(tmp_path, capsys):
+    data = tmp_path / "train.jsonl"
+    _vector_file(data)
+    out = tmp_path / "run"
+    args = ["train", "--kind", "classify", "--data", str(data), "--units", "16", "--epochs", "40"]
+    code, printed, err = run([*args, "--quiet", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "held-out accuracy" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["val_accuracy"] >= 0.75 and len(metrics["val_confusion"]) == 2
+    assert (out / "confusion.png").read_bytes().startswith(b"\x89PNG")
+    test = tmp_path / "test.jsonl"
+    _vector_file(test, n=40, seed=1)
+    code, printed, err = run(["predict", str(out), "--input", str(test), "--proba"], capsys)
+    assert code == 0, err
+    lines = printed.splitlines()
+    assert len(lines) == 40 and all(line.split("\t")[0] in ("up", "down") for line in lines)
+    assert "down=" in lines[0] and "up=" in lines[0]
+    code, printed, err = run(["evaluate", str(out), "--data", str(test), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(printed)["accuracy"] >= 0.7
+
+
+def test_classify_ts_files(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    lines = ["@problemName toy", "@timeStamps false", "@univariate true", "@equalLength false"]
+    lines += ["@classLabel true lo hi", "@data"]
+    for _ in range(60):
+        hi = bool(rng.integers(2))
+        values = rng.normal(loc=2.0 if hi else -2.0, size=int(rng.integers(5, 9)))
+        lines.append(",".join(f"{v:.3f}" for v in values) + (":hi" if hi else ":lo"))
+    data = tmp_path / "toy_TRAIN.ts"
+    data.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    code, _, err = run(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--units",
+            "8",
+            "--epochs",
+            "20",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err  # .ts implies --kind classify
+    assert json.loads((out / "config.json").read_text())["kind"] == "classify"
+    assert json.loads((out / "metrics.json").read_text())["val_accuracy"] == 1.0
+    tokens = tmp_path / "tokens.tsv"
+    tokens.write_text("a b\tx\n")
+    code, _, err = run(["predict", str(out), "--input", str(tokens)], capsys)
+    assert code == 2 and "holds tokens" in err
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 9), min_size=2, max_size=6),
+    pooling=st.sampled_from(["mean", "max", "last"]),
+)
+def test_a_padded_batch_classifies_each_sequence_as_alone(lengths, pooling):
+    torch.manual_seed(0)
+    model = SequenceClassifier(
+        SequenceClassifierConfig(num_classes=3, features=2, units=5, pooling=pooling)
+    ).eval()
+    sequences = [torch.randn(n, 2) for n in lengths]
+    batch = torch.zeros(len(lengths), max(lengths), 2)
+    mask = torch.zeros(len(lengths), max(lengths), dtype=torch.bool)
+    for i, s in enumerate(sequences):
+        batch[i, : len(s)], mask[i, : len(s)] = s, True
+    together = model(batch, mask)
+    for i, s in enumerate(sequences):
+        alone = model(s[None], torch.ones(1, len(s), dtype=torch.bool))
+        torch.testing.assert_close(together[i], alone[0], atol=1e-5, rtol=1e-5)
+
+
+def test_load_gives_a_ready_model_for_every_kind(tag_runs, tmp_path):
+    tagger = rnnlab.load(tag_runs / "both")
+    assert tagger.predict([["prev", "c"]]) == [["C", "C"]]
+    seq2seq = rnnlab.load(FIXTURES / "seq2seq_run_v1")
+    assert len(seq2seq.predict([["3", "7", "2"]])) == 1
+    copy = tmp_path / "copy"
+    shutil.copytree(tag_runs / "both", copy)
+    saved = json.loads((copy / "config.json").read_text())
+    saved["kind"] = "nope"
+    (copy / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="does not match the hash"):
+        rnnlab.load(copy)
