@@ -611,7 +611,10 @@ def test_no_output_anywhere_below_another_command_s_folder(run_dir, tmp_path, ca
     [
         (lambda c: c.update(max_output_len="abc"), "'max_output_len' must be an integer"),
         (lambda c: c.update(max_output_len=10**12), "'max_output_len' must be an integer"),
-        (lambda c: c["train"].update(beam_width=10**6), "--beam-width: expected a value in [1, 256]"),
+        (
+            lambda c: c["train"].update(beam_width=10**6),
+            "--beam-width: expected a value in [1, 256]",
+        ),
         (lambda c: c["train"].update(length_penalty="x"), "--length-penalty: expected a number"),
         (lambda c: c["train"].update(units="big"), "--units: expected an integer"),
     ],
@@ -701,7 +704,10 @@ def test_resume_finds_its_data_from_another_folder(tmp_path, capsys, monkeypatch
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["compare", "--task", "dates"], "unknown task 'dates'; expected one of reverse, copy, sort"),
+        (
+            ["compare", "--task", "dates"],
+            "unknown task 'dates'; expected one of reverse, copy, sort",
+        ),
         (["compare", "--split-seed", str(2**63 - 1)], "at most 4,294,967,295"),
         (["train", "--task", "add", "--max-len", "100"], "at most 18, got 100"),
     ],

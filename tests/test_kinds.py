@@ -20,7 +20,7 @@ from rnnlab.models.sequence_classifier import SequenceClassifier, SequenceClassi
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TAG_TINY = ["--task", "neighbours", "--samples", "800", "--units", "32", "--embedding-dim", "16"]
-TAG_TINY += ["--char-features", "8", "--layers", "1", "--epochs", "10", "--quiet"]
+TAG_TINY += ["--char-features", "8", "--no-affixes", "--layers", "1", "--epochs", "10", "--quiet"]
 
 
 def run(args, capsys):
@@ -70,7 +70,7 @@ def test_an_option_of_another_kind_is_refused(tmp_path, capsys):
 
 
 def test_the_kinds_own_their_defaults():
-    assert TagConfig(task="neighbours").units == 200
+    assert TagConfig(task="neighbours").units == 128
     assert ClassifyConfig(data="x.ts").pooling == "mean"
     with pytest.raises(ValueError, match="give either `task` or `data`"):
         TagConfig()

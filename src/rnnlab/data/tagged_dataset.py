@@ -19,6 +19,34 @@ import torch
 from rnnlab.data.vocab import Vocabulary
 
 MAX_WORD_CHARS = 16  # a longer word is read as its first and last 8 characters
+SUFFIXES = (1, 2, 3)  # the lengths of the (lower-cased) endings a word is also read by
+SHAPES = ("lower", "Title", "UPPER", "digits", "has digit", "has hyphen", "punctuation", "other")
+
+
+def word_shape(word: str) -> int:
+    """The index in ``SHAPES`` of the word's spelling pattern (capitals, digits, symbols)."""
+    if word.isdigit():
+        return 3
+    if any(c.isdigit() for c in word):
+        return 4
+    if "-" in word and len(word) > 1:
+        return 5
+    if not any(c.isalnum() for c in word):
+        return 6
+    if word.islower():
+        return 0
+    if word.isupper():
+        return 2
+    if word[0].isupper() and word[1:].islower():
+        return 1
+    return 7
+
+
+def word_suffixes(word: str) -> list[str]:
+    """The word's endings of each length in ``SUFFIXES``, lower-cased (``"Running"`` ->
+    ``["g", "ng", "ing"]``): what a tagger learns "-ing" and "-ly" from, unseen words too."""
+    lower = word.lower()
+    return [lower[-n:] for n in SUFFIXES]
 
 
 def word_chars(word: str) -> str:
@@ -29,11 +57,17 @@ def word_chars(word: str) -> str:
     return word if len(word) <= MAX_WORD_CHARS else word[:half] + word[-half:]
 
 
+def _affixes(word: str, suffixes: Vocabulary | None) -> list[int]:
+    endings = suffixes.encode(word_suffixes(word), unknown="map") if suffixes else [0] * 3
+    return [*endings, word_shape(word)]
+
+
 @dataclass
 class TaggedBatch:
     """One padded batch: ``words`` ``(N, T)``, ``chars`` ``(N, T, L)``, ``tags`` ``(N, T)``
     (0 at padding), ``mask`` ``(N, T)`` bool, ``unseen`` ``(N, T)`` bool (words unseen in
-    training), ``index`` ``(N,)``: each row's position in the data set."""
+    training), ``index`` ``(N,)``: each row's position in the data set; ``affixes`` ``(N, T,
+    S + 1)``: the ids of each word's endings and of its shape (``SHAPES``)."""
 
     words: torch.Tensor
     chars: torch.Tensor
@@ -41,6 +75,7 @@ class TaggedBatch:
     mask: torch.Tensor
     unseen: torch.Tensor
     index: torch.Tensor
+    affixes: torch.Tensor
 
     def __len__(self) -> int:
         return self.words.shape[0]
@@ -49,8 +84,9 @@ class TaggedBatch:
 class TaggedData:
     """Sentences of word, character and tag ids (see the module docstring)."""
 
-    def __init__(self, words, chars, tags, unseen) -> None:
+    def __init__(self, words, chars, tags, unseen, affixes) -> None:
         self.words, self.chars, self.tags, self.unseen = words, chars, tags, unseen
+        self.affixes = affixes
 
     @classmethod
     def encode(
@@ -62,13 +98,15 @@ class TaggedData:
         labels: Vocabulary,
         *,
         names: Sequence[str] | None = None,
+        suffixes: Vocabulary | None = None,
     ) -> TaggedData:
         """Encode sentences; unknown words and characters become ``<unk>`` (that is what the
         character features are for); a tag unseen in training is an error naming the
         sentence (``names[i]``). ``tags`` None: unlabelled sentences (all tags 0)."""
-        word_ids, char_ids, tag_ids, unseen = [], [], [], []
+        word_ids, char_ids, tag_ids, unseen, affixes = [], [], [], [], []
         for i, sentence in enumerate(tokens):
             word_ids.append(words.encode(sentence, unknown="map"))
+            affixes.append([_affixes(w, suffixes) for w in sentence])
             unseen.append([w not in words for w in sentence])
             char_ids.append([chars.encode(list(word_chars(w)), unknown="map") for w in sentence])
             if tags is None:
@@ -85,7 +123,7 @@ class TaggedData:
                     )
                 row.append(labels.ids[tag])
             tag_ids.append(row)
-        return cls(word_ids, char_ids, tag_ids, unseen)
+        return cls(word_ids, char_ids, tag_ids, unseen, affixes)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -101,14 +139,17 @@ class TaggedData:
         chars = torch.zeros(n, t, width, dtype=torch.long)
         tags = torch.zeros(n, t, dtype=torch.long)
         unseen = torch.zeros(n, t, dtype=torch.bool)
+        affixes = torch.zeros(n, t, len(SUFFIXES) + 1, dtype=torch.long)
         for row, i in enumerate(index):
             k = len(self.words[i])
             words[row, :k] = torch.tensor(self.words[i])
+            affixes[row, :k] = torch.tensor(self.affixes[i])
             tags[row, :k] = torch.tensor(self.tags[i])
             unseen[row, :k] = torch.tensor(self.unseen[i])
             for j, word in enumerate(self.chars[i]):
                 chars[row, j, : len(word)] = torch.tensor(word)
-        return TaggedBatch(words, chars, tags, words != 0, unseen, torch.tensor(list(index)))
+        index = torch.tensor(list(index))
+        return TaggedBatch(words, chars, tags, words != 0, unseen, index, affixes)
 
     def batches(
         self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None

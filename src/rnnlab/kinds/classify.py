@@ -53,6 +53,12 @@ class ClassifyConfig:
         "how the steps' outputs become one vector", choices=tuple(POOLINGS), default="mean"
     )
     dropout: float = option("dropout in [0, 1)", value="dropout", default=0.2)
+    ensemble: int = option(
+        "classifiers trained side by side from different initial weights, their "
+        "probabilities averaged (1: a single classifier)",
+        value="layers",
+        default=5,
+    )
     epochs: int = option("epochs", value="steps", default=80)
     batch_size: int = option("sequences per step", value="batch", default=16)
     learning_rate: float = option("peak Adam step size", value="rate", default=0.003)
@@ -88,8 +94,8 @@ class ClassifyObjective:
         return model(batch.inputs.to(device), batch.mask.to(device))
 
     def loss(self, model, batch) -> torch.Tensor:
-        logits = self.logits(model, batch)
-        return F.cross_entropy(logits, batch.labels.to(logits.device))
+        device = next(model.parameters()).device
+        return model.loss(batch.inputs.to(device), batch.mask.to(device), batch.labels.to(device))
 
     def predict(self, model, data: LabelledData, batch_size: int) -> torch.Tensor:
         """Class probabilities ``(N, K)``, in the data set's order."""
@@ -100,8 +106,8 @@ class ClassifyObjective:
     def evaluate(self, model, data: LabelledData, batch_size: int) -> dict[str, float]:
         total, predicted = 0.0, []
         for batch in data.batches(batch_size):
-            logits = self.logits(model, batch)
-            total += F.cross_entropy(logits, batch.labels, reduction="sum").item()
+            logits = self.logits(model, batch)  # log-probabilities
+            total += F.nll_loss(logits, batch.labels, reduction="sum").item()
             predicted += logits.argmax(-1).tolist()
         matrix = confusion(predicted, data.labels, self.classes)
         return {"loss": total / len(data), **accuracy_and_f1(matrix)}
@@ -181,6 +187,7 @@ class ClassifyKind(Kind):
             bidirectional=config.bidirectional,
             pooling=config.pooling,
             dropout=config.dropout,
+            members=config.ensemble,
         )
         longest = max(len(s) for s in [*train[0], *val[0]])
         return Prepared(

@@ -17,7 +17,7 @@ import torch
 
 from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
 from rnnlab.data.tagged import read_tagged
-from rnnlab.data.tagged_dataset import TaggedData, word_chars
+from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Kind, Prepared, Run
 from rnnlab.kinds.options import option
@@ -52,7 +52,7 @@ class TagConfig:
         value="units",
         default=64,
     )
-    units: int = option("recurrent units, each direction", value="units", default=200)
+    units: int = option("recurrent units, each direction", value="units", default=128)
     layers: int = option("stacked recurrent layers", value="layers", default=2)
     cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
     bidirectional: bool = option(
@@ -60,12 +60,17 @@ class TagConfig:
     )
     dropout: float = option("dropout in [0, 1)", value="dropout", default=0.33)
     crf: bool = option("a CRF output layer (the best tag sequence, not tag by tag)", default=False)
+    affixes: bool = option(
+        "also read each word's last 1-3 letters and its shape (capitals, digits, hyphens)",
+        flag="--no-affixes",
+        default=True,
+    )
     unk_replace: float = option(
         "probability that a word seen once in training is read as <unk> while training",
         value="dropout",
         default=0.25,
     )
-    epochs: int = option("epochs", value="steps", default=12)
+    epochs: int = option("epochs", value="steps", default=10)
     batch_size: int = option("sentences per step", value="batch", default=32)
     learning_rate: float = option("peak Adam step size", value="rate", default=0.002)
     clip_norm: float = option("gradient norm clip", value="positive", default=5.0)
@@ -140,22 +145,21 @@ class TagObjective:
             ("span_precision", "span_recall", "span_f1") if self.spans else ()
         )
 
-    def loss(self, model, batch) -> torch.Tensor:
+    @staticmethod
+    def inputs(model, batch) -> dict[str, torch.Tensor]:
+        """The batch's tensors the model reads, on the model's device."""
         device = next(model.parameters()).device
-        return model.loss(
-            batch.words.to(device),
-            batch.chars.to(device),
-            batch.tags.to(device),
-            batch.mask.to(device),
-        )
+        names = ("words", "chars", "mask", "affixes")
+        return {name: getattr(batch, name).to(device) for name in names}
+
+    def loss(self, model, batch) -> torch.Tensor:
+        inputs = self.inputs(model, batch)
+        return model.loss(tags=batch.tags.to(inputs["words"].device), **inputs)
 
     def predict(self, model, data: TaggedData, batch_size: int) -> list[list[int]]:
         out: list = [None] * len(data)
-        device = next(model.parameters()).device
         for batch in data.batches(batch_size):
-            decoded = model.decode(
-                batch.words.to(device), batch.chars.to(device), batch.mask.to(device)
-            )
+            decoded = model.decode(**self.inputs(model, batch))
             for i, ids in zip(batch.index.tolist(), decoded, strict=True):
                 out[i] = ids
         return out
@@ -163,13 +167,10 @@ class TagObjective:
     def evaluate(self, model, data: TaggedData, batch_size: int) -> dict[str, float]:
         total = words = right = unseen = unseen_right = 0
         predicted = [None] * len(data)
-        device = next(model.parameters()).device
         for batch in data.batches(batch_size):
             n = int(batch.mask.sum())
             total += self.loss(model, batch).item() * n
-            decoded = model.decode(
-                batch.words.to(device), batch.chars.to(device), batch.mask.to(device)
-            )
+            decoded = model.decode(**self.inputs(model, batch))
             for row, (i, ids) in enumerate(zip(batch.index.tolist(), decoded, strict=True)):
                 predicted[i] = ids
                 gold = batch.tags[row, : len(ids)]
@@ -194,12 +195,13 @@ def _vocabularies(tokens, tags):
     counts = Counter(w for sentence in tokens for w in sentence)
     words = Vocabulary.build(tokens)
     chars = Vocabulary.build([list(word_chars(w)) for w in counts])
+    suffixes = Vocabulary.build([word_suffixes(w) for w in counts])
     labels = Vocabulary.build(tags)
     rare = torch.zeros(len(words), dtype=torch.bool)
     for w, n in counts.items():
         if n == 1:
             rare[words.ids[w]] = True
-    return words, chars, labels, rare
+    return words, chars, suffixes, labels, rare
 
 
 class TagKind(Kind):
@@ -209,15 +211,20 @@ class TagKind(Kind):
 
     def prepare(self, config: TagConfig) -> Prepared:
         corpus = load_tag_corpus(config)
-        words, chars, labels, rare = _vocabularies(*corpus.train)
-        train = TaggedData.encode(*corpus.train, words, chars, labels)
-        val = TaggedData.encode(*corpus.val, words, chars, labels, names=corpus.val_names)
+        words, chars, suffixes, labels, rare = _vocabularies(*corpus.train)
+        if not config.affixes:
+            suffixes = None
+        encode = lambda pair, names=None: TaggedData.encode(  # noqa: E731
+            *pair, words, chars, labels, names=names, suffixes=suffixes
+        )
+        train, val = encode(corpus.train), encode(corpus.val, corpus.val_names)
         shape = SequenceTaggerConfig(
             vocab_size=len(words),
             char_vocab_size=len(chars),
             num_tags=len(labels),
             embedding_dim=config.embedding_dim,
             char_features=config.char_features,
+            suffix_vocab_size=len(suffixes) if suffixes is not None else 0,
             units=config.units,
             layers=config.layers,
             cell=config.cell,
@@ -228,6 +235,8 @@ class TagKind(Kind):
         )
         longest = max(map(len, [*corpus.train[0], *corpus.val[0]]))
         state = {"words": words.to_list(), "chars": chars.to_list(), "labels": labels.to_list()}
+        if suffixes is not None:
+            state["suffixes"] = suffixes.to_list()
         if config.task is not None:
             state["causal_ceiling"] = causal_ceiling(*corpus.val)
         return Prepared(
@@ -255,6 +264,7 @@ class TagKind(Kind):
             words=Vocabulary(saved["words"]),
             chars=Vocabulary(saved["chars"]),
             labels=Vocabulary(saved["labels"]),
+            suffixes=Vocabulary(saved["suffixes"]) if "suffixes" in saved else None,
         )
 
     def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
@@ -276,9 +286,12 @@ class TagRun(Run):
     words: Vocabulary = None
     chars: Vocabulary = None
     labels: Vocabulary = None
+    suffixes: Vocabulary | None = None
 
     def encode(self, tokens, tags=None, names=None) -> TaggedData:
-        return TaggedData.encode(tokens, tags, self.words, self.chars, self.labels, names=names)
+        return TaggedData.encode(
+            tokens, tags, self.words, self.chars, self.labels, names=names, suffixes=self.suffixes
+        )
 
     @torch.no_grad()
     def predict(self, sentences: list[list[str]], *, batch_size: int = 256) -> list[list[str]]:

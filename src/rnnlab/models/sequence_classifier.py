@@ -4,7 +4,10 @@ Tokens are embedded; feature vectors (already standardised) go in as they are. `
 stacked recurrent layers (bidirectional by default) read the sequence, masked so that a
 padded batch gives each sequence what it gives alone; the outputs are pooled over the real
 steps (``mean``, ``max``, or ``last``: the final state of each direction), and a dense layer
-scores each class.
+scores each class. With ``members`` > 1 the model is an ensemble of that many such
+classifiers, each with its own initial weights, trained side by side on the same batches
+(each on its own loss) and predicting the mean of their class probabilities: a standard way
+to gain accuracy on small data sets, at ``members`` times the cost.
 
 Legend: ``N`` sequences, ``T`` steps, ``F`` features a step, ``H`` units, ``K`` classes.
 ``batch_first`` everywhere.
@@ -12,9 +15,11 @@ Legend: ``N`` sequences, ``T`` steps, ``F`` features a step, ``H`` units, ``K`` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.layers import Bidirectional
@@ -47,6 +52,7 @@ class SequenceClassifierConfig:
     bidirectional: bool = True
     pooling: str = "mean"
     dropout: float = 0.2
+    members: int = 1  # classifiers in the ensemble
 
     def __post_init__(self) -> None:
         if (self.vocab_size is None) == (self.features is None):
@@ -61,18 +67,20 @@ class SequenceClassifierConfig:
             raise ValueError(f"`pooling` must be one of {list(POOLINGS)}, got {self.pooling!r}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout}.")
+        if self.members < 1:
+            raise ValueError(f"`members` must be >= 1, got {self.members}.")
 
     def activation_bytes(self, batch: int, length: int) -> int:
         gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
         directions = 2 if self.bidirectional else 1
         width = self.embedding_dim if self.vocab_size else self.features
         per_step = self.layers * directions * (gates + 3) * self.units + width
-        return 2 * 4 * batch * length * per_step
+        return 2 * 4 * batch * length * per_step * self.members
 
 
 class SequenceClassifier(nn.Module):
     """Inputs ``(N, T)`` ids or ``(N, T, F)`` vectors, and a mask ``(N, T)``, to class scores
-    ``(N, K)``.
+    ``(N, K)``: log-probabilities (the log of the members' mean probabilities).
 
     Example::
 
@@ -80,6 +88,28 @@ class SequenceClassifier(nn.Module):
         >>> m(torch.zeros(5, 7, 2), torch.ones(5, 7, dtype=torch.bool)).shape
         torch.Size([5, 3])
     """
+
+    def __init__(self, config: SequenceClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(_Member(config) for _ in range(config.members))
+
+    def member_logits(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Each member's class scores ``(M, N, K)``."""
+        return torch.stack([m(inputs, mask) for m in self.members])
+
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        log_p = self.member_logits(inputs, mask).log_softmax(-1)  # (M, N, K)
+        return torch.logsumexp(log_p, dim=0) - math.log(len(self.members))  # (N, K)
+
+    def loss(self, inputs, mask, labels) -> torch.Tensor:
+        """The members' mean cross-entropy, each member on its own scores."""
+        logits = self.member_logits(inputs, mask)  # (M, N, K)
+        return F.cross_entropy(logits.flatten(0, 1), labels.repeat(len(self.members)))
+
+
+class _Member(nn.Module):
+    """One classifier: the embedding (tokens), the recurrent layers, pooling, the head."""
 
     def __init__(self, config: SequenceClassifierConfig) -> None:
         super().__init__()

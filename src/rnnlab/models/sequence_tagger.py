@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from rnnlab.data.tagged_dataset import SHAPES, SUFFIXES
 from rnnlab.layers import Bidirectional
 from rnnlab.layers.crf import CRF
 from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
@@ -39,6 +40,8 @@ class SequenceTaggerConfig:
     embedding_dim: int = 100  # E
     char_dim: int = 32  # the embedding of a character
     char_features: int = 64  # C: filters of the character convolution (0: none)
+    suffix_vocab_size: int = 0  # the word endings known (0: no ending or shape features)
+    affix_dim: int = 16  # the embedding of one ending, and of the word's shape
     units: int = 200  # H, each direction
     layers: int = 2
     cell: str = "lstm"
@@ -70,6 +73,7 @@ class SequenceTaggerConfig:
             self.layers * directions * (gates + 3) * self.units
             + self.embedding_dim
             + 16 * (self.char_dim + self.char_features)
+            + (len(SUFFIXES) + 1) * self.affix_dim
             + 4 * self.num_tags
         )
         return 2 * 4 * batch * length * per_word
@@ -96,6 +100,10 @@ class SequenceTagger(nn.Module):
             self.char_embedding = nn.Embedding(c.char_vocab_size, c.char_dim, padding_idx=0)
             self.char_conv = nn.Conv1d(c.char_dim, c.char_features, kernel_size=3, padding=1)
             width += c.char_features
+        if c.suffix_vocab_size:
+            self.suffix_embedding = nn.Embedding(c.suffix_vocab_size, c.affix_dim, padding_idx=0)
+            self.shape_embedding = nn.Embedding(len(SHAPES), c.affix_dim)
+            width += (len(SUFFIXES) + 1) * c.affix_dim
         self.recurrent = nn.ModuleList()
         directions = 2 if c.bidirectional else 1
         for layer in range(c.layers):
@@ -114,7 +122,7 @@ class SequenceTagger(nn.Module):
         if rare is not None:
             self.rare.copy_(rare)
 
-    def forward(self, words, chars, mask) -> torch.Tensor:
+    def forward(self, words, chars, mask, affixes=None) -> torch.Tensor:
         if self.training and self.config.unk_replace > 0:
             drop = self.rare[words] & (
                 torch.rand(words.shape, device=words.device) < self.config.unk_replace
@@ -123,6 +131,9 @@ class SequenceTagger(nn.Module):
         x = self.embedding(words)  # (N, T, E)
         if self.config.char_features:
             x = torch.cat([x, self._char_features(chars)], dim=-1)  # (N, T, E + C)
+        if self.config.suffix_vocab_size:
+            endings = self.suffix_embedding(affixes[..., :-1]).flatten(2)  # (N, T, S*A)
+            x = torch.cat([x, endings, self.shape_embedding(affixes[..., -1])], dim=-1)
         x = self.dropout(x)
         for layer in self.recurrent:
             x = self.dropout(layer(x, mask=mask))  # (N, T, D*H)
@@ -143,17 +154,17 @@ class SequenceTagger(nn.Module):
         h = h.masked_fill((flat == 0)[:, None, :], 0.0)  # padding characters contribute 0
         return h.amax(dim=2).reshape(n, t, -1)  # (N, T, C)
 
-    def loss(self, words, chars, tags, mask) -> torch.Tensor:
+    def loss(self, words, chars, tags, mask, affixes=None) -> torch.Tensor:
         """Mean negative log-likelihood per real word (cross-entropy, or the CRF's)."""
-        scores = self(words, chars, mask)
+        scores = self(words, chars, mask, affixes)
         if self.crf is not None:
             return self.crf.loss(scores, tags, mask)
         return nn.functional.cross_entropy(scores[mask], tags[mask])
 
     @torch.no_grad()
-    def decode(self, words, chars, mask) -> list[list[int]]:
+    def decode(self, words, chars, mask, affixes=None) -> list[list[int]]:
         """The predicted tag ids of each sentence, of its own length."""
-        scores = self(words, chars, mask)
+        scores = self(words, chars, mask, affixes)
         if self.crf is not None:
             return self.crf.decode(scores, mask)
         best = scores.argmax(-1)
