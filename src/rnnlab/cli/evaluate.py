@@ -72,6 +72,8 @@ def _line(metrics: dict) -> str:
     """The measures as one readable line: fractions as percentages."""
     parts = []
     for key, value in metrics.items():
+        if isinstance(value, list | dict):  # a confusion matrix: in --json and --out only
+            continue
         if isinstance(value, float) and key != "loss" and 0.0 <= value <= 1.0:
             parts.append(f"{key.replace('_', ' ')} {value:.2%}")
         elif isinstance(value, float):
