@@ -27,7 +27,7 @@ from rnnlab.models.sequence_classifier import (
     SequenceClassifierConfig,
 )
 from rnnlab.models.tagger import RECURRENT_LAYERS
-from rnnlab.plots.figures import png_bytes, pyplot
+from rnnlab.plots.figures import learning_curves_png, png_bytes, pyplot
 
 
 @dataclass(frozen=True)
@@ -361,18 +361,5 @@ def confusion_png(matrix: np.ndarray, classes: list[str]) -> bytes:
 
 
 def _learning_curves_png(history: dict) -> bytes:
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = range(1, len(history["loss"]) + 1)
-    left.plot(epochs, history["loss"], label="training")
-    left.plot(epochs, history["val_loss"], label="validation")
-    left.set(title="cross-entropy", xlabel="epoch", yscale="log")
-    left.legend()
-    right.plot(epochs, history["val_accuracy"], label="accuracy")
-    right.plot(epochs, history["val_macro_f1"], label="macro F1")
-    right.set(title="validation", xlabel="epoch", ylim=(0, 1.02))
-    right.legend()
-    for ax in (left, right):
-        ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return png_bytes(fig, dpi=100)
+    measures = {"val_accuracy": "accuracy", "val_macro_f1": "macro F1"}
+    return learning_curves_png(history, "cross-entropy", measures)

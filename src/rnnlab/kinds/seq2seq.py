@@ -21,6 +21,7 @@ from rnnlab.kinds.options import option
 from rnnlab.models import Seq2Seq, Seq2SeqConfig
 from rnnlab.models.attention import SCORES
 from rnnlab.models.tagger import RECURRENT_LAYERS
+from rnnlab.plots import figures
 from rnnlab.plots.figures import png_bytes, pyplot
 from rnnlab.training import SequenceGeneration
 
@@ -316,22 +317,8 @@ class TrainedRun(Run):
 
 def learning_curves_png(history: dict) -> bytes:
     """Loss and validation exact match per epoch."""
-    plt = pyplot()
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = range(1, len(history["loss"]) + 1)
-    left.plot(epochs, history["loss"], label="training")
-    left.plot(epochs, history["val_loss"], label="validation")
-    left.set(title="cross-entropy per token", xlabel="epoch", yscale="log")
-    left.legend()
-    right.plot(epochs, history["val_exact_match"], label="exact match")
-    right.plot(epochs, history["val_token_accuracy"], label="token accuracy")
-    right.set(title="validation", xlabel="epoch", ylim=(0, 1.02))
-    right.legend()
-    for ax in (left, right):
-        ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return png_bytes(fig, dpi=100)
+    measures = {"val_exact_match": "exact match", "val_token_accuracy": "token accuracy"}
+    return figures.learning_curves_png(history, "cross-entropy per token", measures)
 
 
 def attention_png(source: list[str], output: list[str], weights) -> bytes:

@@ -23,7 +23,7 @@ from rnnlab.kinds.base import Kind, Prepared, Run
 from rnnlab.kinds.options import option
 from rnnlab.models.sequence_tagger import SequenceTagger, SequenceTaggerConfig
 from rnnlab.models.tagger import RECURRENT_LAYERS
-from rnnlab.plots.figures import png_bytes, pyplot
+from rnnlab.plots.figures import learning_curves_png
 from rnnlab.training.metrics import is_span_scheme, span_scores
 
 TAG_TASKS = {"neighbours": make_tag_task}
@@ -354,21 +354,5 @@ def _read_sentences(path, label_column):
 
 
 def _learning_curves_png(history: dict) -> bytes:
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = range(1, len(history["loss"]) + 1)
-    left.plot(epochs, history["loss"], label="training")
-    left.plot(epochs, history["val_loss"], label="validation")
-    left.set(title="loss per word", xlabel="epoch", yscale="log")
-    left.legend()
-    right.plot(epochs, history["val_accuracy"], label="accuracy")
-    right.plot(epochs, history["val_unseen_accuracy"], label="accuracy on unseen words")
-    right.set(title="validation", xlabel="epoch")
-    right.legend()
-    for ax in (left, right):
-        ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return png_bytes(fig, dpi=100)
-
-
-__all__ = ["TagConfig", "TagKind", "TagRun"]
+    measures = {"val_accuracy": "accuracy", "val_unseen_accuracy": "accuracy on unseen words"}
+    return learning_curves_png(history, "loss per word", measures)

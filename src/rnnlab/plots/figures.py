@@ -44,3 +44,23 @@ def save_result(out_dir, json_name: str, data: dict, png_name: str, png: bytes) 
     atomic_write_text(paths[0], json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     atomic_write_bytes(paths[1], png)
     return paths
+
+
+def learning_curves_png(history: dict, loss_title: str, measures: dict[str, str]) -> bytes:
+    """A run's learning curves: training and validation loss per epoch (left, log scale),
+    and the validation ``measures`` (history key -> label; right, between 0 and 1)."""
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = range(1, len(history["loss"]) + 1)
+    left.plot(epochs, history["loss"], label="training")
+    left.plot(epochs, history["val_loss"], label="validation")
+    left.set(title=loss_title, xlabel="epoch", yscale="log")
+    left.legend()
+    for key, label in measures.items():
+        right.plot(epochs, history[key], label=label)
+    right.set(title="validation", xlabel="epoch", ylim=(0, 1.02))
+    right.legend()
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return png_bytes(fig, dpi=100)
