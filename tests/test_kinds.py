@@ -21,6 +21,7 @@ from rnnlab.models.sequence_classifier import SequenceClassifier, SequenceClassi
 FIXTURES = Path(__file__).parent / "fixtures"
 TAG_TINY = ["--task", "neighbours", "--samples", "800", "--units", "32", "--embedding-dim", "16"]
 TAG_TINY += ["--char-features", "8", "--no-affixes", "--layers", "1", "--epochs", "10", "--quiet"]
+TAG_TINY += ["--batch-size", "32", "--learning-rate", "0.002"]
 
 
 def run(args, capsys):

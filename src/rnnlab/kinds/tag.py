@@ -71,8 +71,8 @@ class TagConfig:
         default=0.25,
     )
     epochs: int = option("epochs", value="steps", default=10)
-    batch_size: int = option("sentences per step", value="batch", default=32)
-    learning_rate: float = option("peak Adam step size", value="rate", default=0.002)
+    batch_size: int = option("sentences per step", value="batch", default=64)
+    learning_rate: float = option("peak Adam step size", value="rate", default=0.003)
     clip_norm: float = option("gradient norm clip", value="positive", default=5.0)
     schedule: str = option(
         "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
