@@ -61,3 +61,20 @@ def _take(a, idx):
     if isinstance(a, list):
         return [a[i] for i in idx]
     return a[idx]
+
+
+def hold_out(n: int, fraction: float, seed: int, what: str, unit: str):
+    """``(train_index, val_index)``: a seeded random ``fraction`` of ``n`` examples held out
+    for validation (at least one), the rest for training; a ``ValueError`` naming ``what``
+    (the file or task) when nothing would be left to train on. ``unit`` names an example
+    (``"pair"``, ``"sentence"``...) in that message."""
+    import torch
+
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    n_val = max(1, round(fraction * n))
+    if n_val >= n:
+        raise ValueError(
+            f"{what}: only {n} {unit}(s), none left for training once `val_fraction` "
+            f"{fraction} is held out; expected at least 2 {unit}s, or give `val`"
+        )
+    return order[n_val:], order[:n_val]

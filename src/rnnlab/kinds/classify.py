@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from rnnlab.data.labelled import FeatureScaler, LabelledSequences, read_labelled
 from rnnlab.data.labelled_dataset import LabelledData
+from rnnlab.data.split import hold_out
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Kind, Prepared, Run
 from rnnlab.kinds.options import option
@@ -133,15 +134,8 @@ def accuracy_and_f1(matrix: np.ndarray) -> dict[str, float]:
 
 
 def _split(read: LabelledSequences, config: ClassifyConfig):
-    order = torch.randperm(len(read), generator=torch.Generator().manual_seed(config.seed))
-    n_val = max(1, round(config.val_fraction * len(read)))
-    val_idx, train_idx = order[:n_val].tolist(), order[n_val:].tolist()
-    if not train_idx:
-        raise ValueError(
-            f"{read.path}: only {len(read)} sequence(s), none left for training once "
-            f"`val_fraction` {config.val_fraction} is held out; expected at least 2, or give "
-            "`val`"
-        )
+    what = str(read.path)
+    train_idx, val_idx = hold_out(len(read), config.val_fraction, config.seed, what, "sequence")
     pick = lambda idx: ([read.sequences[i] for i in idx], [read.labels[i] for i in idx])  # noqa: E731
     return pick(train_idx), pick(val_idx), [f"{read.path}:{read.lines[i]}" for i in val_idx]
 

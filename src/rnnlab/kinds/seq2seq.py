@@ -15,6 +15,7 @@ import torch
 
 from rnnlab.data import TokenPairs, Vocabulary, make_pairs, read_pairs
 from rnnlab.data.pairs import TOKENIZATIONS, join_tokens
+from rnnlab.data.split import hold_out
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.kinds.base import Kind, Prepared, Run
 from rnnlab.kinds.options import option
@@ -150,16 +151,7 @@ def load_corpus(config: TrainConfig) -> Corpus:
             [f"{val.path}:{line}" for line in val.lines],
             tokens,
         )
-    order = torch.randperm(
-        len(sources), generator=torch.Generator().manual_seed(config.seed)
-    ).tolist()
-    n_val = max(1, round(config.val_fraction * len(sources)))
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    if not train_idx:
-        raise ValueError(
-            f"{what}: only {len(sources)} pair(s), none left for training once `val_fraction` "
-            f"{config.val_fraction} is held out; expected at least 2 pairs, or give `val`"
-        )
+    train_idx, val_idx = hold_out(len(sources), config.val_fraction, config.seed, what, "pair")
     seen = {tuple(sources[i]) for i in train_idx}
     val_idx = [i for i in val_idx if tuple(sources[i]) not in seen]
     if not val_idx:

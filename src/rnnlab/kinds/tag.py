@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnlab.data.split import hold_out
 from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
 from rnnlab.data.tagged import read_tagged
 from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
@@ -115,14 +116,7 @@ def load_tag_corpus(config: TagConfig) -> TagCorpus:
         val = read_tagged(config.val, label_column=config.label_column)
         names = [f"{val.path}:{line}" for line in val.lines]
         return TagCorpus((tokens, tags), (val.tokens, val.tags), names, what)
-    order = torch.randperm(len(tokens), generator=torch.Generator().manual_seed(config.seed))
-    n_val = max(1, round(config.val_fraction * len(tokens)))
-    val_idx, train_idx = order[:n_val].tolist(), order[n_val:].tolist()
-    if not train_idx:
-        raise ValueError(
-            f"{what}: only {len(tokens)} sentence(s), none left for training once "
-            f"`val_fraction` {config.val_fraction} is held out; expected at least 2, or give `val`"
-        )
+    train_idx, val_idx = hold_out(len(tokens), config.val_fraction, config.seed, what, "sentence")
     pick = lambda idx, xs: [xs[i] for i in idx]  # noqa: E731
     return TagCorpus(
         (pick(train_idx, tokens), pick(train_idx, tags)),
