@@ -48,24 +48,9 @@ def add_parser(commands) -> None:
 
 def read_sources(path: Path | None, tokens: str) -> tuple[list[list[str]], list[str]]:
     """Source token lists and their names (``FILE:LINE``) from a file or standard input."""
-    from rnnlab.data.files import decode_text, read_text_file, split_lines
-    from rnnlab.data.pairs import split_tokens, token_problem
+    from rnnlab.data.pairs import read_sequence_lines
 
-    if path is None or str(path) == "-":
-        name, text = "<stdin>", decode_text(sys.stdin.buffer.read(), "<stdin>")
-    else:
-        name, text = str(path), read_text_file(path)
-    sources, names = [], []
-    for number, line in enumerate(split_lines(text), start=1):
-        tokens_ = split_tokens(line, tokens)
-        problem = token_problem(tokens_, tokens, side="source")
-        if problem is not None:
-            raise ValueError(f"{name}:{number}: {problem}")
-        sources.append(tokens_)
-        names.append(f"{name}:{number}")
-    if not sources:
-        raise ValueError(f"{name}: no sources; expected one source sequence a line")
-    return sources, names
+    return read_sequence_lines(path, tokens, "source")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnlab.data.files import InputFileError, read_text_file, split_lines
+from rnnlab.data.files import InputFileError, decode_text, read_text_file, split_lines
 from rnnlab.data.vocab import SPECIALS
 
 TOKENIZATIONS = ("space", "chars")
@@ -134,6 +135,27 @@ def _parse_jsonl(path: Path, text: str, tokens: str) -> PairFile:
     if not sources:
         raise PairFileError(f"{path}: no pairs; expected JSON lines with 'source' and 'target'")
     return PairFile(path, sources, targets, lines, tokens)
+
+
+def read_sequence_lines(path, tokens: str = "space", what: str = "source"):
+    """One token sequence a line from the file ``path`` (None or ``-``: standard input), for
+    ``predict``: ``(sequences, names)``, each name ``FILE:LINE``. A line that ``token_problem``
+    refuses is a ``ValueError`` naming it."""
+    if path is None or str(path) == "-":
+        name, text = "<stdin>", decode_text(sys.stdin.buffer.read(), "<stdin>")
+    else:
+        name, text = str(path), read_text_file(path)
+    sequences, names = [], []
+    for number, line in enumerate(split_lines(text), start=1):
+        sequence = split_tokens(line, tokens)
+        problem = token_problem(sequence, tokens, what)
+        if problem is not None:
+            raise ValueError(f"{name}:{number}: {problem}")
+        sequences.append(sequence)
+        names.append(f"{name}:{number}")
+    if not sequences:
+        raise ValueError(f"{name}: no {what}s; expected one {what} sequence a line")
+    return sequences, names
 
 
 def parse_json_line(path, number: int, line: str, error: type[InputFileError] = PairFileError):

@@ -321,30 +321,13 @@ class TagRun(Run):
 def _read_sentences(path, label_column):
     """Sentences to tag from ``path`` (None: standard input): a tagged file's tokens
     (CoNLL-U, CoNLL columns, JSONL; their labels are ignored), or one sentence a line."""
-    import sys
+    from rnnlab.data.files import read_text_file
+    from rnnlab.data.pairs import read_sequence_lines
 
-    from rnnlab.data.files import decode_text, read_text_file, split_lines
-    from rnnlab.data.pairs import token_problem
-
-    if path is not None and str(path) != "-":
-        suffix = str(path).lower().rsplit(".", 1)[-1]
-        if suffix in ("conllu", "jsonl"):
-            read = read_tagged(path, label_column=label_column)
-            return read.tokens, [f"{read.path}:{n}" for n in read.lines], read_text_file(path)
-        name, text = str(path), read_text_file(path)
-    else:
-        name, text = "<stdin>", decode_text(sys.stdin.buffer.read(), "<stdin>")
-    sentences, names = [], []
-    for number, line in enumerate(split_lines(text), start=1):
-        tokens = line.split(" ") if line else []
-        problem = token_problem(tokens, "space", "sentence")
-        if problem is not None:
-            raise ValueError(f"{name}:{number}: {problem}")
-        sentences.append(tokens)
-        names.append(f"{name}:{number}")
-    if not sentences:
-        raise ValueError(f"{name}: no sentences; expected one sentence a line")
-    return sentences, names, None
+    if path is not None and str(path).lower().endswith((".conllu", ".jsonl")):
+        read = read_tagged(path, label_column=label_column)
+        return read.tokens, [f"{read.path}:{n}" for n in read.lines], read_text_file(path)
+    return (*read_sequence_lines(path, "space", "sentence"), None)
 
 
 def _learning_curves_png(history: dict) -> bytes:
