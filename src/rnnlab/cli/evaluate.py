@@ -72,7 +72,7 @@ def _line(metrics: dict) -> str:
     """The measures as one readable line: fractions as percentages."""
     parts = []
     for key, value in metrics.items():
-        if isinstance(value, list | dict):  # a confusion matrix: in --json and --out only
+        if isinstance(value, list | dict) or value != value:  # a matrix; NaN: nothing measured
             continue
         if isinstance(value, float) and key != "loss" and 0.0 <= value <= 1.0:
             parts.append(f"{key.replace('_', ' ')} {value:.2%}")

@@ -266,9 +266,11 @@ class TagKind(Kind):
 
     def summary(self, m: dict) -> str:
         spans = f", span F1 {m['val_span_f1']:.2%}" if "val_span_f1" in m else ""
+        unseen = m["val_unseen_accuracy"]
+        unseen = "no unseen words" if unseen != unseen else f"unseen words {unseen:.2%}"
         return (
-            f"held-out token accuracy {m['val_accuracy']:.2%} (unseen words "
-            f"{m['val_unseen_accuracy']:.2%}){spans} on {m['val_size']} sentences; "
+            f"held-out token accuracy {m['val_accuracy']:.2%} ({unseen}){spans} on "
+            f"{m['val_size']} sentences; "
             f"{m['epochs']} epochs, {m['train_seconds']:.1f} s of training"
         )
 
