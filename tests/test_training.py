@@ -290,3 +290,40 @@ def test_the_monitored_metric_must_be_one_the_objective_reports():
     trainer._update_best(0, {"val_token_error_rate": 0.5})
     trainer._update_best(1, {"val_token_error_rate": 0.2})  # lower is better for this one
     assert trainer.best["epoch"] == 1
+
+
+def test_weight_averaging_is_what_is_validated_and_kept():
+    """With ``average``, the model ends with the moving average of its weights (which is not
+    the last step's weights), validation measures that average, and a checkpoint carries it
+    so that a resumed run goes on with the same average."""
+    train, val = copy_data(256), copy_data(64, seed=1)
+
+    def trainer(average):
+        torch.manual_seed(0)
+        model = Tagger(units=8, activation="tanh")
+        return Trainer(model, ValueRegression(), learning_rate=0.01, seed=0, average=average)
+
+    plain, averaged = trainer(None), trainer(0.9)
+    plain.fit(train, epochs=3)
+    averaged.fit(train, epochs=3, validation=val)
+    params = [p.detach() for p in averaged.model.parameters()]
+    assert all(torch.equal(p, a) for p, a in zip(params, averaged.averaged, strict=True))
+    # same steps, same seed: the trained weights are the plain run's, the average is not
+    differs = [
+        not torch.allclose(p, q.detach())
+        for p, q in zip(params, plain.model.parameters(), strict=True)
+    ]
+    assert any(differs)
+    assert averaged.history.history["val_loss"][-1] == pytest.approx(averaged.evaluate(val)["loss"])
+    # the average survives state() / load_state()
+    again = trainer(0.9)
+    again.fit(train, epochs=2)
+    tensors, numbers = again.state()
+    resumed = trainer(0.9)
+    resumed.load_state(tensors, numbers)
+    resumed.fit(train, epochs=3)
+    again.fit(train, epochs=3)
+    for a, b in zip(resumed.model.parameters(), again.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="average"):
+        trainer(1.0)

@@ -35,6 +35,7 @@ BOUNDS = {
     "positive": (float, 0.0, MOST_NUMBER),
     "fraction": (float, 0.0, 1.0),
     "dropout": (float, 0.0, 1.0),
+    "decay": (float, 0.0, 1.0),
 }
 
 

@@ -44,6 +44,7 @@ VALUE_TYPES = {
     "positive": positive_float,
     "fraction": fraction,
     "dropout": dropout_float,
+    "decay": dropout_float,  # in [0, 1) too
     "path": Path,
     "text": str,
     "floats": float_list,

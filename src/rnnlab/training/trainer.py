@@ -8,6 +8,7 @@ early-stopping record and the history (see ``state`` and ``load_state``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from collections.abc import Sequence
@@ -56,6 +57,9 @@ class Trainer:
             is better comes from the objective.
         patience: stop after this many epochs without improvement of ``monitor`` and restore
             the best epoch's weights (None: train every epoch, keep the last weights).
+        average: keep an exponential moving average of the weights with this decay per step
+            (Polyak averaging; e.g. 0.999); validation, early stopping and the weights the
+            model ends with are the average's. None (default): the weights as trained.
         callbacks: ``Callback``s told of every step and epoch.
     """
 
@@ -74,6 +78,7 @@ class Trainer:
         schedule: str = "constant",
         monitor: str = "val_exact_match",
         patience: int | None = None,
+        average: float | None = None,
         callbacks: Sequence[Callback] = (),
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -90,6 +95,8 @@ class Trainer:
             raise ValueError(f"`clip_norm` must be > 0 or None, got {clip_norm!r}.")
         if patience is not None and (not isinstance(patience, int) or patience < 1):
             raise ValueError(f"`patience` must be a positive int or None, got {patience!r}.")
+        if average is not None and not 0.0 < average < 1.0:
+            raise ValueError(f"`average` must be in (0, 1) or None, got {average!r}.")
         known = ("val_loss", *(f"val_{name}" for name in objective.metrics))
         if patience is not None and monitor not in known:
             raise ValueError(
@@ -114,6 +121,8 @@ class Trainer:
             self.generator.seed()
         self.history = History()
         self.best: dict = {"value": None, "epoch": None, "weights": None}
+        self.average = average
+        self.averaged: list[torch.Tensor] | None = None  # the average of each parameter
 
     # -- training ---------------------------------------------------------------------------
 
@@ -136,16 +145,20 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_epoch_begin(epoch)
             logs = {"loss": self._train_epoch(train, epoch), "lr": self.optimizer.learning_rate}
-            if validation is not None:
-                logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
-            self.history.append(logs)
-            stop = self._update_best(epoch, logs)
+            with self.averaged_weights():
+                if validation is not None:
+                    logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
+                self.history.append(logs)
+                stop = self._update_best(epoch, logs)
             for cb in self.callbacks:
                 cb.on_epoch_end(epoch, logs)
             if stop:
                 break
         if self.patience is not None and self.best["weights"] is not None:
             self.model.load_state_dict(self.best["weights"])
+        elif self.averaged is not None:
+            with torch.no_grad():
+                torch._foreach_copy_(self._parameters(), self.averaged)
         for cb in self.callbacks:
             cb.on_train_end(self.history.last())
         return self.history
@@ -178,11 +191,44 @@ class Trainer:
             if self.clip_norm is not None:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
             self.optimizer.step()
+            if self.average is not None:
+                self._update_average()
             total += value * len(batch)
             seen += len(batch)
             for cb in self.callbacks:
                 cb.on_batch_end(step, {"loss": total / seen})
         return total / seen
+
+    def _parameters(self) -> list[torch.Tensor]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        params = [p.detach() for p in self._parameters()]
+        if self.averaged is None:
+            self.averaged = [p.clone() for p in params]
+            return
+        # early on the average forgets faster (as TensorFlow's ExponentialMovingAverage with
+        # num_updates), so that it does not stay near the random initial weights
+        step = self.optimizer.iterations
+        decay = min(self.average, (1 + step) / (10 + step))
+        torch._foreach_lerp_(self.averaged, params, 1.0 - decay)
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Within the block, the model holds the averaged weights (when there are any)."""
+        if self.averaged is None:
+            yield
+            return
+        params = self._parameters()
+        trained = [p.detach().clone() for p in params]
+        with torch.no_grad():
+            torch._foreach_copy_(params, self.averaged)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_(params, trained)
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -210,6 +256,8 @@ class Trainer:
         tensors["rng.torch"] = torch.get_rng_state()
         if self.best["weights"] is not None:
             tensors.update({f"best.{k}": v for k, v in self.best["weights"].items()})
+        if self.averaged is not None:
+            tensors.update({f"average.{i}": v for i, v in enumerate(self.averaged)})
         numbers = {
             "iterations": opt["iterations"],
             "history": self.history.history,
@@ -235,6 +283,12 @@ class Trainer:
         torch.set_rng_state(tensors["rng.torch"])
         self.history = History(copy.deepcopy(numbers["history"]))
         best = _strip(tensors, "best.") or None
+        averaged = _strip(tensors, "average.")
+        if averaged:
+            shapes = [p.shape for p in self._parameters()]
+            self.averaged = [averaged[str(i)].clone() for i in range(len(shapes))]
+            if [a.shape for a in self.averaged] != shapes:
+                raise ValueError("the averaged weights do not fit the model")
         self.best = {
             "value": numbers["best_value"],
             "epoch": numbers["best_epoch"],
