@@ -376,3 +376,15 @@ def test_ud_english_ewt():
     assert fill_conllu(text, data.tags) == text
     train = read_tagged(_ewt("train"))
     assert {tag for sentence in train.tags for tag in sentence} == UPOS
+
+
+def test_an_unseen_capitalised_word_is_read_as_its_lower_case_form():
+    from rnnlab.data.tagged_dataset import TaggedData
+    from rnnlab.data.vocab import Vocabulary
+
+    words = Vocabulary.build([["apple", "The", "the"]])
+    chars, labels = Vocabulary.build([list("apleTh")]), Vocabulary.build([["N"]])
+    data = TaggedData.encode([["Apple", "APPLE", "The", "pear"]], None, words, chars, labels)
+    apple, the = words.ids["apple"], words.ids["The"]
+    assert data.words[0] == [apple, apple, the, words.unk_id]  # "The" seen as it is
+    assert data.unseen[0] == [True, True, False, True]  # the measure keeps the exact forms

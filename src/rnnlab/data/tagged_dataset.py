@@ -57,6 +57,11 @@ def word_chars(word: str) -> str:
     return word if len(word) <= MAX_WORD_CHARS else word[:half] + word[-half:]
 
 
+def _known_forms(sentence: Sequence[str], words: Vocabulary) -> list[str]:
+    """Each word, or its lower-case form when only that is in ``words``."""
+    return [w if w in words or w.lower() not in words else w.lower() for w in sentence]
+
+
 def _affixes(word: str, suffixes: Vocabulary | None) -> list[int]:
     endings = suffixes.encode(word_suffixes(word), unknown="map") if suffixes else [0] * 3
     return [*endings, word_shape(word)]
@@ -100,12 +105,14 @@ class TaggedData:
         names: Sequence[str] | None = None,
         suffixes: Vocabulary | None = None,
     ) -> TaggedData:
-        """Encode sentences; unknown words and characters become ``<unk>`` (that is what the
-        character features are for); a tag unseen in training is an error naming the
-        sentence (``names[i]``). ``tags`` None: unlabelled sentences (all tags 0)."""
+        """Encode sentences; a word unseen in training is read as its lower-case form when
+        that was seen ("Apple" as "apple"), else as ``<unk>``, as are unknown characters
+        (that is what the character features are for); a tag unseen in training is an error
+        naming the sentence (``names[i]``). ``tags`` None: unlabelled sentences (all tags
+        0). ``unseen`` marks the words whose exact form training never saw."""
         word_ids, char_ids, tag_ids, unseen, affixes = [], [], [], [], []
         for i, sentence in enumerate(tokens):
-            word_ids.append(words.encode(sentence, unknown="map"))
+            word_ids.append(words.encode(_known_forms(sentence, words), unknown="map"))
             affixes.append([_affixes(w, suffixes) for w in sentence])
             unseen.append([w not in words for w in sentence])
             char_ids.append([chars.encode(list(word_chars(w)), unknown="map") for w in sentence])

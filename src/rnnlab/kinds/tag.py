@@ -22,7 +22,7 @@ from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Kind, Prepared, Run
 from rnnlab.kinds.options import option
-from rnnlab.models.sequence_tagger import SequenceTagger, SequenceTaggerConfig
+from rnnlab.models.sequence_tagger import CHAR_ENCODERS, SequenceTagger, SequenceTaggerConfig
 from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import learning_curves_png
 from rnnlab.training.metrics import is_span_scheme, span_scores
@@ -49,9 +49,15 @@ class TagConfig:
     seed: int = option("seed of data, weights and shuffling", value="seed", default=0)
     embedding_dim: int = option("word embedding size", value="units", default=100)
     char_features: int = option(
-        "filters of the character convolution (0: no character features)",
+        "character features of a word: the character LSTM's units, both ways together, or "
+        "the convolution's filters (0: none)",
         value="units",
         default=64,
+    )
+    char_encoder: str = option(
+        "how a word's characters are read: a bidirectional LSTM, or a convolution",
+        choices=CHAR_ENCODERS,
+        default="lstm",
     )
     units: int = option("recurrent units, each direction", value="units", default=128)
     layers: int = option("stacked recurrent layers", value="layers", default=2)
@@ -77,6 +83,12 @@ class TagConfig:
     clip_norm: float = option("gradient norm clip", value="positive", default=5.0)
     schedule: str = option(
         "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
+    )
+    average: float = option(
+        "decay per step of the moving average of the weights that is validated and kept "
+        "(0: the weights as trained)",
+        value="decay",
+        default=0.0,
     )
     patience: int | None = option(
         "early-stopping patience, in epochs without a better validation accuracy", value="steps"
@@ -218,6 +230,7 @@ class TagKind(Kind):
             num_tags=len(labels),
             embedding_dim=config.embedding_dim,
             char_features=config.char_features,
+            char_encoder=config.char_encoder,
             suffix_vocab_size=len(suffixes) if suffixes is not None else 0,
             units=config.units,
             layers=config.layers,

@@ -1,11 +1,13 @@
 r"""A sequence labeller: one tag per word, read from both sides of the sentence.
 
 Each word :math:`w_t` is the concatenation of its embedding :math:`e(w_t)` and features of its
-characters (an embedding per character, a convolution of width 3 over them, max-pooled over
-the word: how unseen words get a sensible tag), then ``layers`` stacked recurrent layers
-(bidirectional by default) read the sentence, and a dense layer scores every tag at every
-word. With ``crf``, a linear-chain CRF (``rnnlab.layers.crf.CRF``) over those scores gives
-the most likely tag *sequence*; without, each word takes its highest-scoring tag.
+characters (how unseen words get a sensible tag): an embedding per character read by a
+bidirectional LSTM, whose two final states are the features (``char_encoder="lstm"``), or a
+convolution of width 3 over the characters, max-pooled over the word (``"cnn"``). Then
+``layers`` stacked recurrent layers (bidirectional by default) read the sentence, and a
+dense layer scores every tag at every word. With ``crf``, a linear-chain CRF
+(``rnnlab.layers.crf.CRF``) over those scores gives the most likely tag *sequence*;
+without, each word takes its highest-scoring tag.
 
 While training, a rare word (seen once in training) is replaced by ``<unk>`` with
 probability ``unk_replace``, so the unknown-word path is trained on words like the ones it
@@ -28,6 +30,7 @@ from rnnlab.layers.crf import CRF
 from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
 
 UNK_ID = 3
+CHAR_ENCODERS = ("lstm", "cnn")
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class SequenceTaggerConfig:
     num_tags: int  # with the 4 special tokens (never predicted)
     embedding_dim: int = 100  # E
     char_dim: int = 32  # the embedding of a character
-    char_features: int = 64  # C: filters of the character convolution (0: none)
+    char_features: int = 64  # C: character features of a word (0: none)
+    char_encoder: str = "cnn"  # "lstm" (C/2 units each way) or "cnn" (C filters)
     suffix_vocab_size: int = 0  # the word endings known (0: no ending or shape features)
     affix_dim: int = 16  # the embedding of one ending, and of the word's shape
     units: int = 200  # H, each direction
@@ -61,6 +65,12 @@ class SequenceTaggerConfig:
             raise ValueError(
                 f"`cell` must be one of {sorted(RECURRENT_LAYERS)}, got {self.cell!r}."
             )
+        if self.char_encoder not in CHAR_ENCODERS:
+            raise ValueError(
+                f"`char_encoder` must be one of {list(CHAR_ENCODERS)}, got {self.char_encoder!r}."
+            )
+        if self.char_encoder == "lstm" and self.char_features % 2:
+            raise ValueError(f"`char_features` must be even, got {self.char_features}.")
         for name in ("dropout", "unk_replace"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
@@ -98,7 +108,12 @@ class SequenceTagger(nn.Module):
         width = c.embedding_dim
         if c.char_features:
             self.char_embedding = nn.Embedding(c.char_vocab_size, c.char_dim, padding_idx=0)
-            self.char_conv = nn.Conv1d(c.char_dim, c.char_features, kernel_size=3, padding=1)
+            if c.char_encoder == "lstm":
+                self.char_lstm = Bidirectional(
+                    recurrent_layer("lstm", c.char_features // 2, input_size=c.char_dim)
+                )
+            else:
+                self.char_conv = nn.Conv1d(c.char_dim, c.char_features, 3, padding=1)
             width += c.char_features
         if c.suffix_vocab_size:
             self.suffix_embedding = nn.Embedding(c.suffix_vocab_size, c.affix_dim, padding_idx=0)
@@ -149,10 +164,27 @@ class SequenceTagger(nn.Module):
     def _char_features(self, chars: torch.Tensor) -> torch.Tensor:
         n, t, length = chars.shape
         flat = chars.reshape(n * t, length)  # (N*T, L)
+        if self.config.char_encoder == "lstm":
+            return self._char_lstm(flat).reshape(n, t, -1)
         e = self.char_embedding(flat).transpose(1, 2)  # (N*T, c, L)
         h = torch.relu(self.char_conv(e))  # (N*T, C, L)
         h = h.masked_fill((flat == 0)[:, None, :], 0.0)  # padding characters contribute 0
         return h.amax(dim=2).reshape(n, t, -1)  # (N, T, C)
+
+    def _char_lstm(self, flat: torch.Tensor) -> torch.Tensor:
+        """Each distinct word of the batch read once, both ways: ``(N*T, L) -> (N*T, C)``;
+        padding words (no characters) get zeros."""
+        words, where = torch.unique(flat, dim=0, return_inverse=True)  # (U, L), (N*T,)
+        real = words[:, 0] != 0  # characters are post-padded: an empty row is padding
+        features = flat.new_zeros((len(words), self.config.char_features), dtype=torch.float)
+        read = words[real]
+        mask = read != 0
+        longest = int(mask.sum(1).max()) if len(read) else 0
+        if longest:
+            read, mask = read[:, :longest], mask[:, :longest]
+            features = features.to(self.char_embedding.weight.dtype)
+            features[real] = self.char_lstm(self.char_embedding(read), mask=mask)
+        return features[where]
 
     def loss(self, words, chars, tags, mask, affixes=None) -> torch.Tensor:
         """Mean negative log-likelihood per real word (cross-entropy, or the CRF's)."""
