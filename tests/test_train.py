@@ -1,6 +1,7 @@
 """rnnlab train / predict / evaluate: run folders, resuming, bad input."""
 
 import io
+import itertools
 import json
 import sys
 
@@ -260,3 +261,37 @@ def test_weights_that_do_not_fit_the_config(run_dir, tmp_path, capsys):
     (copy / "metrics.json").write_text(json.dumps(metrics))
     err = _error(["predict", str(copy)], capsys)
     assert "model.safetensors" in err and "expects" in err
+
+
+def test_pair_file_defaults_grow_with_the_data():
+    from rnnlab.kinds.seq2seq import file_defaults
+
+    small, large = file_defaults(2_000, 20, 10), file_defaults(400_000, 20, 10)
+    assert small["units"] < large["units"]
+    assert small["learning_rate"] > large["learning_rate"]  # a larger model, a smaller step
+    assert (
+        file_defaults(2_000, 20, 10)["embedding_dim"]
+        < file_defaults(2_000, 9_000, 10)["embedding_dim"]
+    )
+    assert file_defaults(50_000, 50, 5)["batch_size"] > file_defaults(50_000, 50, 100)["batch_size"]
+    assert 1_000 / file_defaults(1_000, 20, 5)["batch_size"] >= 50  # enough steps an epoch
+    # JoeyNMT's reverse task: the issue's hand-sized model (64 units, embeddings of 16)
+    joey = file_defaults(50_000, 54, 25)
+    assert (joey["units"], joey["embedding_dim"]) == (64, 16)
+
+
+def test_pair_file_defaults_are_saved_and_options_win(tmp_path):
+    train_file = tmp_path / "train.tsv"
+    words = ["".join(w) for n in (2, 3, 4) for w in itertools.product("abc", repeat=n)]
+    train_file.write_text("".join(f"{' '.join(w)}\t{' '.join(w[::-1])}\n" for w in words))
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(train_file), "--units", "8", "--epochs", "1", "--quiet"]
+    assert main([*argv, "--out", str(out)]) == 0
+    saved = json.loads((out / "config.json").read_text())["train"]
+    from rnnlab.kinds.seq2seq import file_defaults
+
+    pairs = json.loads((out / "metrics.json").read_text())["train_size"]
+    expected = file_defaults(pairs, 7, 4)  # tokens a, b, c and the 4 special ones
+    assert saved["units"] == 8  # given
+    for name in ("embedding_dim", "learning_rate", "batch_size", "dropout", "patience"):
+        assert saved[name] == expected[name], name

@@ -4,23 +4,23 @@ into a run folder, for every kind, in ``rnnlab.kinds.base``. These names stay im
 from rnnlab.kinds.base import CHANGEABLE_ON_RESUME, RESUME, prepare_run_folder, train
 from rnnlab.kinds.base import load as load_run
 from rnnlab.kinds.seq2seq import (
-    FILE_DEFAULTS,
     TASK_DEFAULTS,
     TrainConfig,
     TrainedRun,
     attention_png,
+    file_defaults,
     learning_curves_png,
     load_corpus,
 )
 
 __all__ = [
     "CHANGEABLE_ON_RESUME",
-    "FILE_DEFAULTS",
     "RESUME",
     "TASK_DEFAULTS",
     "TrainConfig",
     "TrainedRun",
     "attention_png",
+    "file_defaults",
     "learning_curves_png",
     "load_corpus",
     "load_run",

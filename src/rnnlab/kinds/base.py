@@ -63,6 +63,7 @@ class Prepared:
     model_config: Any  # a dataclass; ``build(model_config)`` makes the model
     build: Callable[[Any], nn.Module]
     state: dict = field(default_factory=dict)
+    config: Any = None  # the run's config with data-dependent defaults filled (None: as given)
     monitor: str = "val_loss"
     activation_bytes: int = 0  # an estimate for one batch of the longest sequences
     sizes: str = ""  # what the estimate is of, for its message
@@ -143,6 +144,7 @@ def train(
         config = config.resolved()
     kind = kind_of(config)
     prepared = kind.prepare(config)
+    config = prepared.config or config
     _check_memory(prepared, config)
     torch.manual_seed(config.seed)
     model = prepared.build(prepared.model_config)
@@ -157,6 +159,7 @@ def train(
         schedule=config.schedule,
         monitor=prepared.monitor,
         patience=config.patience,
+        average=getattr(config, "average", 0.0) or None,
         callbacks=[*callbacks, checkpoint],
     )
     run_config = {

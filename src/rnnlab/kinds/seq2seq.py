@@ -9,6 +9,7 @@ defaults. Every option can be overridden.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import torch
@@ -55,7 +56,7 @@ class TrainConfig:
     attention: str | None = option(
         "attention over the encoder", choices=(*SCORES, "none"), none="none", default="bahdanau"
     )
-    dropout: float = option("dropout in [0, 1)", value="dropout", default=0.0)
+    dropout: float | None = option("dropout in [0, 1) (task default)", value="dropout")
     epochs: int | None = option("most epochs (task default)", value="steps")
     batch_size: int | None = option("examples per step (task default)", value="batch")
     learning_rate: float | None = option("peak Adam step size (task default)", value="rate")
@@ -91,15 +92,21 @@ class TrainConfig:
             raise ValueError(f"`unknown` must be 'error' or 'map', got {self.unknown!r}.")
 
     def resolved(self) -> TrainConfig:
-        """This config with every ``None`` replaced by the task's (or pair files') default."""
-        defaults = TASK_DEFAULTS.get(self.task, FILE_DEFAULTS)
+        """This config with every ``None`` replaced by the task's default. A pair file's
+        defaults depend on its data: ``Seq2SeqKind.prepare`` fills them (``file_defaults``)."""
+        if self.task is None:
+            return dataclasses.replace(self, samples=self.samples or 0, max_len=self.max_len or 0)
+        return self.with_defaults(TASK_DEFAULTS[self.task])
+
+    def with_defaults(self, defaults: dict) -> TrainConfig:
+        """This config with its ``None`` fields taken from ``defaults``."""
         filled = {k: defaults[k] for k in defaults if getattr(self, k) is None}
         return dataclasses.replace(self, **filled)
 
 
 # Budgets that solve each task on a 2-core CPU (see the README's figures).
-_SMALL = dict(embedding_dim=32, units=64, learning_rate=0.005)
-_LARGE = dict(embedding_dim=32, units=128, learning_rate=0.003)
+_SMALL = dict(embedding_dim=32, units=64, learning_rate=0.005, dropout=0.0)
+_LARGE = dict(embedding_dim=32, units=128, learning_rate=0.003, dropout=0.0)
 TASK_DEFAULTS: dict[str, dict] = {
     "reverse": dict(_SMALL, samples=1000, max_len=5, epochs=60, batch_size=32, patience=15),
     "copy": dict(_SMALL, samples=1000, max_len=5, epochs=60, batch_size=32, patience=15),
@@ -107,16 +114,40 @@ TASK_DEFAULTS: dict[str, dict] = {
     "add": dict(_LARGE, samples=40000, max_len=3, epochs=25, batch_size=128, patience=5),
     "dates": dict(_LARGE, samples=20000, max_len=1, epochs=15, batch_size=64, patience=4),
 }
-FILE_DEFAULTS = dict(
-    samples=0,
-    max_len=0,
-    embedding_dim=64,
-    units=128,
-    epochs=30,
-    batch_size=64,
-    learning_rate=0.003,
-    patience=5,
-)
+
+
+def _power_of_two(x: float, low: int, high: int) -> int:
+    """The power of two nearest ``x`` (on a log scale), within ``[low, high]``."""
+    return int(min(high, max(low, 2 ** round(math.log2(max(x, 1.0))))))
+
+
+def file_defaults(pairs: int, vocabulary: int, longest: int) -> dict:
+    """Defaults for a pair file of ``pairs`` training pairs, ``vocabulary`` distinct tokens
+    (the larger side's) and sequences of up to ``longest`` tokens.
+
+    The model grows with the data, not ahead of it: embeddings with the vocabulary (about
+    ``2 sqrt(V)``, 16-256), recurrent units with the number of pairs (about
+    ``sqrt(pairs) / 4``, 32-256); a larger model takes a smaller step (``0.003`` at 64 units,
+    falling as ``1/sqrt(units)``); batches of about 2,000 tokens
+    (16-128 pairs, and at least 50 batches an epoch), and about
+    ``STEPS`` updates in all (10-60 epochs). Light dropout, and early stopping on
+    validation exact match.
+    """
+    units = _power_of_two(math.sqrt(pairs) / 4, 32, 256)
+    batch = _power_of_two(min(2000 / max(1, longest), pairs / 50), 16, 128)
+    epochs = round(STEPS / max(1, math.ceil(pairs / batch)))
+    return dict(
+        embedding_dim=_power_of_two(2 * math.sqrt(vocabulary), 16, 256),
+        units=units,
+        learning_rate=round(0.003 * math.sqrt(64 / units), 4),
+        batch_size=batch,
+        epochs=min(60, max(10, epochs)),
+        patience=5,
+        dropout=0.1,
+    )
+
+
+STEPS = 20_000  # about as many updates as a pair file's run makes (see ``file_defaults``)
 
 
 @dataclass
@@ -192,6 +223,10 @@ class Seq2SeqKind(Kind):
         corpus = load_corpus(config)
         source_vocab = Vocabulary.build(corpus.train[0])
         target_vocab = Vocabulary.build(corpus.train[1])
+        if config.task is None:
+            longest = max(map(len, [*corpus.train[0], *corpus.train[1]]))
+            vocabulary = max(len(source_vocab), len(target_vocab))
+            config = config.with_defaults(file_defaults(len(corpus.train[0]), vocabulary, longest))
         train = TokenPairs.encode(*corpus.train, source_vocab, target_vocab)
         val = TokenPairs.encode(
             *corpus.val, source_vocab, target_vocab, unknown=config.unknown, names=corpus.val_names
@@ -201,6 +236,7 @@ class Seq2SeqKind(Kind):
         target_len = 2 * max(map(len, [*corpus.train[1], *corpus.val[1]])) + 5  # decoding limit
         batch = max(config.batch_size, min(256, len(corpus.val[0])))  # validation: 256 at once
         return Prepared(
+            config=config,
             train=train,
             val=val,
             objective=SequenceGeneration(config.beam_width, config.length_penalty),
