@@ -49,10 +49,10 @@ def rnnlab_run(paths: dict[str, Path], extra: list[str], out: Path) -> dict:
     print("$ " + " ".join(command[1:]), flush=True)
     if subprocess.run(command).returncode != 0:
         raise SystemExit("rnnlab train failed")
-    import rnnlab
+    from rnnlab import load
 
     metrics = json.loads((out / "metrics.json").read_text())
-    model = rnnlab.load(out).model
+    model = load(out).model
     evaluated = subprocess.run(
         [str(rnnlab), "evaluate", str(out), "--data", str(paths["test"]), "--json"],
         capture_output=True,

@@ -129,9 +129,10 @@ def file_defaults(pairs: int, vocabulary: int, longest: int) -> dict:
     ``2 sqrt(V)``, 16-256), recurrent units with the number of pairs (about
     ``sqrt(pairs) / 4``, 32-256); a larger model takes a smaller step (``0.003`` at 64 units,
     falling as ``1/sqrt(units)``); batches of about 2,000 tokens
-    (16-128 pairs, and at least 50 batches an epoch), and about
-    ``STEPS`` updates in all (10-60 epochs). Light dropout, and early stopping on
-    validation exact match.
+    (16-128 pairs, and at least 50 batches an epoch), and about ``STEPS`` updates in all
+    (10-60 epochs), so the cosine schedule has decayed by the time the model is good and
+    validation does not swing. Light dropout, and early stopping on validation exact match
+    (patience 3).
     """
     units = _power_of_two(math.sqrt(pairs) / 4, 32, 256)
     batch = _power_of_two(min(2000 / max(1, longest), pairs / 50), 16, 128)
@@ -142,12 +143,12 @@ def file_defaults(pairs: int, vocabulary: int, longest: int) -> dict:
         learning_rate=round(0.003 * math.sqrt(64 / units), 4),
         batch_size=batch,
         epochs=min(60, max(10, epochs)),
-        patience=5,
+        patience=3,
         dropout=0.1,
     )
 
 
-STEPS = 20_000  # about as many updates as a pair file's run makes (see ``file_defaults``)
+STEPS = 8_000  # about as many updates as a pair file's run makes (see ``file_defaults``)
 
 
 @dataclass

@@ -88,7 +88,7 @@ class TagConfig:
         "decay per step of the moving average of the weights that is validated and kept "
         "(0: the weights as trained)",
         value="decay",
-        default=0.0,
+        default=0.999,
     )
     patience: int | None = option(
         "early-stopping patience, in epochs without a better validation accuracy", value="steps"
