@@ -143,16 +143,20 @@ def test_warm_up_in_a_thread_leaves_no_trace():
     import sys
 
     probe = (
-        "import os, threading, torch\n"
+        "import os, threading, time, torch\n"
         "from rnnlab.layers.fused import warm_up\n"
         "torch.set_num_threads(1)\n"
         "rng = torch.get_rng_state()\n"
-        "tasks = os.listdir('/proc/self/task')  # torch has a thread of its own\n"
+        "# torch starts a thread of its own, sometimes a little after the import: wait for it\n"
+        "tasks, before = None, sorted(os.listdir('/proc/self/task'))\n"
+        "while tasks != before:\n"
+        "    time.sleep(0.2)\n"
+        "    tasks, before = before, sorted(os.listdir('/proc/self/task'))\n"
         "thread = threading.Thread(target=warm_up)\n"
         "thread.start(); thread.join()\n"
         "assert torch.equal(rng, torch.get_rng_state())\n"
         "assert torch.get_num_threads() == 1\n"
-        "after = os.listdir('/proc/self/task')\n"
+        "after = sorted(os.listdir('/proc/self/task'))\n"
         "assert after == tasks, (tasks, after)  # no OpenMP team started by the thread\n"
         "print('ok')\n"
     )
