@@ -266,3 +266,18 @@ def test_load_gives_a_ready_model_for_every_kind(tag_runs, tmp_path):
     (copy / "config.json").write_text(json.dumps(saved))
     with pytest.raises(ValueError, match="does not match the hash"):
         rnnlab.load(copy)
+
+
+def test_locked_dropout_drops_the_same_features_at_every_word():
+    from rnnlab.models.sequence_tagger import SequenceTagger, SequenceTaggerConfig
+
+    shape = dict(vocab_size=9, char_vocab_size=9, num_tags=6, units=4, dropout=0.5)
+    locked = SequenceTagger(SequenceTaggerConfig(**shape, locked_dropout=True)).train()
+    x = torch.ones(3, 7, 40)
+    dropped = locked._dropout(x) == 0  # (N, T, F)
+    assert torch.equal(dropped, dropped[:, :1].expand_as(dropped))  # one mask a sentence
+    assert dropped.any() and not dropped.all()
+    plain = SequenceTagger(SequenceTaggerConfig(**shape)).train()
+    per_word = plain._dropout(x) == 0
+    assert not torch.equal(per_word, per_word[:, :1].expand_as(per_word))
+    assert torch.equal(locked.eval()._dropout(x), x)  # no dropout in evaluation

@@ -66,6 +66,10 @@ class TagConfig:
         "a one-way tagger (default: bidirectional)", flag="--unidirectional", default=True
     )
     dropout: float = option("dropout in [0, 1)", value="dropout", default=0.33)
+    locked_dropout: bool = option(
+        "one dropout mask per sentence, the same at every word (variational dropout)",
+        default=False,
+    )
     crf: bool = option("a CRF output layer (the best tag sequence, not tag by tag)", default=False)
     affixes: bool = option(
         "also read each word's last 1-3 letters and its shape (capitals, digits, hyphens)",
@@ -237,6 +241,7 @@ class TagKind(Kind):
             cell=config.cell,
             bidirectional=config.bidirectional,
             dropout=config.dropout,
+            locked_dropout=config.locked_dropout,
             crf=config.crf,
             unk_replace=config.unk_replace,
         )

@@ -51,6 +51,7 @@ class SequenceTaggerConfig:
     cell: str = "lstm"
     bidirectional: bool = True
     dropout: float = 0.33
+    locked_dropout: bool = False  # one dropout mask per sentence, the same at every word
     crf: bool = False
     unk_replace: float = 0.0  # probability that a rare word becomes <unk> while training
 
@@ -149,11 +150,20 @@ class SequenceTagger(nn.Module):
         if self.config.suffix_vocab_size:
             endings = self.suffix_embedding(affixes[..., :-1]).flatten(2)  # (N, T, S*A)
             x = torch.cat([x, endings, self.shape_embedding(affixes[..., -1])], dim=-1)
-        x = self.dropout(x)
+        x = self._dropout(x)
         for layer in self.recurrent:
-            x = self.dropout(layer(x, mask=mask))  # (N, T, D*H)
+            x = self._dropout(layer(x, mask=mask))  # (N, T, D*H)
         scores = self.output(x)  # (N, T, K)
         return scores.masked_fill(~self._allowed(scores), -1e4)
+
+    def _dropout(self, x: torch.Tensor) -> torch.Tensor:
+        """Dropout of ``(N, T, F)`` features: per word, or with ``locked_dropout`` one mask
+        per sentence (variational dropout, as Gal and Ghahramani's)."""
+        p = self.config.dropout
+        if not (self.training and p > 0 and self.config.locked_dropout):
+            return self.dropout(x)
+        keep = torch.empty_like(x[:, :1]).bernoulli_(1 - p) / (1 - p)  # (N, 1, F)
+        return x * keep
 
     def _allowed(self, scores: torch.Tensor) -> torch.Tensor:
         """The real tags: never padding, start, end or unknown (ids 0-3)."""
