@@ -63,8 +63,9 @@ def _known_forms(sentence: Sequence[str], words: Vocabulary) -> list[str]:
 
 
 def _affixes(word: str, suffixes: Vocabulary | None) -> list[int]:
-    endings = suffixes.encode(word_suffixes(word), unknown="map") if suffixes else [0] * 3
-    return [*endings, word_shape(word)]
+    if suffixes is None:
+        return [0] * len(SUFFIXES) + [word_shape(word)]
+    return [*suffixes.encode(word_suffixes(word), unknown="map"), word_shape(word)]
 
 
 @dataclass

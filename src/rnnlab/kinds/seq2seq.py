@@ -116,6 +116,9 @@ TASK_DEFAULTS: dict[str, dict] = {
 }
 
 
+STEPS = 8_000  # about as many updates as a pair file's run makes (see ``file_defaults``)
+
+
 def _power_of_two(x: float, low: int, high: int) -> int:
     """The power of two nearest ``x`` (on a log scale), within ``[low, high]``."""
     return int(min(high, max(low, 2 ** round(math.log2(max(x, 1.0))))))
@@ -146,9 +149,6 @@ def file_defaults(pairs: int, vocabulary: int, longest: int) -> dict:
         patience=3,
         dropout=0.1,
     )
-
-
-STEPS = 8_000  # about as many updates as a pair file's run makes (see ``file_defaults``)
 
 
 @dataclass

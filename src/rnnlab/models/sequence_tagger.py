@@ -186,13 +186,12 @@ class SequenceTagger(nn.Module):
         padding words (no characters) get zeros."""
         words, where = torch.unique(flat, dim=0, return_inverse=True)  # (U, L), (N*T,)
         real = words[:, 0] != 0  # characters are post-padded: an empty row is padding
-        features = flat.new_zeros((len(words), self.config.char_features), dtype=torch.float)
+        features = self.char_embedding.weight.new_zeros((len(words), self.config.char_features))
         read = words[real]
-        mask = read != 0
-        longest = int(mask.sum(1).max()) if len(read) else 0
-        if longest:
+        if len(read):
+            mask = read != 0
+            longest = int(mask.sum(1).max())
             read, mask = read[:, :longest], mask[:, :longest]
-            features = features.to(self.char_embedding.weight.dtype)
             features[real] = self.char_lstm(self.char_embedding(read), mask=mask)
         return features[where]
 
