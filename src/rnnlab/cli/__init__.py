@@ -14,6 +14,7 @@ from rnnlab.cli import (
     doctor,
     evaluate,
     gates,
+    generate,
     gradients,
     memory,
     predict,
@@ -23,7 +24,7 @@ from rnnlab.cli import (
 from rnnlab.cli.errors import EXIT_INTERRUPTED, describe
 from rnnlab.cli.options import Parser
 
-COMMANDS = (compare, train, predict, evaluate, gradients, memory, gates, report, doctor)
+COMMANDS = (compare, train, predict, evaluate, generate, gradients, memory, gates, report, doctor)
 
 
 def build_parser() -> Parser:

@@ -1,4 +1,4 @@
-"""``rnnlab evaluate RUN_DIR --data FILE``: a trained model's metrics on a pair file."""
+"""``rnnlab evaluate RUN_DIR --data FILE``: a trained model's measures on a file of its kind."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from rnnlab.cli.options import seed_int
 def add_parser(commands) -> None:
     p = commands.add_parser(
         "evaluate",
-        help="metrics of a trained run on a pair file",
-        description="Exact match, token accuracy and token error rate of a "
-        "trained run on a pair file (in the run's tokenisation).",
+        help="measures of a trained run on a file of its kind",
+        description="The measures of a trained run on a file its kind reads: exact match, "
+        "token accuracy and token error rate on a pair file (seq2seq), token accuracy on "
+        "tagged sentences (tag), accuracy and macro F1 on labelled sequences (classify), loss "
+        "in nats per token, bits per token and perplexity on a text (lm).",
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    p.add_argument("--data", type=Path, required=True, help="a pair file (TSV, or .jsonl)")
+    p.add_argument("--data", type=Path, required=True, help="a file of the run's kind")
     p.add_argument("--unknown", choices=("error", "map"), default="error")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--seed", type=seed_int, default=0, help="unused: evaluation is deterministic")

@@ -184,6 +184,19 @@ def dropout_float(text: str) -> float:
     return value
 
 
+def temperature_float(text: str) -> float:
+    """A sampling temperature: a finite number >= 0 (0: greedy)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= MOST_NUMBER:
+        raise argparse.ArgumentTypeError(
+            f"expected a number >= 0 (0: always the likeliest token), got {text!r}"
+        )
+    return value
+
+
 def float_list(text: str) -> tuple[float, ...]:
     """Comma-separated finite numbers."""
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rnnlab.kinds.base import FORMAT, Kind, Run, load, train
 from rnnlab.kinds.classify import ClassifyKind
+from rnnlab.kinds.lm import LMKind
 from rnnlab.kinds.seq2seq import Seq2SeqKind
 from rnnlab.kinds.tag import TagKind
 
@@ -17,10 +18,11 @@ KINDS: dict[str, Kind] = {
     "seq2seq": Seq2SeqKind(),
     "tag": TagKind(),
     "classify": ClassifyKind(),
+    "lm": LMKind(),
 }
 
 # what a data file's extension says of its kind, where it says anything
-EXTENSION_KINDS = {".conllu": "tag", ".ts": "classify"}
+EXTENSION_KINDS = {".conllu": "tag", ".ts": "classify"}  # .txt stays a pair file, as before
 
 
 def kind_of(config) -> Kind:

@@ -18,6 +18,7 @@ from torch import nn
 from rnnlab.layers import Bidirectional
 from rnnlab.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 from rnnlab.models.attention import SCORES, Attention
+from rnnlab.models.decoding import beam_search
 from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
 
 PAD_ID, START_ID, END_ID = 0, 1, 2
@@ -225,46 +226,20 @@ def _reorder(state, index: torch.Tensor):
 
 
 def _beam_search(model: Seq2Seq, source, max_len: int, k: int, alpha: float):
-    """Batched beam search over ``N*K`` rows; ``K=1`` is greedy decoding."""
+    """Beam search (``k=1``: greedy) through the shared decoder (``rnnlab.models.decoding``)."""
     n = source.shape[0]
     memory, state = model.encode(source)
     memory, state = memory.repeat(k), _reorder(state, torch.arange(n).repeat_interleave(k))
-    scores = torch.full((n, k), float("-inf"), device=source.device)
-    scores[:, 0] = 0.0  # one live hypothesis at first
-    tokens = torch.full((n * k,), START_ID, dtype=torch.long, device=source.device)
-    history = torch.zeros(n * k, 0, dtype=torch.long, device=source.device)
-    attn = []  # per step (N*K, S)
-    finished = torch.zeros(n * k, dtype=torch.bool, device=source.device)
-    lengths = torch.zeros(n * k, device=source.device)
-    for _ in range(max_len):
-        logits, state, weights = model.decode_step(tokens, state, memory)
-        logp = torch.log_softmax(logits.float(), dim=-1)  # (N*K, V)
-        # A finished hypothesis can only continue with padding, at no cost.
-        logp[finished] = float("-inf")
-        logp[finished, PAD_ID] = 0.0
-        total = (scores.view(-1, 1) + logp).view(n, -1)  # (N, K*V)
-        scores, flat = total.topk(k, dim=1)  # (N, K)
-        vocab = logp.shape[1]
-        origin = (flat // vocab + torch.arange(n, device=source.device)[:, None] * k).view(-1)
-        tokens = (flat % vocab).view(-1)
-        state = _reorder(state, origin)
-        history = torch.cat([history.index_select(0, origin), tokens[:, None]], dim=1)
-        if weights is not None:
-            attn = [a.index_select(0, origin) for a in attn] + [weights.index_select(0, origin)]
-        was_finished = finished.index_select(0, origin)
-        lengths = lengths.index_select(0, origin) + (~was_finished).float()
-        finished = was_finished | (tokens == END_ID)
-        if bool(finished.all()):
-            break
-    normalised = scores.view(-1) / lengths.clamp(min=1) ** alpha
-    normalised = normalised.masked_fill(~finished, float("-inf")) if k > 1 else normalised
-    best = normalised.view(n, k).argmax(dim=1) + torch.arange(n, device=source.device) * k
-    sequences, weights_out = [], []
-    stacked = torch.stack(attn, dim=1) if attn else None  # (N*K, L, S)
-    for row in best.tolist():
-        ids = history[row].tolist()
-        ids = ids[: ids.index(END_ID)] if END_ID in ids else [i for i in ids if i != PAD_ID]
-        sequences.append(ids)
-        steps = min(len(ids) + 1, history.shape[1])
-        weights_out.append(None if stacked is None else stacked[row, :steps].cpu())
-    return sequences, weights_out
+    return beam_search(
+        lambda tokens, s: model.decode_step(tokens, s, memory),
+        state,
+        _reorder,
+        n=n,
+        max_len=max_len,
+        beam_width=k,
+        length_penalty=alpha,
+        start_id=START_ID,
+        end_id=END_ID,
+        pad_id=PAD_ID,
+        device=source.device,
+    )

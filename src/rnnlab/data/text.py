@@ -1,0 +1,143 @@
+"""Text for language models: a UTF-8 file as one stream of tokens, cut into parallel streams.
+
+Tokens are characters (``"chars"``, the default) or the space-separated words of each line
+followed by an end-of-line token (``"space"``; the vocabulary's ``</s>``, written back as a
+line break). ``TextStreams`` lays a token stream out as ``B`` parallel streams read ``bptt``
+steps at a time, in order, for truncated backpropagation through time with the state carried
+from one chunk to the next.
+
+Legend: ``B`` streams, ``T`` steps of a chunk.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from rnnlab.data.files import InputFileError, read_text_file, split_lines
+from rnnlab.data.vocab import END, SPECIALS, Vocabulary
+
+TEXT_TOKENS = ("chars", "space")
+
+
+def text_tokens(text: str, how: str = "chars") -> list[str]:
+    """The tokens of ``text``: its characters, or each line's words then ``</s>``."""
+    if how == "chars":
+        return list(text)
+    if how == "space":
+        return [t for line in split_lines(text) for t in (*line.split(), END)]
+    raise ValueError(f"`tokens` must be one of {TEXT_TOKENS}, got {how!r}.")
+
+
+def join_text(tokens: list[str], how: str = "chars") -> str:
+    """``text_tokens``'s inverse, up to spacing: ``</s>`` becomes a line break."""
+    if how == "chars":
+        return "".join(tokens)
+    out = []
+    for token in tokens:
+        if token == END:
+            out.append("\n")
+        else:
+            out.append(token if not out or out[-1] == "\n" else " " + token)
+    return "".join(out)
+
+
+def read_text(path, how: str = "chars") -> list[str]:
+    """The tokens of the text file ``path``; an empty or whitespace-only file is refused."""
+    text = read_text_file(path)
+    if not text.strip():
+        raise InputFileError(f"{path}: {'empty' if not text else 'only whitespace'}; expected text")
+    tokens = text_tokens(text, how)
+    if how == "space":
+        for special in SPECIALS:
+            if special in tokens:
+                line = next(i for i, ln in enumerate(split_lines(text), 1) if special in ln.split())
+                raise InputFileError(
+                    f"{path}:{line}: the token {special!r} is the vocabulary's own; expected "
+                    "text without it"
+                )
+    return tokens
+
+
+def text_vocabulary(tokens: list[str], most: int | None = None) -> Vocabulary:
+    """The vocabulary of ``tokens`` (most frequent first), at most ``most`` entries besides
+    the special ones; rarer tokens read as ``<unk>``."""
+    counts = Counter(tokens)
+    for special in SPECIALS:
+        counts.pop(special, None)
+    ordered = sorted(counts, key=lambda t: (-counts[t], t))
+    if most is not None:
+        ordered = ordered[:most]
+    return Vocabulary([*SPECIALS, *ordered])
+
+
+def encode_text(vocab: Vocabulary, tokens: list[str]) -> tuple[torch.Tensor, int]:
+    """Token ids (``<unk>`` for tokens the vocabulary lacks) and how many were unknown."""
+    ids = vocab.encode(tokens, unknown="map")
+    return torch.tensor(ids, dtype=torch.long), ids.count(vocab.unk_id)
+
+
+def unknown_characters(vocab: Vocabulary, text: str) -> list[str]:
+    """The distinct characters of ``text`` (in order) that ``vocab`` does not hold."""
+    return [c for c in dict.fromkeys(text) if c not in vocab.ids]
+
+
+@dataclass
+class Chunk:
+    """``bptt`` steps of ``B`` streams: inputs, and targets one token later. ``first``: the
+    streams start here (the state must be reset)."""
+
+    inputs: torch.Tensor  # (B, T)
+    targets: torch.Tensor  # (B, T)
+    first: bool
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+
+class TextStreams:
+    """A token stream read as ``streams`` parallel streams, ``bptt`` steps at a time.
+
+    Stream ``b`` is the ``b``-th of ``streams`` equal consecutive parts of the text. With
+    ``shuffle`` (training), each epoch starts the parts at a random offset below ``bptt`` (from
+    the trainer's generator), so that chunk boundaries fall elsewhere each time; the order of
+    the chunks is kept, since the state flows from one to the next. ``len`` is ``streams``
+    times the chunks an epoch has, so ``len / streams`` is the number of steps.
+    """
+
+    def __init__(self, ids: torch.Tensor, *, streams: int, bptt: int, name: str = "text"):
+        need = streams * bptt + bptt
+        if len(ids) < need:
+            raise InputFileError(
+                f"{name}: {len(ids):,} tokens, fewer than one training chunk needs ({streams} "
+                f"streams x {bptt} steps, plus {bptt} for the chunks' offsets: {need:,}); give "
+                "a longer text, or a smaller --batch-size or --bptt"
+            )
+        self.ids, self.streams, self.bptt = ids, streams, bptt
+        self.length = (len(ids) - bptt) // streams  # steps of each stream, whatever the offset
+        self.chunks = -(-self.length // bptt)
+
+    def __len__(self) -> int:
+        return self.streams * self.chunks
+
+    def batches(
+        self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[Chunk]:
+        if batch_size != self.streams:
+            raise ValueError(f"these streams are read {self.streams} at a time, not {batch_size}")
+        offset = 0
+        if shuffle:
+            offset = int(torch.randint(self.bptt, (1,), generator=generator))
+        n = self.streams * self.length
+        inputs = self.ids[offset : offset + n].view(self.streams, self.length)
+        targets = self.ids[offset + 1 : offset + 1 + n].view(self.streams, self.length)
+        for i, start in enumerate(range(0, self.length, self.bptt)):
+            stop = start + self.bptt
+            yield Chunk(inputs[:, start:stop], targets[:, start:stop], first=i == 0)
+
+
+def describe_tokens(how: str) -> str:
+    return "characters" if how == "chars" else "tokens"

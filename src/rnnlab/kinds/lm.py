@@ -1,0 +1,369 @@
+"""Kind ``lm``: a language model over text, trained by truncated backpropagation through time.
+
+Data: a UTF-8 text file (``rnnlab.data.text``), as characters (default) or space-separated
+words with a line-end token; validation is the end of the file (``--val-fraction``,
+contiguous) or ``--val FILE``; or the built-in ``pydoc`` corpus (the help topics of Python's
+documentation, which the standard library ships as ``pydoc_data``). Model:
+``rnnlab.models.language_model``. Training reads the text as ``--batch-size`` parallel
+streams, ``--bptt`` steps at a time, the state carried from chunk to chunk (cut from the graph
+between them) and reset where the streams start. Measures: loss in nats per token, bits per
+token and perplexity, over the whole held-out text with the state carried. ``rnnlab
+generate`` samples text (temperature, top-k, a seed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from rnnlab.data.files import InputFileError, read_text_file
+from rnnlab.data.text import (
+    TEXT_TOKENS,
+    TextStreams,
+    encode_text,
+    read_text,
+    text_tokens,
+    text_vocabulary,
+    unknown_characters,
+)
+from rnnlab.data.vocab import END, Vocabulary
+from rnnlab.kinds.base import Kind, Prepared, Run
+from rnnlab.kinds.options import option
+from rnnlab.models.language_model import LanguageModel, LanguageModelConfig, detach_state
+from rnnlab.models.tagger import RECURRENT_LAYERS
+from rnnlab.plots.figures import png_bytes, pyplot
+
+
+def pydoc_text() -> str:
+    """The built-in corpus: the help topics of Python's documentation, in topic order (about
+    465,000 characters of English prose and code; the text depends on the Python version)."""
+    from pydoc_data.topics import topics
+
+    return "\n".join(topics[name] for name in sorted(topics))
+
+
+LM_TASKS = {"pydoc": pydoc_text}
+EVAL_CHUNK = 1024  # steps a forward pass reads in evaluation (the state flows across them)
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    """Everything that defines an ``lm`` run."""
+
+    task: str | None = option("a built-in corpus", choices=tuple(LM_TASKS), default=None)
+    data: str | None = option("a UTF-8 text file", value="path")
+    val: str | None = option(
+        "a validation text (default: the last --val-fraction of --data)", value="path"
+    )
+    val_fraction: float = option("held-out fraction, from the end", value="fraction", default=0.1)
+    tokens: str = option(
+        "characters, or space-separated words with a line-end token",
+        choices=TEXT_TOKENS,
+        default="chars",
+    )
+    vocab_size: int = option(
+        "most word types kept (--tokens space; the rest read as <unk>)",
+        value="samples",
+        default=10_000,
+    )
+    seed: int = option("seed of weights, dropout and offsets", value="seed", default=0)
+    embedding_dim: int = option("token embedding size", value="units", default=128)
+    units: int = option("recurrent units", value="units", default=256)
+    layers: int = option("stacked recurrent layers", value="layers", default=2)
+    cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
+    dropout: float = option(
+        "dropout on embeddings, between layers and before the output", value="dropout", default=0.1
+    )
+    tie_weights: bool = option(
+        "the output layer shares the embedding matrix", flag="--tie-weights", default=False
+    )
+    bptt: int = option(
+        "steps of backpropagation through time (the state flows on beyond them)",
+        value="length",
+        default=128,
+    )
+    epochs: int | None = option(
+        "epochs (default: about 4 M training tokens, 1-50 epochs)", value="steps"
+    )
+    batch_size: int = option("parallel streams of text", value="batch", default=32)
+    learning_rate: float = option("peak Adam step size", value="rate", default=0.003)
+    clip_norm: float = option("gradient norm clip", value="positive", default=1.0)
+    schedule: str = option(
+        "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
+    )
+    patience: int | None = option(
+        "early-stopping patience, in epochs without a lower validation loss", value="steps"
+    )
+    average: float = option(
+        "keep a moving average of the weights with this decay per step (0: off)",
+        value="decay",
+        default=0.0,
+    )
+
+    def __post_init__(self) -> None:
+        if (self.task is None) == (self.data is None):
+            raise ValueError("give either `task` (a built-in corpus) or `data` (a text file).")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"`val_fraction` must be in (0, 1), got {self.val_fraction}.")
+        if self.bptt < 1:
+            raise ValueError(f"`bptt` must be >= 1, got {self.bptt}.")
+        if self.tie_weights and self.embedding_dim < 1:
+            raise ValueError("`tie_weights` needs an embedding (`embedding_dim` >= 1).")
+
+    def resolved(self) -> LMConfig:
+        return self
+
+
+TRAIN_TOKENS = 4_000_000  # the default epochs read about this many tokens
+
+
+def default_epochs(train_tokens: int) -> int:
+    """Epochs that read about ``TRAIN_TOKENS`` tokens, between 1 and 50."""
+    return max(1, min(50, round(TRAIN_TOKENS / max(train_tokens, 1))))
+
+
+class LanguageModelling:
+    """Next-token cross-entropy over chunks of parallel streams, with the state carried from
+    one chunk to the next (and reset where the streams start); evaluated over one stream,
+    every token of the held-out text but the first predicted from all before it.
+
+    Metrics: ``bits_per_token`` (the loss over ln 2) and ``perplexity`` (exp of the loss).
+    """
+
+    metrics = ("bits_per_token", "perplexity")
+    lower_is_better = metrics
+
+    def __init__(self) -> None:
+        self.state = None
+
+    def loss(self, model, batch) -> torch.Tensor:
+        device = next(model.parameters()).device
+        state = None if batch.first else self.state
+        logits, state = model(batch.inputs.to(device), state)
+        self.state = detach_state(state)
+        return F.cross_entropy(logits.flatten(0, 1), batch.targets.to(device).flatten())
+
+    def predict(self, model, data, batch_size: int):
+        raise NotImplementedError("a language model generates; see LMRun.generate")
+
+    def evaluate(self, model, data: torch.Tensor, batch_size: int) -> dict[str, float]:
+        return text_measures(total_loss(model, data), len(data) - 1)
+
+
+def total_loss(model, ids: torch.Tensor, chunk: int = EVAL_CHUNK) -> float:
+    """The summed cross-entropy (nats) of predicting ``ids[1:]`` from what precedes each,
+    read as one stream with the state carried."""
+    model.eval()
+    device = next(model.parameters()).device
+    total, state = 0.0, None
+    with torch.no_grad():
+        for start in range(0, len(ids) - 1, chunk):
+            inputs = ids[start : start + chunk][None].to(device)
+            targets = ids[start + 1 : start + 1 + chunk][None].to(device)
+            inputs = inputs[:, : targets.shape[1]]
+            logits, state = model(inputs, state)
+            total += F.cross_entropy(logits[0], targets[0], reduction="sum").item()
+    return total
+
+
+def text_measures(total: float, count: int) -> dict[str, float]:
+    loss = total / count
+    return {"loss": loss, "bits_per_token": loss / math.log(2), "perplexity": math.exp(loss)}
+
+
+@dataclass
+class TextCorpus:
+    train: list[str]
+    val: list[str]
+    train_name: str
+    val_name: str
+
+
+def load_text_corpus(config: LMConfig) -> TextCorpus:
+    if config.task is not None:
+        tokens = text_tokens(LM_TASKS[config.task](), config.tokens)
+        name = f"the {config.task} corpus"
+    else:
+        tokens, name = read_text(config.data, config.tokens), str(config.data)
+    if config.val is not None:
+        return TextCorpus(tokens, read_text(config.val, config.tokens), name, str(config.val))
+    cut = len(tokens) - max(2, round(config.val_fraction * len(tokens)))
+    if cut < 2:
+        raise InputFileError(
+            f"{name}: {len(tokens)} tokens, too few to hold out a validation part; expected "
+            "a longer text"
+        )
+    what = f"the last {config.val_fraction:.0%} of {name}"
+    return TextCorpus(tokens[:cut], tokens[cut:], name, what)
+
+
+class LMKind(Kind):
+    name = "lm"
+    config = LMConfig
+    description = "next-token language models on text"
+
+    def prepare(self, config: LMConfig) -> Prepared:
+        corpus = load_text_corpus(config)
+        vocab = text_vocabulary(
+            corpus.train, config.vocab_size if config.tokens == "space" else None
+        )
+        train_ids, _ = encode_text(vocab, corpus.train)
+        val_ids, unknown = encode_text(vocab, corpus.val)
+        if len(val_ids) < 2:
+            raise InputFileError(f"{corpus.val_name}: fewer than 2 tokens; expected more text")
+        train = TextStreams(
+            train_ids, streams=config.batch_size, bptt=config.bptt, name=corpus.train_name
+        )
+        if config.epochs is None:
+            import dataclasses
+
+            config = dataclasses.replace(config, epochs=default_epochs(len(train_ids)))
+        shape = LanguageModelConfig(
+            vocab_size=len(vocab),
+            embedding_dim=config.embedding_dim,
+            units=config.units,
+            layers=config.layers,
+            cell=config.cell,
+            dropout=config.dropout,
+            tie_weights=config.tie_weights,
+        )
+        state = {
+            "vocab": vocab.to_list(),
+            "train_tokens": len(train_ids),
+            "val_tokens": len(val_ids),
+            "val_unknown_tokens": unknown,
+        }
+        return Prepared(
+            train=train,
+            val=val_ids,
+            objective=LanguageModelling(),
+            model_config=shape,
+            build=LanguageModel,
+            config=config,
+            monitor="val_loss",
+            state=state,
+            activation_bytes=shape.activation_bytes(config.batch_size, config.bptt),
+            sizes=f"in chunks of {config.batch_size} streams x {config.bptt} steps",
+        )
+
+    def build(self, saved: dict) -> LanguageModel:
+        return LanguageModel(LanguageModelConfig(**saved["model"]))
+
+    def restore(self, config, model, saved, metrics) -> LMRun:
+        return LMRun(self, config, model, saved, metrics, vocab=Vocabulary(saved["vocab"]))
+
+    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
+        unit = "character" if run.config.tokens == "chars" else "token"
+        return {"learning_curves.png": bits_png(history, unit)}
+
+    def summary(self, m: dict) -> str:
+        return (
+            f"held-out loss {m['val_loss']:.4f} nats per token, {m['val_bits_per_token']:.3f} "
+            f"bits, perplexity {m['val_perplexity']:.2f}; {m['epochs']} epochs, "
+            f"{m['train_seconds']:.1f} s of training"
+        )
+
+
+@dataclass
+class LMRun(Run):
+    """A trained language model with its vocabulary."""
+
+    vocab: Vocabulary = None
+
+    @property
+    def tokens(self) -> str:
+        return self.config.tokens
+
+    def encode_prompt(self, prompt: str, unknown: str = "error") -> list[int]:
+        """The ids of ``prompt``'s tokens; tokens the vocabulary lacks are an error naming
+        them, or read as ``<unk>`` with ``unknown="map"``."""
+        tokens = text_tokens(prompt, self.tokens)
+        if self.tokens == "space" and tokens and not prompt.endswith(("\n", "\r")):
+            tokens = tokens[:-1]  # a prompt ends mid-line: no line-end token after it
+        missing = [t for t in dict.fromkeys(tokens) if t not in self.vocab.ids]
+        if missing and unknown == "error":
+            shown = ", ".join(repr(t) for t in missing[:10])
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            raise ValueError(
+                f"--prompt: {shown}{more} not in the model's vocabulary; expected "
+                f"{'characters' if self.tokens == 'chars' else 'words'} of its training text "
+                "(or give --unknown map to read them as <unk>)"
+            )
+        return self.vocab.encode(tokens, unknown="map")
+
+    def generate(
+        self,
+        prompt: str = "",
+        length: int = 500,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int = 0,
+        unknown: str = "error",
+    ) -> Iterator[str]:
+        """Yield the text sampled after ``prompt``, a token at a time (a character, or a word
+        with its space, or a line break). An empty prompt starts after a line break (the
+        vocabulary's most frequent token when the text has none). Same seed, same text."""
+        ids = self.encode_prompt(prompt, unknown) if prompt else []
+        if not ids:
+            start = "\n" if self.tokens == "chars" and "\n" in self.vocab.ids else END
+            ids = [self.vocab.ids.get(start, len(self.vocab.tokens) - 1)]
+        generator = torch.Generator().manual_seed(seed)
+        self.model.eval()
+        at_line_start = not prompt or prompt.endswith(("\n", "\r"))
+        for i in self.model.sample(
+            ids, length, temperature=temperature, top_k=top_k, generator=generator
+        ):
+            token = self.vocab.tokens[i]
+            if self.tokens == "chars":
+                yield token
+            elif token == END:
+                at_line_start = True
+                yield "\n"
+            else:
+                yield token if at_line_start else " " + token
+                at_line_start = False
+
+    def evaluate_text(self, text: str) -> dict:
+        """Loss (nats per token), bits per token and perplexity of ``text``, read as one
+        stream; tokens the vocabulary lacks read as ``<unk>`` (and are counted)."""
+        tokens = text_tokens(text, self.tokens)
+        ids, unknown = encode_text(self.vocab, tokens)
+        if len(ids) < 2:
+            raise ValueError("fewer than 2 tokens to evaluate; expected more text")
+        measures = text_measures(total_loss(self.model, ids), len(ids) - 1)
+        if self.tokens == "chars":
+            measures["bits_per_character"] = measures["bits_per_token"]
+        return {"tokens": len(ids), "unknown_tokens": unknown, **measures}
+
+    def evaluate_file(self, path) -> dict:
+        text = read_text_file(path)
+        if not text.strip():
+            raise InputFileError(
+                f"{path}: {'empty' if not text else 'only whitespace'}; expected text"
+            )
+        return self.evaluate_text(text)
+
+    def predict_file(self, path=None, **options) -> str:
+        raise ValueError("a language model has no `predict`; use `rnnlab generate RUN_DIR`")
+
+    def unknown_in(self, text: str) -> list[str]:
+        return unknown_characters(self.vocab, text)
+
+
+def bits_png(history: dict, unit: str = "character") -> bytes:
+    """Training and validation loss per epoch, in bits per ``unit``."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    epochs = range(1, len(history["loss"]) + 1)
+    ax.plot(epochs, [v / math.log(2) for v in history["loss"]], "o-", label="training")
+    ax.plot(epochs, history["val_bits_per_token"], "o-", label="validation")
+    ax.set(xlabel="epoch", ylabel=f"bits per {unit}", title=f"learning curves (bits per {unit})")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return png_bytes(fig, dpi=100)
