@@ -300,3 +300,38 @@ def test_the_default_epochs_read_a_few_million_tokens(text_file, tmp_path):
 
     assert default_epochs(1_000_000) == 4 and default_epochs(10) == 50
     assert default_epochs(100_000_000) == 1
+
+
+def test_a_loaded_run_continues_prompts_from_python(lm_run):
+    run = rnnlab.load(lm_run)
+    first, second = run.predict(["the cat ", "a dog "], length=30)
+    assert len(first) == 30 and first == run.predict(["the cat "], length=30)[0]
+    assert second == "".join(run.generate("a dog ", 30, temperature=0.0))
+    sampled = run.predict(["the "], length=30, temperature=1.0, seed=3)
+    assert sampled == run.predict(["the "], length=30, temperature=1.0, seed=3)
+
+
+def test_recurrent_weights_start_as_torch_lstm_s_or_as_keras_s():
+    torch.manual_seed(0)
+    ours = LanguageModel(LanguageModelConfig(vocab_size=10, units=64, layers=2))
+    bound = 1 / 64**0.5
+    for p in ours.layers.parameters():
+        assert float(p.abs().max()) <= bound and float(p.std()) > bound / 3
+    keras = LanguageModel(LanguageModelConfig(vocab_size=10, units=64, layers=1, init="keras"))
+    bias = keras.layers[0].cell.bias
+    assert torch.equal(bias[64:128], torch.ones(64))  # Keras's unit forget bias
+    with pytest.raises(ValueError, match="`init`"):
+        LanguageModelConfig(vocab_size=10, init="glorot")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_one_step_of_decoding_equals_the_sequence_pass(cell):
+    torch.manual_seed(0)
+    model = LanguageModel(LanguageModelConfig(vocab_size=20, units=12, layers=2, cell=cell))
+    model.eval()
+    ids = torch.randint(0, 20, (3, 6))
+    whole, _ = model(ids)
+    state = model.initial_state(3)
+    for t in range(6):
+        logits, state, _ = model.step(ids[:, t], state)
+        torch.testing.assert_close(logits, whole[:, t])

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from rnnlab.cli import (
+    bottleneck,
     compare,
     doctor,
     evaluate,
@@ -24,7 +25,19 @@ from rnnlab.cli import (
 from rnnlab.cli.errors import EXIT_INTERRUPTED, describe
 from rnnlab.cli.options import Parser
 
-COMMANDS = (compare, train, predict, evaluate, generate, gradients, memory, gates, report, doctor)
+COMMANDS = (
+    compare,
+    train,
+    predict,
+    evaluate,
+    generate,
+    gradients,
+    memory,
+    gates,
+    bottleneck,
+    report,
+    doctor,
+)
 
 
 def build_parser() -> Parser:

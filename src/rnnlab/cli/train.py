@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         changes, out = None, args.out or default_out("train")
         config = config_from_args(KINDS[kind].config, kind, args, given)
     shown = ("loss", "val_loss", "val_exact_match", "val_accuracy", "val_token_accuracy")
+    shown += ("val_bits_per_token",)
     callbacks = () if args.quiet else (ProgressBar("train", shown=shown),)
     try:
         result = train(

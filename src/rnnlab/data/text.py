@@ -80,11 +80,6 @@ def encode_text(vocab: Vocabulary, tokens: list[str]) -> tuple[torch.Tensor, int
     return torch.tensor(ids, dtype=torch.long), ids.count(vocab.unk_id)
 
 
-def unknown_characters(vocab: Vocabulary, text: str) -> list[str]:
-    """The distinct characters of ``text`` (in order) that ``vocab`` does not hold."""
-    return [c for c in dict.fromkeys(text) if c not in vocab.ids]
-
-
 @dataclass
 class Chunk:
     """``bptt`` steps of ``B`` streams: inputs, and targets one token later. ``first``: the
@@ -137,7 +132,3 @@ class TextStreams:
         for i, start in enumerate(range(0, self.length, self.bptt)):
             stop = start + self.bptt
             yield Chunk(inputs[:, start:stop], targets[:, start:stop], first=i == 0)
-
-
-def describe_tokens(how: str) -> str:
-    return "characters" if how == "chars" else "tokens"

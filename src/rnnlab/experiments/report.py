@@ -1,9 +1,10 @@
 """``report``: the results of the claim commands and of ``compare``, gathered into one page.
 
-``find_results(folders)`` looks for ``gradients.json``, ``memory.json`` and ``results.json``
-(``compare``) in each folder and in its immediate subfolders (so ``runs/`` works as well as
-one run folder). ``Report.save(out)`` writes ``report.md`` with a table per result and copies
-each result's PNG next to it, linked relatively, so the folder reads on its own.
+``find_results(folders)`` looks for ``gradients.json``, ``memory.json``, ``bottleneck.json``
+and ``results.json`` (``compare``) in each folder and in its immediate subfolders (so
+``runs/`` works as well as one run folder). ``Report.save(out)`` writes ``report.md`` with a
+table per result and copies each result's PNG next to it, linked relatively, so the folder
+reads on its own.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ RESULT_FILES = {
     "gradients.json": ("gradients", "gradients.png"),
     "memory.json": ("memory", "memory.png"),
     "results.json": ("compare", "learning_curves.png"),
+    "bottleneck.json": ("bottleneck", "bottleneck.png"),
 }
 
 TITLES = {
     "gradients": "Claim 1: basic RNNs forget because gradients vanish (`rnnlab gradients`)",
     "memory": "Claim 2: LSTM gates fix that (`rnnlab memory`)",
     "compare": "Claim 3: one direction cannot see what comes later (`rnnlab compare`)",
+    "bottleneck": "Claim 4: one context vector limits an encoder-decoder (`rnnlab bottleneck`)",
 }
 
 
@@ -139,10 +142,32 @@ def _compare_section(data: dict) -> list[str]:
     return lines + _table(header, rows)
 
 
+def _bottleneck_section(data: dict) -> list[str]:
+    cfg = data["config"]
+    lines = [
+        f"Reversing L digits: every model H = {cfg['units']}, {cfg['train_steps']} Adam steps "
+        f"x {cfg['batch_size']} fresh sequences (seed {cfg['seed']}), scored on "
+        f"{cfg['val_samples']} held-out sequences: exact match (token accuracy), greedy.",
+        "",
+    ]
+    rows = [
+        [
+            m["label"],
+            *(
+                f"{e:.1%} ({t:.1%})"
+                for e, t in zip(m["exact_match"], m["token_accuracy"], strict=True)
+            ),
+        ]
+        for m in data["models"].values()
+    ]
+    return lines + _table(["model", *(f"L = {n}" for n in cfg["lengths"])], rows)
+
+
 SECTIONS = {
     "gradients": _gradients_section,
     "memory": _memory_section,
     "compare": _compare_section,
+    "bottleneck": _bottleneck_section,
 }
 
 

@@ -13,6 +13,7 @@ generate`` samples text (temperature, top-k, a seed).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from rnnlab.data.text import (
     read_text,
     text_tokens,
     text_vocabulary,
-    unknown_characters,
 )
 from rnnlab.data.vocab import END, Vocabulary
 from rnnlab.kinds.base import Kind, Prepared, Run
@@ -71,7 +71,7 @@ class LMConfig:
         default=10_000,
     )
     seed: int = option("seed of weights, dropout and offsets", value="seed", default=0)
-    embedding_dim: int = option("token embedding size", value="units", default=128)
+    embedding_dim: int = option("token embedding size", value="units", default=64)
     units: int = option("recurrent units", value="units", default=256)
     layers: int = option("stacked recurrent layers", value="layers", default=2)
     cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
@@ -84,13 +84,13 @@ class LMConfig:
     bptt: int = option(
         "steps of backpropagation through time (the state flows on beyond them)",
         value="length",
-        default=128,
+        default=64,
     )
     epochs: int | None = option(
         "epochs (default: about 4 M training tokens, 1-50 epochs)", value="steps"
     )
-    batch_size: int = option("parallel streams of text", value="batch", default=32)
-    learning_rate: float = option("peak Adam step size", value="rate", default=0.003)
+    batch_size: int = option("parallel streams of text", value="batch", default=16)
+    learning_rate: float = option("peak Adam step size", value="rate", default=0.006)
     clip_norm: float = option("gradient norm clip", value="positive", default=1.0)
     schedule: str = option(
         "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
@@ -111,8 +111,6 @@ class LMConfig:
             raise ValueError(f"`val_fraction` must be in (0, 1), got {self.val_fraction}.")
         if self.bptt < 1:
             raise ValueError(f"`bptt` must be >= 1, got {self.bptt}.")
-        if self.tie_weights and self.embedding_dim < 1:
-            raise ValueError("`tie_weights` needs an embedding (`embedding_dim` >= 1).")
 
     def resolved(self) -> LMConfig:
         return self
@@ -219,8 +217,6 @@ class LMKind(Kind):
             train_ids, streams=config.batch_size, bptt=config.bptt, name=corpus.train_name
         )
         if config.epochs is None:
-            import dataclasses
-
             config = dataclasses.replace(config, epochs=default_epochs(len(train_ids)))
         shape = LanguageModelConfig(
             vocab_size=len(vocab),
@@ -328,6 +324,12 @@ class LMRun(Run):
                 yield token if at_line_start else " " + token
                 at_line_start = False
 
+    def predict(self, prompts: list[str], length: int = 100, **sampling) -> list[str]:
+        """The continuation of each prompt: ``length`` tokens, greedy unless a
+        ``temperature`` is given (the other ``generate`` options too)."""
+        sampling.setdefault("temperature", 0.0)
+        return ["".join(self.generate(p, length, **sampling)) for p in prompts]
+
     def evaluate_text(self, text: str) -> dict:
         """Loss (nats per token), bits per token and perplexity of ``text``, read as one
         stream; tokens the vocabulary lacks read as ``<unk>`` (and are counted)."""
@@ -350,9 +352,6 @@ class LMRun(Run):
 
     def predict_file(self, path=None, **options) -> str:
         raise ValueError("a language model has no `predict`; use `rnnlab generate RUN_DIR`")
-
-    def unknown_in(self, text: str) -> list[str]:
-        return unknown_characters(self.vocab, text)
 
 
 def bits_png(history: dict, unit: str = "character") -> bytes:
