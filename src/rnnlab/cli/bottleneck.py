@@ -28,7 +28,7 @@ several lengths, and score each on held-out sequences: exact match and token acc
 against the length. Writes bottleneck.json and bottleneck.png."""
 
 DEFAULTS = dict(
-    lengths=(5, 10, 20, 40, 80), units=64, train_steps=1500, batch_size=64, val_samples=500
+    lengths=(5, 10, 20, 40, 80), units=64, train_steps=1000, batch_size=64, val_samples=500
 )
 QUICK = dict(lengths=(3, 6), units=8, train_steps=20, batch_size=16, val_samples=50)
 
@@ -57,7 +57,7 @@ def add_parser(commands) -> None:
         help="comma-separated models (default: repeat,context,attention)",
     )
     p.add_argument("--units", type=units_int, help="units H of every layer (default: 64)")
-    p.add_argument("--train-steps", type=positive_int, help="Adam steps per model (default: 1500)")
+    p.add_argument("--train-steps", type=positive_int, help="Adam steps per model (default: 1000)")
     p.add_argument("--batch-size", type=batch_int, help="sequences per step (default: 64)")
     p.add_argument(
         "--learning-rate", type=learning_rate_float, default=3e-3, help="Adam's step (0.003)"

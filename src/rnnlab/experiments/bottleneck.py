@@ -54,7 +54,7 @@ class BottleneckConfig:
     models: tuple[str, ...] = BOTTLENECK_MODELS
     units: int = 64  # H, every model and side
     embedding_dim: int = 32
-    train_steps: int = 1500  # Adam steps per model, the same budget everywhere
+    train_steps: int = 1000  # Adam steps per model, the same budget everywhere
     batch_size: int = 64
     learning_rate: float = 3e-3
     val_samples: int = 500
