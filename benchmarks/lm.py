@@ -1,11 +1,12 @@
 """Language models on tinyshakespeare: rnnlab's ``train --kind lm`` defaults beside what
 general-purpose compressors achieve on the same text, its training speed beside
 ``torch.nn.LSTM`` in the same loop, its generation speed, and LSTM vs GRU vs SimpleRNN at
-the same parameter count and time budget.
+the same parameter count and number of epochs (each run's time reported).
 
-    python -m benchmarks.lm --data ../shared/data/tinyshakespeare/input.txt
+    python -m benchmarks.lm --data ../shared/data/tinyshakespeare/input.txt  # quality, speed
     python -m benchmarks.lm --data FILE --only throughput      # or: quality, cells
-    python -m benchmarks.lm --data FILE --only cells --budget 240
+    python -m benchmarks.lm --data FILE --only cells --epochs 1 --png lm_cells.png
+    python -m benchmarks.lm --data FILE --only quality -- --average 0.999   # options for train
 
 The text is split as nanoGPT splits it (the first 90% for training, the last 10% for
 validation) into a temporary folder; nothing is copied into the repository. ``quality`` runs
