@@ -99,14 +99,6 @@ def print_quality(result: dict, bits: dict[str, float]) -> None:
     print(result["sample"])
 
 
-def _stream_batches(ids: torch.Tensor, streams: int, bptt: int):
-    length = (len(ids) - 1) // streams
-    x = ids[: streams * length].view(streams, length)
-    y = ids[1 : streams * length + 1].view(streams, length)
-    for start in range(0, length - bptt + 1, bptt):
-        yield x[:, start : start + bptt], y[:, start : start + bptt]
-
-
 class TorchLM(torch.nn.Module):
     """The same model with ``torch.nn.LSTM``: the plain PyTorch baseline."""
 
@@ -122,39 +114,46 @@ class TorchLM(torch.nn.Module):
         return self.output(self.dropout(y)), state
 
 
-def _train_speed(model, ids, streams: int, bptt: int, steps: int, rnnlab_state: bool) -> float:
+def _train_speed(model, streams, steps: int) -> float:
+    """Training tokens per second of ``model`` over ``steps`` chunks of ``streams`` (a
+    ``TextStreams``), after three warm-up steps; the state carried as in training."""
     optimizer = torch.optim.Adam(model.parameters(), 3e-3)
     state, seen, start = None, 0, None
-    for i, (x, y) in enumerate(_stream_batches(ids, streams, bptt)):
+    for i, chunk in enumerate(streams.batches(streams.streams)):
         if i == 3:
             start, seen = time.perf_counter(), 0
         if i == steps + 3:
             break
-        logits, state = model(x, state)
-        if rnnlab_state:
-            state = [tuple(t.detach() for t in s) for s in state]
-        else:
-            state = tuple(t.detach() for t in state)
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+        logits, state = model(chunk.inputs, state)
+        state = _detached(state)
+        loss = F.cross_entropy(logits.flatten(0, 1), chunk.targets.flatten())
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        seen += x.numel()
+        seen += chunk.inputs.numel()
     return seen / (time.perf_counter() - start)
+
+
+def _detached(state):
+    """A state (a tensor, or tuples and lists of them) cut from the graph."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return type(state)(_detached(s) for s in state)
 
 
 def throughput(text: str, repeats: int, steps: int) -> dict:
     """Training tokens per second of rnnlab's language model and of ``torch.nn.LSTM`` in the
     same truncated-BPTT loop (the defaults' shape), alternated ``repeats`` times; and the
     generation speed."""
-    from rnnlab.data.text import encode_text, text_vocabulary
+    from rnnlab.data.text import TextStreams, encode_text, text_vocabulary
     from rnnlab.kinds.lm import LMConfig
     from rnnlab.models.language_model import LanguageModel, LanguageModelConfig
 
     d = LMConfig(task="pydoc")
     vocab = text_vocabulary(list(text))
     ids, _ = encode_text(vocab, list(text))
+    streams = TextStreams(ids, streams=d.batch_size, bptt=d.bptt)
     shape = LanguageModelConfig(
         vocab_size=len(vocab),
         embedding_dim=d.embedding_dim,
@@ -166,10 +165,10 @@ def throughput(text: str, repeats: int, steps: int) -> dict:
     for _ in range(repeats):
         torch.manual_seed(0)
         ours = LanguageModel(shape).train()
-        speeds["rnnlab"].append(_train_speed(ours, ids, d.batch_size, d.bptt, steps, True))
+        speeds["rnnlab"].append(_train_speed(ours, streams, steps))
         torch.manual_seed(0)
         plain = TorchLM(len(vocab), d.embedding_dim, d.units, d.layers, d.dropout).train()
-        speeds["torch.nn.LSTM"].append(_train_speed(plain, ids, d.batch_size, d.bptt, steps, False))
+        speeds["torch.nn.LSTM"].append(_train_speed(plain, streams, steps))
     best = {k: max(v) for k, v in speeds.items()}
     ours.eval()
     n = 2000
@@ -205,11 +204,7 @@ def units_for(cell: str, params: int, vocab: int, embedding: int, layers: int) -
     def count(units: int) -> int:
         return _count(LanguageModelConfig(vocab, embedding, units, layers, cell))
 
-    return min(range(8, 2049, 4), key=count_gap(count, params))
-
-
-def count_gap(count, params: int):
-    return lambda units: abs(count(units) - params)
+    return min(range(8, 2049, 4), key=lambda units: abs(count(units) - params))
 
 
 CELL_RUNS = (("lstm", None), ("gru", None), ("rnn", None), ("rnn", 0.002))

@@ -93,7 +93,8 @@ def test_a_text_shorter_than_one_chunk_is_refused_with_the_numbers():
 def test_words_end_their_lines_and_join_back():
     tokens = text_tokens("to be or\nnot  to be\n", "space")
     assert tokens == ["to", "be", "or", "</s>", "not", "to", "be", "</s>"]
-    assert join_text(tokens, "space") == "to be or\nnot to be\n"
+    assert "".join(join_text(tokens, "space")) == "to be or\nnot to be\n"
+    assert "".join(join_text(["or", "</s>"], "space", line_start=False)) == " or\n"
     vocab = text_vocabulary(tokens, most=2)
     assert vocab.encode(["be", "or"], unknown="map") == [vocab.ids["be"], vocab.unk_id]
 

@@ -32,24 +32,33 @@ def text_tokens(text: str, how: str = "chars") -> list[str]:
     raise ValueError(f"`tokens` must be one of {TEXT_TOKENS}, got {how!r}.")
 
 
-def join_text(tokens: list[str], how: str = "chars") -> str:
-    """``text_tokens``'s inverse, up to spacing: ``</s>`` becomes a line break."""
-    if how == "chars":
-        return "".join(tokens)
-    out = []
+def join_text(tokens, how: str = "chars", *, line_start: bool = True):
+    """``text_tokens``'s inverse, up to spacing, as a stream: yields the text of each token
+    (a character; or a word with the space before it, ``</s>`` as a line break).
+    ``line_start``: the text so far ends a line (or is empty). ``"".join(...)`` for a string."""
     for token in tokens:
-        if token == END:
-            out.append("\n")
+        if how == "chars":
+            yield token
+        elif token == END:
+            line_start = True
+            yield "\n"
         else:
-            out.append(token if not out or out[-1] == "\n" else " " + token)
-    return "".join(out)
+            yield token if line_start else " " + token
+            line_start = False
 
 
-def read_text(path, how: str = "chars") -> list[str]:
-    """The tokens of the text file ``path``; an empty or whitespace-only file is refused."""
+def read_some_text(path) -> str:
+    """The text of the file ``path`` (``read_text_file``); an empty or whitespace-only file
+    is refused."""
     text = read_text_file(path)
     if not text.strip():
         raise InputFileError(f"{path}: {'empty' if not text else 'only whitespace'}; expected text")
+    return text
+
+
+def read_text(path, how: str = "chars") -> list[str]:
+    """The tokens of the text file ``path`` (``read_some_text``)."""
+    text = read_some_text(path)
     tokens = text_tokens(text, how)
     if how == "space":
         for special in SPECIALS:

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rnnlab.experiments.claim_tasks import train_online
 from rnnlab.models.encoder_decoder import EncoderDecoder
 from rnnlab.models.seq2seq import END_ID, START_ID, Seq2Seq, Seq2SeqConfig
 from rnnlab.plots.figures import png_bytes, pyplot, save_result
 from rnnlab.training.callbacks import Callback
-from rnnlab.training.optimizers import Adam
 from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import StepProgress, run_all
 
@@ -151,26 +151,17 @@ def score(model, x: torch.Tensor, y: torch.Tensor, batch: int = 250) -> dict[str
 
 
 def train_model(model, config: BottleneckConfig, length: int, callbacks=()) -> list[float]:
-    """``train_steps`` Adam steps on fresh batches of ``length`` (stream 1 of the seed)."""
-    rng = np.random.default_rng([config.seed, 1])
-    optimizer = Adam(model.parameters(), learning_rate=config.learning_rate)
-    losses = []
-    model.train()
-    for cb in callbacks:
-        cb.on_train_begin(epochs=1, steps_per_epoch=config.train_steps)
-    for step in range(config.train_steps):
-        x, y = reversal_batch(config.batch_size, length, rng)
-        loss = _loss(model, x, y)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        losses.append(loss.item())
-        for cb in callbacks:
-            cb.on_batch_end(step, {"loss": losses[-1]})
-    for cb in callbacks:
-        cb.on_train_end({"loss": losses[-1]} if losses else {})
-    return losses
+    """``train_steps`` Adam steps on fresh batches of ``length`` (the claim experiments' loop,
+    ``rnnlab.experiments.claim_tasks.train_online``)."""
+    return train_online(
+        model,
+        lambda rng: reversal_batch(config.batch_size, length, rng),
+        _loss,
+        steps=config.train_steps,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        callbacks=callbacks,
+    )
 
 
 @dataclass

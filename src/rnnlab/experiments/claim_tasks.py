@@ -129,14 +129,41 @@ def train_on_task(
     clip_norm: float = 1.0,
     callbacks: Sequence[Callback] = (),
 ) -> list[float]:
-    """Train ``model`` online for ``steps`` Adam steps; returns the loss of every step.
-    ``callbacks`` hear of the run as of one epoch of ``steps`` steps (progress bars).
+    """Train ``model`` online on ``task`` at ``length`` (``train_online``); returns the loss
+    of every step."""
+    return train_online(
+        model,
+        lambda rng: task.batch(batch_size, length, rng),
+        lambda m, x, y: task.loss(m(x), y),
+        steps=steps,
+        learning_rate=learning_rate,
+        seed=seed,
+        clip_norm=clip_norm,
+        callbacks=callbacks,
+    )
 
-    Each step draws ``batch_size`` fresh sequences of ``length`` from ``seed``'s generator.
-    The gradient's global norm is clipped to ``clip_norm`` (the same for every cell: it only
-    stops the rare exploding step, which would otherwise hit the plain RNN hardest).
+
+def train_online(
+    model: torch.nn.Module,
+    draw: Callable[[np.random.Generator], Batch],
+    loss: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor],
+    *,
+    steps: int,
+    learning_rate: float,
+    seed: int,
+    clip_norm: float = 1.0,
+    callbacks: Sequence[Callback] = (),
+) -> list[float]:
+    """``steps`` Adam steps, each on a fresh batch ``draw(rng)`` with ``loss(model, x, y)``;
+    returns the loss of every step. ``callbacks`` hear of the run as of one epoch of
+    ``steps`` steps (progress bars).
+
+    The batches come from ``seed``'s generator (stream 1: training; stream 2 is the
+    validation set's). The gradient's global norm is clipped to ``clip_norm`` (the same for
+    every model: it only stops the rare exploding step, which would otherwise hit the plain
+    RNN hardest).
     """
-    rng = np.random.default_rng([seed, 1])  # stream 1: training data (stream 2: validation)
+    rng = np.random.default_rng([seed, 1])
     optimizer = Adam(model.parameters(), learning_rate=learning_rate)
     params = [p for p in model.parameters() if p.requires_grad]
     losses = []
@@ -144,13 +171,13 @@ def train_on_task(
     for cb in callbacks:
         cb.on_train_begin(epochs=1, steps_per_epoch=steps)
     for step in range(steps):
-        x, y = task.batch(batch_size, length, rng)
-        loss = task.loss(model(x), y)
+        x, y = draw(rng)
+        value = loss(model, x, y)
         optimizer.zero_grad()
-        loss.backward()
+        value.backward()
         _clip_grad_norm(params, clip_norm)
         optimizer.step()
-        losses.append(loss.item())
+        losses.append(value.item())
         for cb in callbacks:
             cb.on_batch_end(step, {"loss": losses[-1]})
     for cb in callbacks:

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from rnnlab.data.files import InputFileError, read_text_file
+from rnnlab.data.files import InputFileError
 from rnnlab.data.text import (
     TEXT_TOKENS,
     TextStreams,
     encode_text,
+    join_text,
+    read_some_text,
     read_text,
     text_tokens,
     text_vocabulary,
@@ -310,19 +312,12 @@ class LMRun(Run):
             ids = [self.vocab.ids.get(start, len(self.vocab.tokens) - 1)]
         generator = torch.Generator().manual_seed(seed)
         self.model.eval()
-        at_line_start = not prompt or prompt.endswith(("\n", "\r"))
-        for i in self.model.sample(
+        drawn = self.model.sample(
             ids, length, temperature=temperature, top_k=top_k, generator=generator
-        ):
-            token = self.vocab.tokens[i]
-            if self.tokens == "chars":
-                yield token
-            elif token == END:
-                at_line_start = True
-                yield "\n"
-            else:
-                yield token if at_line_start else " " + token
-                at_line_start = False
+        )
+        tokens = (self.vocab.tokens[i] for i in drawn)
+        line_start = not prompt or prompt.endswith(("\n", "\r"))
+        yield from join_text(tokens, self.tokens, line_start=line_start)
 
     def predict(self, prompts: list[str], length: int = 100, **sampling) -> list[str]:
         """The continuation of each prompt: ``length`` tokens, greedy unless a
@@ -343,12 +338,7 @@ class LMRun(Run):
         return {"tokens": len(ids), "unknown_tokens": unknown, **measures}
 
     def evaluate_file(self, path) -> dict:
-        text = read_text_file(path)
-        if not text.strip():
-            raise InputFileError(
-                f"{path}: {'empty' if not text else 'only whitespace'}; expected text"
-            )
-        return self.evaluate_text(text)
+        return self.evaluate_text(read_some_text(path))
 
     def predict_file(self, path=None, **options) -> str:
         raise ValueError("a language model has no `predict`; use `rnnlab generate RUN_DIR`")
