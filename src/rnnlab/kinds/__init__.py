@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rnnlab.kinds.base import FORMAT, Kind, Run, load, train
 from rnnlab.kinds.classify import ClassifyKind
+from rnnlab.kinds.forecast import ForecastKind
 from rnnlab.kinds.lm import LMKind
 from rnnlab.kinds.seq2seq import Seq2SeqKind
 from rnnlab.kinds.tag import TagKind
@@ -18,11 +19,16 @@ KINDS: dict[str, Kind] = {
     "seq2seq": Seq2SeqKind(),
     "tag": TagKind(),
     "classify": ClassifyKind(),
+    "forecast": ForecastKind(),
     "lm": LMKind(),
 }
 
 # what a data file's extension says of its kind, where it says anything
-EXTENSION_KINDS = {".conllu": "tag", ".ts": "classify"}  # .txt stays a pair file, as before
+EXTENSION_KINDS = {
+    ".conllu": "tag",
+    ".ts": "classify",
+    ".csv": "forecast",
+}  # .txt stays a pair file, as before
 
 
 def kind_of(config) -> Kind:
@@ -42,8 +48,8 @@ def config_class(saved: dict) -> type:
 
 
 def guess_kind(path: str | Path | None) -> str:
-    """The kind a data file's extension implies (``.conllu``: tag, ``.ts``: classify);
-    anything else is a pair file (seq2seq), as before kinds existed."""
+    """The kind a data file's extension implies (``.conllu``: tag, ``.ts``: classify,
+    ``.csv``: forecast); anything else is a pair file (seq2seq), as before kinds existed."""
     if path is None:
         return "seq2seq"
     return EXTENSION_KINDS.get(Path(path).suffix.lower(), "seq2seq")

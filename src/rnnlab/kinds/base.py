@@ -67,6 +67,7 @@ class Prepared:
     monitor: str = "val_loss"
     activation_bytes: int = 0  # an estimate for one batch of the longest sequences
     sizes: str = ""  # what the estimate is of, for its message
+    data: Any = None  # the data as read, where ``Kind.report`` needs more than the data sets
 
 
 class Kind:
@@ -88,6 +89,11 @@ class Kind:
     def build(self, saved: dict) -> nn.Module:
         """An untrained model of the shape ``config.json`` records."""
         raise NotImplementedError
+
+    def fitted_state(self, model: nn.Module, prepared: Prepared) -> dict:
+        """State that only the trained model gives (calibrated interval widths, say), saved
+        in ``config.json`` beside ``prepared.state``."""
+        return {}
 
     def report(self, model: nn.Module, prepared: Prepared) -> dict:
         """Measures of the finished run beyond the objective's (added to ``metrics.json``)."""
@@ -186,6 +192,9 @@ def train(
     except NonFiniteLossError as exc:
         kept = "the last good epoch's checkpoint" if has_checkpoint(out) else "no checkpoint yet"
         raise ValueError(f"{exc}; the run folder {out} keeps {kept}") from None
+    fitted = kind.fitted_state(model, prepared)  # saved with the rest of the state
+    prepared.state.update(fitted)
+    run_config.update(fitted)
     seconds = time.perf_counter() - start
     final = trainer.evaluate(prepared.val)
     metrics = {

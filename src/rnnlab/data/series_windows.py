@@ -1,0 +1,159 @@
+"""What a forecaster reads: series scaled one by one, cut into lookback windows.
+
+``SeriesScaling`` centres each series on its training part's mean and divides it by that
+part's mean absolute seasonal difference (the MASE scale, so that an absolute error of 1 in
+scaled units is a MASE of 1), and inverts that on forecasts; it is saved in the run folder.
+
+A window ending at step ``t`` of a series holds, for each of its ``L`` steps, the scaled
+value minus the window's last value, the scaled value itself, and the covariates; its target
+is the next ``H`` scaled values minus that last value. Forecasts are made relative to the
+last value, so a trend or a level the training part never reached is no extrapolation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rnnlab.training.forecast_metrics import mase_scale
+
+SERIES_FEATURES = 2  # a window step's own inputs, before the covariates: change, level
+
+
+@dataclass
+class SeriesScaling:
+    """Per-series centre and scale, and per-covariate mean and spread."""
+
+    centres: list[float]
+    scales: list[float]
+    covariate_means: list[float]
+    covariate_scales: list[float]
+
+    @classmethod
+    def fit(cls, parts: list[np.ndarray], season: int, covariates=None) -> SeriesScaling:
+        """Fitted on each series' training part (and the covariates' training rows)."""
+        centres, scales = [], []
+        for values in parts:
+            scale = mase_scale(values, season)
+            if not np.isfinite(scale):  # a constant series: any positive scale will do
+                scale = max(abs(float(values[0])), 1.0)
+            centres.append(float(np.mean(values)))
+            scales.append(float(scale))
+        means, spreads = [], []
+        if covariates:
+            stacked = np.concatenate(covariates)
+            means = stacked.mean(0).tolist()
+            spreads = [float(s) if s > 0 else 1.0 for s in stacked.std(0)]
+        return cls(centres, scales, means, spreads)
+
+    def scale(self, i: int, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values, float) - self.centres[i]) / self.scales[i]
+
+    def unscale(self, i: int, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, float) * self.scales[i] + self.centres[i]
+
+    def scale_covariates(self, values: np.ndarray) -> np.ndarray:
+        return (values - np.asarray(self.covariate_means)) / np.asarray(self.covariate_scales)
+
+    def to_dict(self) -> dict:
+        return {
+            "centres": self.centres,
+            "scales": self.scales,
+            "covariate_means": self.covariate_means,
+            "covariate_scales": self.covariate_scales,
+        }
+
+
+@dataclass
+class WindowBatch:
+    window: torch.Tensor  # (N, L, F)
+    future: torch.Tensor | None  # (N, H, C): the covariates of the steps to forecast
+    target: torch.Tensor  # (N, H), relative to each window's last value
+    series: torch.Tensor  # (N,) which series each window is of
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+
+class SeriesWindows:
+    """Every window of ``lookback`` steps whose ``horizon`` targets lie in the given parts.
+
+    Args:
+        scaled: each series' scaled values (at least ``lookback + horizon`` of them).
+        covariates: each series' scaled covariates, ``(T_i, C)`` with at least the rows of
+            its values (None without covariates).
+        ends: where each series' windows may end, as ``(first, last)`` positions of the step
+            after the window (the first target's step); every position between is a window.
+    """
+
+    def __init__(
+        self,
+        scaled: list[np.ndarray],
+        covariates: list[np.ndarray] | None,
+        lookback: int,
+        horizon: int,
+        ends: list[tuple[int, int]],
+    ) -> None:
+        self.lookback, self.horizon = lookback, horizon
+        self.values = np.concatenate(scaled).astype(np.float32)
+        self.lengths = [len(s) for s in scaled]
+        offsets = np.cumsum([0] + [len(s) for s in scaled])[:-1]
+        self.covariates = None
+        if covariates is not None:
+            # a series' covariates may run past its values (the future); keep the first rows
+            rows = [c[: len(s)] for c, s in zip(covariates, scaled, strict=True)]
+            self.covariates = np.concatenate(rows).astype(np.float32)
+        cuts, series = [], []
+        for i, (first, last) in enumerate(ends):
+            positions = np.arange(first, last + 1)
+            cuts.append(offsets[i] + positions)
+            series.append(np.full(len(positions), i))
+        self.cuts = np.concatenate(cuts).astype(np.int64) if cuts else np.zeros(0, np.int64)
+        self.series = np.concatenate(series) if series else np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.cuts)
+
+    def batch(self, rows: np.ndarray) -> WindowBatch:
+        cuts = self.cuts[rows]
+        past = cuts[:, None] + np.arange(-self.lookback, 0)
+        ahead = cuts[:, None] + np.arange(self.horizon)
+        last = self.values[cuts - 1][:, None]
+        values = self.values[past]
+        features = [values - last, values]
+        window = np.stack(features, axis=-1)
+        future = None
+        if self.covariates is not None:
+            window = np.concatenate([window, self.covariates[past]], axis=-1)
+            future = torch.from_numpy(self.covariates[ahead])
+        return WindowBatch(
+            torch.from_numpy(window),
+            future,
+            torch.from_numpy(self.values[ahead] - last),
+            torch.from_numpy(self.series[rows]),
+        )
+
+    def batches(self, batch_size: int, shuffle: bool = False, generator=None):
+        order = torch.randperm(len(self), generator=generator) if shuffle else range(len(self))
+        order = np.asarray(order, dtype=np.int64)
+        for start in range(0, len(order), batch_size):
+            yield self.batch(order[start : start + batch_size])
+
+
+def window_inputs(
+    scaled: np.ndarray,
+    lookback: int,
+    covariates: np.ndarray | None = None,
+    future: np.ndarray | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+    """The window that ends at the last of ``scaled`` (``(1, L, F)``), the future covariates
+    (``(1, H, C)`` or None) and the last scaled value that forecasts are relative to."""
+    values = np.asarray(scaled[-lookback:], np.float32)
+    last = float(values[-1])
+    window = np.stack([values - last, values], axis=-1)
+    if covariates is not None:
+        window = np.concatenate([window, covariates[-lookback:].astype(np.float32)], axis=-1)
+    ahead = None if future is None else torch.from_numpy(future.astype(np.float32))[None]
+    return torch.from_numpy(window)[None], ahead, last

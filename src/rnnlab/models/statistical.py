@@ -1,0 +1,95 @@
+"""The forecasts a statistician tries first, beside every rnnlab forecast: naive, seasonal
+naive, Theta and ETS, fitted by statsmodels on the same history and for the same horizon.
+
+- ``naive``: the last value, repeated.
+- ``seasonal_naive``: the value one season before each step (the naive one when the season is
+  1).
+- ``theta``: statsmodels' ``ThetaModel`` (Assimakopoulos and Nikolopoulos, 2000, as Hyndman
+  and Billah formulate it), deseasonalised by its own test when the season is longer than 1.
+- ``ets``: Holt-Winters exponential smoothing with a damped additive trend, and an additive
+  season when the season is longer than 1 and the history holds two of them
+  (``ExponentialSmoothing``, fitted by maximum likelihood).
+
+A fit that fails (statsmodels raises, or gives non-finite numbers) falls back to the naive
+forecast, and ``fallbacks`` counts it, so that one odd series does not stop a backtest.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+
+BASELINES = ("naive", "seasonal_naive", "theta", "ets")
+
+
+def require_statsmodels() -> None:
+    """Refuse, in one line, to forecast where statsmodels is not installed."""
+    if importlib.util.find_spec("statsmodels") is None:
+        raise ValueError(
+            "the forecast kind needs statsmodels (its baselines and data sets); expected "
+            "`pip install 'rnnlab[forecast]'`"
+        )
+
+
+def naive(history: np.ndarray, horizon: int, season: int = 1) -> np.ndarray:
+    return np.full(horizon, float(history[-1]))
+
+
+def seasonal_naive(history: np.ndarray, horizon: int, season: int = 1) -> np.ndarray:
+    if season <= 1 or len(history) < season:
+        return naive(history, horizon)
+    last = history[-season:]
+    return np.array([last[h % season] for h in range(horizon)], dtype=float)
+
+
+def theta(history: np.ndarray, horizon: int, season: int = 1) -> np.ndarray:
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    seasonal = season > 1 and len(history) >= 2 * season
+    model = ThetaModel(
+        np.asarray(history, float), period=season if seasonal else 1, deseasonalize=seasonal
+    )
+    return np.asarray(model.fit().forecast(horizon), dtype=float)
+
+
+def ets(history: np.ndarray, horizon: int, season: int = 1) -> np.ndarray:
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    seasonal = season > 1 and len(history) >= 2 * season
+    model = ExponentialSmoothing(
+        np.asarray(history, float),
+        trend="add",
+        damped_trend=True,
+        seasonal="add" if seasonal else None,
+        seasonal_periods=season if seasonal else None,
+        initialization_method="estimated",
+    )
+    return np.asarray(model.fit().forecast(horizon), dtype=float)
+
+
+FORECASTERS = {"naive": naive, "seasonal_naive": seasonal_naive, "theta": theta, "ets": ets}
+
+
+class Baselines:
+    """Forecasts of every baseline; ``fallbacks[name]`` counts the fits that failed."""
+
+    def __init__(self, names=BASELINES) -> None:
+        self.names = tuple(names)
+        self.fallbacks = dict.fromkeys(self.names, 0)
+
+    def forecast(self, history: np.ndarray, horizon: int, season: int) -> dict[str, np.ndarray]:
+        out = {}
+        for name in self.names:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    values = FORECASTERS[name](history, horizon, season)
+                except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, IndexError):
+                    values = None
+            if values is None or values.shape != (horizon,) or not np.isfinite(values).all():
+                self.fallbacks[name] += 1
+                values = naive(history, horizon)
+            out[name] = values
+        return out

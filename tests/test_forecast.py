@@ -1,0 +1,352 @@
+"""Kind ``forecast``: CSV series (long and wide), seasons, scaling and windows, the baselines
+and measures, the forecaster, and the commands ``train --kind forecast``, ``predict`` and
+``evaluate`` on small generated series."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import rnnlab
+from rnnlab.cli import main
+from rnnlab.data.files import InputFileError
+from rnnlab.data.series import Series, SeriesSet, infer_season, parse_time, read_series_csv
+from rnnlab.data.series_windows import SeriesScaling, SeriesWindows
+from rnnlab.kinds.base import train
+from rnnlab.kinds.forecast import ForecastConfig, QuantileForecasting
+from rnnlab.models.forecaster import ForecastEnsemble, ForecasterConfig
+from rnnlab.models.statistical import Baselines, naive, seasonal_naive
+from rnnlab.training.forecast_metrics import coverage, mase, mase_scale, smape
+
+pytest.importorskip("statsmodels")
+
+TINY = ["--units", "16", "--epochs", "30", "--quiet"]
+
+
+def run(args, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err
+
+
+def cycles(n: int = 240, period: float = 10.5, seed: int = 0) -> np.ndarray:
+    """A noisy cycle whose amplitude drifts: the naive forecast is poor, the cycle learnable."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return (
+        50 + 20 * np.sin(2 * np.pi * t / period) * (1 + 0.3 * np.sin(t / 37)) + rng.normal(0, 1, n)
+    )
+
+
+def wide_csv(path, columns: dict[str, np.ndarray], start_year: int = 1800):
+    n = max(len(v) for v in columns.values())
+    lines = ["year," + ",".join(columns)]
+    for i in range(n):
+        cells = [f"{columns[c][i]:.4f}" if i < len(columns[c]) else "" for c in columns]
+        lines.append(f"{start_year + i}," + ",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def series_file(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("series")
+    return wide_csv(folder / "cycles.csv", {"a": cycles(seed=0), "b": cycles(200, 9.0, seed=1)})
+
+
+@pytest.fixture(scope="module")
+def forecast_run(series_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "forecast"
+    args = ["train", "--data", str(series_file), "--horizon", "10", *TINY, "--out", str(out)]
+    assert main(args) == 0  # .csv: the forecast kind, without --kind
+    return out
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def test_long_csv_with_covariates_and_future_rows(tmp_path):
+    path = tmp_path / "long.csv"
+    rows = ["series,time,value,holiday"]
+    rows += [f"x,2020-01-0{d},{d * 1.5},{d % 2}" for d in range(1, 8)]
+    rows += ["x,2020-01-08,,1", "x,2020-01-09,,0"]  # the future: covariates, no value
+    rows += [f"y,2020-01-0{d},{10 - d},{d % 2}" for d in range(1, 6)]
+    path.write_text("\n".join(rows) + "\n")
+    data = read_series_csv(path)
+    assert data.names() == ["x", "y"]
+    assert data.covariate_names == ["holiday"]
+    assert data.season == 7 and data.frequency == "daily"
+    x = data.series[0]
+    assert len(x) == 7 and x.future == 2 and x.covariates.shape == (9, 1)
+    assert x.values[-1] == 10.5
+
+
+def test_wide_csv_with_ragged_starts(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("month,a,b\n1990-01,1,\n1990-02,2,\n1990-03,3,7\n1990-04,4,8\n")
+    data = read_series_csv(path)
+    assert data.season == 12
+    assert [list(s.values) for s in data.series] == [[1, 2, 3, 4], [7, 8]]
+
+
+@pytest.mark.parametrize(
+    ("times", "season", "name"),
+    [
+        (["2001-Q1", "2001-Q2", "2001-Q3"], 4, "quarterly"),
+        (["2001-01-07", "2001-01-14", "2001-01-21"], 52, "weekly"),
+        (["2001-01-01", "2001-02-01", "2001-03-01"], 12, "monthly"),
+        (["2001-01-01 00:00", "2001-01-01 01:00", "2001-01-01 02:00"], 24, "hourly"),
+        (["2001-01-01", "2002-01-01", "2003-01-01"], 1, "yearly"),
+        (["1700", "1701", "1702"], 1, "yearly or plain steps"),
+    ],
+)
+def test_the_season_follows_from_the_time_column(times, season, name):
+    parsed = [parse_time(t) for t in times]
+    assert infer_season(parsed[0][0], [p for _, p in parsed]) == (season, name)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("year,a\n2000,1\n2001,x2\n", "cycles.csv:3: a 'x2' is not a number"),
+        ("year,a\n2000,1\n2002,2\n2001,3\n", "cycles.csv:4: time '2001' comes before '2002'"),
+        ("year,a\n2000,1\n2000,2\n", "cycles.csv:3: time '2000' repeats '2000' on line 2"),
+        ("year,a\n2000,1\n2001,\n2002,3\n", "cycles.csv:3: series 'a' has a missing value"),
+        ("year,a\n2000,1\nMonday,2\n", "cycles.csv:3: time 'Monday' is not a time"),
+        ("year,a\n2000,1,5\n", "cycles.csv:2: 3 fields; expected 2"),
+        ("", "cycles.csv: empty"),
+    ],
+)
+def test_bad_files_name_the_line(tmp_path, body, expected):
+    path = tmp_path / "cycles.csv"
+    path.write_text(body)
+    with pytest.raises(InputFileError, match=expected.replace("(", r"\(")):
+        read_series_csv(path)
+
+
+def test_fill_previous_and_linear(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("year,a\n2000,1\n2001,NA\n2002,\n2003,4\n")
+    assert list(read_series_csv(path, fill="previous").series[0].values) == [1, 1, 1, 4]
+    assert list(read_series_csv(path, fill="linear").series[0].values) == [1, 2, 3, 4]
+
+
+# -- baselines and measures --------------------------------------------------------------------
+
+
+def test_naive_forecasts_and_measures():
+    history = np.array([1.0, 2, 3, 4, 5, 6, 7, 8])
+    assert list(naive(history, 3)) == [8, 8, 8]
+    assert list(seasonal_naive(history, 5, season=4)) == [5, 6, 7, 8, 5]
+    assert mase_scale(history, 4) == 4.0  # every seasonal difference is 4
+    assert mase([9, 10], [8, 8], 4.0) == pytest.approx(1.5 / 4)
+    assert smape([100, 0], [50, 0]) == pytest.approx(100 * (2 * 50 / 150) / 2)
+    assert coverage(np.array([1, 2, 3]), np.array([0, 2.5, 0]), np.array([2, 3, 2])) == 1 / 3
+
+
+def test_statistical_baselines_follow_a_trend():
+    history = np.arange(40, dtype=float) * 2 + np.tile([0.0, 1, 0, -1], 10)
+    forecasts = Baselines().forecast(history, 8, season=4)
+    actual = np.arange(40, 48) * 2 + np.tile([0.0, 1, 0, -1], 2)
+    scale = mase_scale(history, 4)
+    assert mase(actual, forecasts["ets"], scale) < 0.2
+    assert mase(actual, forecasts["theta"], scale) < mase(actual, forecasts["naive"], scale)
+
+
+# -- windows and model ------------------------------------------------------------------------
+
+
+def test_windows_are_relative_to_their_last_value():
+    values = np.arange(10, dtype=float)
+    windows = SeriesWindows([values], None, lookback=3, horizon=2, ends=[(3, 8)])
+    assert len(windows) == 6
+    batch = windows.batch(np.array([0, 5]))
+    assert batch.window.shape == (2, 3, 2)
+    assert batch.window[0, :, 0].tolist() == [-2, -1, 0]  # changes to the last value
+    assert batch.window[1, :, 1].tolist() == [5, 6, 7]  # the values
+    assert batch.target.tolist() == [[1, 2], [1, 2]]
+
+
+def test_scaling_divides_by_the_mase_scale_and_inverts():
+    values = np.array([10.0, 14, 10, 14, 10])
+    scaling = SeriesScaling.fit([values], season=1)
+    assert scaling.scales == [4.0] and scaling.centres == [11.6]
+    assert np.allclose(scaling.unscale(0, scaling.scale(0, values)), values)
+
+
+@pytest.mark.parametrize("decoder", ["direct", "recurrent"])
+def test_ensemble_shapes_and_sorted_quantiles(decoder):
+    config = ForecasterConfig(
+        inputs=3,
+        horizon=5,
+        covariates=1,
+        outputs=3,
+        units=8,
+        decoder=decoder,
+        members=2,
+        highway=4,
+    )
+    model = ForecastEnsemble(config)
+    window, future = torch.randn(6, 4, 3), torch.randn(6, 5, 1)
+    assert model(window, future).shape == (2, 6, 5, 3)
+    forecast = model.forecast(window, future)
+    assert forecast.shape == (6, 5, 3)
+    assert (forecast.diff(dim=-1) >= 0).all()
+
+
+def test_quantile_loss_of_the_median_is_the_absolute_error():
+    objective = QuantileForecasting([0.5])
+
+    class Constant(torch.nn.Module):
+        def forward(self, window, future=None):
+            return torch.zeros(1, len(window), 2, 1)
+
+    batch = SeriesWindows([np.array([0.0, 0, 3, -1])], None, 2, 2, [(2, 2)]).batch(np.array([0]))
+    assert objective.loss(Constant(), batch).item() == pytest.approx(2.0)  # |3| and |-1|
+
+
+# -- training and the commands --------------------------------------------------------------
+
+
+def test_train_beats_the_naive_forecast_and_writes_the_run(forecast_run):
+    metrics = json.loads((forecast_run / "metrics.json").read_text())
+    assert metrics["backtest_forecasts"] == 2
+    assert metrics["mase"] < metrics["naive_mase"]
+    assert 0.0 <= metrics["interval_coverage"] <= 1.0
+    for name in ("config.json", "model.safetensors", "history.csv", "backtest.png"):
+        assert (forecast_run / name).is_file()
+    saved = json.loads((forecast_run / "config.json").read_text())
+    assert saved["kind"] == "forecast" and len(saved["scaling"]["scales"]) == 2
+
+
+def test_predict_writes_the_horizon_of_every_series(forecast_run, series_file, capsys):
+    code, out, err = run(["predict", str(forecast_run), "--input", str(series_file)], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "series,step,forecast,lower,upper"
+    assert len(lines) == 1 + 2 * 10
+    name, step, point, lower, upper = lines[1].split(",")
+    assert (name, step) == ("a", "1")
+    assert float(lower) <= float(point) <= float(upper)
+
+
+def test_evaluate_prints_rnnlab_beside_the_baselines(forecast_run, series_file, capsys):
+    code, out, err = run(
+        ["evaluate", str(forecast_run), "--data", str(series_file), "--json"], capsys
+    )
+    assert code == 0, err
+    measures = json.loads(out)
+    assert measures["series"] == 2 and measures["horizon"] == 10
+    for key in ("mase", "smape", "naive_mase", "seasonal_naive_mase", "theta_mase", "ets_mase"):
+        assert math.isfinite(measures[key])
+
+
+def test_load_gives_a_model_that_predicts(forecast_run):
+    model = rnnlab.load(forecast_run)
+    (forecast,) = model.predict([cycles(120, seed=3)])
+    assert forecast.shape == (10,) and np.isfinite(forecast).all()
+
+
+def test_seeded_training_is_reproducible(series_file, tmp_path):
+    config = ForecastConfig(data=str(series_file), horizon=5, units=8, epochs=3)
+    first = train(config, tmp_path / "one").metrics
+    second = train(config, tmp_path / "two").metrics
+    assert first["mase"] == second["mase"] and first["val_loss"] == second["val_loss"]
+
+
+def test_covariates_need_their_future_rows(tmp_path, capsys):
+    path = tmp_path / "long.csv"
+    rows = ["series,time,value,promo"]
+    values = cycles(80)
+    rows += [f"s,{t},{values[t]:.3f},{t % 3 == 0:d}" for t in range(80)]
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(path), "--horizon", "4", "--units", "8", "--epochs", "2"]
+    assert run([*args, "--quiet", "--out", str(out)], capsys)[0] == 0
+    code, _, err = run(["predict", str(out), "--input", str(path)], capsys)
+    assert code == 2
+    assert "series 's' gives the covariates of 0 future steps; expected 4 rows" in err
+    future = [f"s,{t},,{t % 3 == 0:d}" for t in range(80, 84)]
+    path.write_text("\n".join(rows + future) + "\n")
+    code, printed, err = run(["predict", str(out), "--input", str(path)], capsys)
+    assert code == 0, err
+    assert len(printed.splitlines()) == 5
+
+
+def test_recurrent_decoder_and_ensemble_train(series_file, tmp_path):
+    config = ForecastConfig(
+        data=str(series_file), horizon=5, units=8, epochs=2, decoder="recurrent", ensemble=2
+    )
+    run_ = train(config, tmp_path / "run")
+    assert run_.model.config.members == 2 and math.isfinite(run_.metrics["mase"])
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--horizon", "0"], "--horizon: expected a positive integer, got '0'"),
+        ([], "give --horizon: how many steps to forecast"),
+        (["--horizon", "5", "--lookback", "300"], "series 'b' has 200 values; a lookback of 300"),
+        (["--horizon", "5", "--quantiles", "0.9,0.1"], "--quantiles must be two numbers"),
+    ],
+)
+def test_impossible_options_are_one_line_errors(series_file, tmp_path, capsys, args, expected):
+    out = tmp_path / "run"
+    code, _, err = run(["train", "--data", str(series_file), *args, "--out", str(out)], capsys)
+    assert code == 2
+    assert expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_bad_value_stops_train_with_its_line(tmp_path, capsys):
+    path = wide_csv(tmp_path / "s.csv", {"a": cycles(60)})
+    lines = path.read_text().splitlines()
+    lines[7] = "1806,n/a?"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    code, _, err = run(["train", "--data", str(path), "--horizon", "3", "--out", str(out)], capsys)
+    assert code == 2 and f"{path}:8: a 'n/a?' is not a number" in err
+    assert not out.exists()
+
+
+def test_a_new_series_is_scaled_by_its_own_history(forecast_run):
+    model = rnnlab.load(forecast_run)
+    base = cycles(120, seed=3)
+    (small,) = model.predict([Series("new", base)])
+    (large,) = model.predict([Series("new", base * 100)])
+    assert np.allclose(large, small * 100, rtol=1e-4)
+
+
+def test_series_sets_by_name():
+    from rnnlab.data.series_sets import series_set
+
+    sunspots = series_set("sunspots")
+    assert isinstance(sunspots, SeriesSet) and len(sunspots.series[0]) == 309
+    co2 = series_set("co2")
+    assert co2.season == 12 and len(co2.series[0]) == 526
+
+
+def test_conformal_widths_cover_the_calibration_errors():
+    from rnnlab.kinds.forecast import conformal_widths
+
+    errors = np.tile(np.arange(1.0, 41.0)[:, None], (1, 3))  # 40 windows, 3 steps
+    widths = conformal_widths(errors, 0.8)
+    assert widths == [33.0, 33.0, 33.0]  # the ceil(41 * 0.8) = 33rd smallest
+    few = conformal_widths(np.array([[1.0, 2.0, 3.0, 4.0]]), 0.5)  # pooled over steps
+    assert few[0] == pytest.approx(few[3] / 2)
+
+
+def test_conformal_intervals_where_the_series_allow(forecast_run, series_file, tmp_path):
+    saved = json.loads((forecast_run / "config.json").read_text())
+    assert saved["train"]["intervals"] == "conformal"
+    assert len(saved["interval_widths"]) == 10 and min(saved["interval_widths"]) > 0
+    short = wide_csv(tmp_path / "short.csv", {"a": cycles(40)})
+    config = ForecastConfig(data=str(short), horizon=10, units=8, epochs=2)
+    run_ = train(config, tmp_path / "run")
+    assert run_.config.intervals == "quantile" and "interval_widths" not in run_.state
