@@ -350,3 +350,44 @@ def test_conformal_intervals_where_the_series_allow(forecast_run, series_file, t
     config = ForecastConfig(data=str(short), horizon=10, units=8, epochs=2)
     run_ = train(config, tmp_path / "run")
     assert run_.config.intervals == "quantile" and "interval_widths" not in run_.state
+
+
+def test_evaluate_prints_a_table_without_json(forecast_run, series_file, capsys):
+    code, out, err = run(["evaluate", str(forecast_run), "--data", str(series_file)], capsys)
+    assert code == 0, err
+    assert out.startswith("2 series, horizon 10\nbacktest: 2 forecasts")
+    assert [line.split()[0] for line in out.splitlines()[3:]] == [
+        "rnnlab",
+        "naive",
+        "seasonal",
+        "Theta",
+        "ETS",
+    ]
+
+
+def test_resume_gives_the_same_forecasts_as_an_uninterrupted_run(series_file, tmp_path):
+    from rnnlab.training import Callback
+    from rnnlab.training.run_folder import RunFolderError
+
+    config = ForecastConfig(data=str(series_file), horizon=5, units=8, epochs=4)
+    full = train(config, tmp_path / "full")
+
+    class Interrupt(Exception):
+        pass
+
+    class StopAtEpoch(Callback):
+        def on_epoch_begin(self, epoch):
+            if epoch == 2:
+                raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(config, tmp_path / "resumed", callbacks=[StopAtEpoch()])
+    with pytest.raises(RunFolderError):
+        rnnlab.load(tmp_path / "resumed")
+    resumed = train(None, tmp_path / "resumed", resume=True)
+    for (k, a), b in zip(
+        full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), k
+    assert full.state["interval_widths"] == resumed.state["interval_widths"]
+    assert full.metrics["mase"] == resumed.metrics["mase"]

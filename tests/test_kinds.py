@@ -34,10 +34,11 @@ def run(args, capsys):
 
 
 def test_every_kind_is_registered_with_its_config():
-    assert list(KINDS) == ["seq2seq", "tag", "classify", "lm"]
+    assert list(KINDS) == ["seq2seq", "tag", "classify", "forecast", "lm"]
     for name, kind in KINDS.items():
         assert kind.name == name and hasattr(kind.config, "resolved")
     assert guess_kind("x.conllu") == "tag" and guess_kind("x.ts") == "classify"
+    assert guess_kind("x.csv") == "forecast"
     assert guess_kind("x.tsv") == "seq2seq" and guess_kind(None) == "seq2seq"
 
 

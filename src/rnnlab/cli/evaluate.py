@@ -16,7 +16,9 @@ def add_parser(commands) -> None:
         description="The measures of a trained run on a file its kind reads: exact match, "
         "token accuracy and token error rate on a pair file (seq2seq), token accuracy on "
         "tagged sentences (tag), accuracy and macro F1 on labelled sequences (classify), loss "
-        "in nats per token, bits per token and perplexity on a text (lm).",
+        "in nats per token, bits per token and perplexity on a text (lm), MASE and sMAPE of the "
+        "last --horizon values of every series beside naive, seasonal naive, Theta and ETS "
+        "(forecast).",
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--data", type=Path, required=True, help="a file of the run's kind")
@@ -50,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         if out is not None:
             text = json.dumps(json_numbers(metrics), indent=2) + "\n"
             out.write(lambda stage: atomic_write_text(stage / "metrics.json", text))
-        print(json.dumps(json_numbers(metrics)) if args.json else _line(metrics))
+        text = None if args.json else trained.describe(metrics) or _line(metrics)
+        print(json.dumps(json_numbers(metrics)) if args.json else text)
         return 0
     pairs = read_pairs(args.data, trained.tokens)
     names = [f"{pairs.path}:{line}" for line in pairs.lines]

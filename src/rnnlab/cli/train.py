@@ -12,12 +12,13 @@ from rnnlab.cli.runs import default_out
 DESCRIPTION = """\
 Train one model into a run folder (--out): a sequence-to-sequence model on a built-in task
 (--task) or a pair file (--data: 'source<TAB>target' lines, or JSONL), a tagger (--kind tag:
-CoNLL-U, CoNLL columns or JSONL), a classifier (--kind classify: TSV, JSONL or .ts), or a
-language model (--kind lm: a UTF-8 text, or --task pydoc). The
-kind follows from --task or the file's extension where --kind is not given (.conllu: tag,
-.ts: classify, anything else: seq2seq). Each kind and built-in task has defaults that solve
-it. The run folder holds config.json, model.safetensors, history.csv, metrics.json and
-PNGs; an interrupted run continues with --resume."""
+CoNLL-U, CoNLL columns or JSONL), a classifier (--kind classify: TSV, JSONL or .ts), a
+forecaster (--kind forecast: a long or wide CSV of series, or a shipped set such as --task
+sunspots, with --horizon), or a language model (--kind lm: a UTF-8 text, or --task pydoc).
+The kind follows from --task or the file's extension where --kind is not given (.conllu:
+tag, .ts: classify, .csv: forecast, anything else: seq2seq). Each kind and built-in task has
+defaults that solve it. The run folder holds config.json, model.safetensors, history.csv,
+metrics.json and PNGs; an interrupted run continues with --resume."""
 
 KIND_OPTIONS = {"kind", "resume", "out", "overwrite", "quiet"}  # the command's own options
 RESUME_OPTIONS = {"resume", "quiet"}  # besides the config fields a resumed run may change

@@ -122,6 +122,10 @@ class Run:
     state: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
 
+    def describe(self, measures: dict) -> str | None:
+        """``evaluate``'s measures as text, where the kind has a better form than one line."""
+        return None
+
 
 def train(
     config,

@@ -527,6 +527,11 @@ class ForecastRun(Run):
                 lines.append(f"{name},{step + 1}," + ",".join(f"{v:.6g}" for v in row))
         return "\n".join(lines) + "\n"
 
+    def describe(self, measures: dict) -> str:
+        return f"{measures['series']} series, horizon {measures['horizon']}\n" + backtest_table(
+            measures
+        )
+
     def evaluate_file(self, path) -> dict:
         """The backtest of the file's last ``horizon`` values of every series: rnnlab's and
         the baselines' MASE and sMAPE, and rnnlab's interval coverage."""
