@@ -49,13 +49,34 @@ def mase_of(metrics: dict, method: str) -> float:
     return metrics["mase" if method == "rnnlab" else f"{method}_mase"]
 
 
+def synthetic_collection(count: int, seed: int = 0):
+    """``count`` short quarterly series (24-60 points): a drifting level, a season of 4 with
+    its own amplitude, noise. For the training time of a collection, not its accuracy."""
+    import numpy as np
+
+    from rnnlab.data.series import Series, SeriesSet
+
+    rng = np.random.default_rng(seed)
+    series = []
+    for i in range(count):
+        n = int(rng.integers(24, 61))
+        t = np.arange(n)
+        level = 100 + np.cumsum(rng.normal(rng.normal(0.5, 0.5), 1.0, n))
+        season = rng.uniform(0, 5) * np.sin(2 * np.pi * t / 4 + rng.uniform(0, 6.3))
+        series.append(Series(f"s{i}", level + season + rng.normal(0, 1, n)))
+    return SeriesSet(series, 4, [], f"{count} synthetic series", "quarterly")
+
+
 def run_set(name, horizon, backtest, aeon_data, folder: Path, options: list[str], pictures):
     from rnnlab.data.series import series_csv
     from rnnlab.data.series_sets import series_set
     from rnnlab.kinds import train
     from rnnlab.kinds.forecast import ForecastConfig
 
-    data = series_set(name, aeon_data)
+    if name.startswith("synthetic-"):
+        data = synthetic_collection(int(name.split("-")[1]))
+    else:
+        data = series_set(name, aeon_data)
     path = folder / f"{name}.csv"
     path.write_text(series_csv(data))
     extra = parse_train_options(options)
@@ -112,7 +133,9 @@ def parse_train_options(options: list[str]) -> dict:
 
 def verdicts(rows: list[dict]) -> list[str]:
     lines = []
-    singles = [r for r in rows if r["set"] != COLLECTION]
+    timed = [r for r in rows if r["set"].startswith("synthetic-")]
+    rows = [r for r in rows if r not in timed]  # the synthetic collection only times
+    singles = [r for r in rows if r["series"] == 1]
     beats_simple = [
         r["set"] for r in rows if r["rnnlab_mase"] < min(r["naive_mase"], r["seasonal_naive_mase"])
     ]
@@ -129,6 +152,11 @@ def verdicts(rows: list[dict]) -> list[str]:
             lines.append(
                 f"{r['set']}: the best baseline's MASE / rnnlab's = {margin:.2f} ({verdict})"
             )
+    for r in timed:
+        lines.append(
+            f"{r['set']} ({r['series']} series, 24-60 points): {r['seconds']:.0f} s of "
+            f"training (target {COLLECTION_SECONDS} s)"
+        )
     for r in rows:
         if r["set"] == COLLECTION:
             verdict = "beats" if r["rnnlab_mase"] < r["theta_mase"] else "LOSES TO"
@@ -197,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("sets", nargs="*", help=f"sets (default: {', '.join(s for s, _ in SETS)})")
     p.add_argument("--aeon-data", type=Path, help="aeon's datasets/data folder")
     p.add_argument("--backtest", type=int, default=1, help="windows of H held out (default 1)")
+    p.add_argument(
+        "--many",
+        type=int,
+        default=400,
+        help="also time a collection of this many synthetic short series (0: not)",
+    )
     p.add_argument("--png", type=Path, help="also draw the MASE of every method and set")
     p.add_argument("--pictures", type=Path, help="copy each run's backtest.png into this folder")
     p.add_argument("--json", type=Path, help="also write the rows to this JSON file")
@@ -209,9 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     require_statsmodels()
     aeon_data = args.aeon_data or aeon_folder()
     horizons = dict(SETS)
+    names = list(args.sets or horizons)
+    if args.many:
+        names.append(f"synthetic-{args.many}")
+        horizons[names[-1]] = 8
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.sets or horizons:
+        for name in names:
             if name in AEON_SETS and (aeon_data is None or not Path(aeon_data).is_dir()):
                 print(f"{name}: skipped (aeon's data not found; install aeon or --aeon-data)")
                 continue
