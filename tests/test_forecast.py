@@ -391,3 +391,18 @@ def test_resume_gives_the_same_forecasts_as_an_uninterrupted_run(series_file, tm
         assert torch.equal(a, b), k
     assert full.state["interval_widths"] == resumed.state["interval_widths"]
     assert full.metrics["mase"] == resumed.metrics["mase"]
+
+
+def test_log_transform_needs_positive_values_and_forecasts_them(tmp_path, capsys):
+    path = wide_csv(tmp_path / "pos.csv", {"a": np.exp(cycles(120) / 20)})
+    out = tmp_path / "run"
+    args = ["train", "--data", str(path), "--horizon", "5", "--transform", "log"]
+    assert (
+        run([*args, "--units", "8", "--epochs", "3", "--quiet", "--out", str(out)], capsys)[0] == 0
+    )
+    model = rnnlab.load(out)
+    (forecast,) = model.forecast([Series("a", np.exp(cycles(120) / 20))])
+    assert (forecast > 0).all()
+    bad = wide_csv(tmp_path / "neg.csv", {"a": cycles(120) - 60})
+    code, _, err = run([*args[:2], str(bad), *args[3:], "--out", str(tmp_path / "r2")], capsys)
+    assert code == 2 and "series 'a' has values <= 0; --transform log expected positive" in err

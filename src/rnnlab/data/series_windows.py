@@ -3,6 +3,8 @@
 ``SeriesScaling`` centres each series on its training part's mean and divides it by that
 part's mean absolute seasonal difference (the MASE scale, so that an absolute error of 1 in
 scaled units is a MASE of 1), and inverts that on forecasts; it is saved in the run folder.
+With ``transform="log"`` it does so to the logarithm of each (positive) series, so that a
+season or noise that grows with the level becomes one of constant size.
 
 A window ending at step ``t`` of a series holds, for each of its ``L`` steps, the scaled
 value minus the window's last value, the scaled value itself, and the covariates; its target
@@ -22,20 +24,28 @@ from rnnlab.training.forecast_metrics import mase_scale
 SERIES_FEATURES = 2  # a window step's own inputs, before the covariates: change, level
 
 
+TRANSFORMS = ("none", "log")
+
+
 @dataclass
 class SeriesScaling:
-    """Per-series centre and scale, and per-covariate mean and spread."""
+    """Per-series centre and scale (of the values, or of their logarithm), and per-covariate
+    mean and spread."""
 
     centres: list[float]
     scales: list[float]
     covariate_means: list[float]
     covariate_scales: list[float]
+    transform: str = "none"
 
     @classmethod
-    def fit(cls, parts: list[np.ndarray], season: int, covariates=None) -> SeriesScaling:
+    def fit(
+        cls, parts: list[np.ndarray], season: int, covariates=None, transform: str = "none"
+    ) -> SeriesScaling:
         """Fitted on each series' training part (and the covariates' training rows)."""
         centres, scales = [], []
         for values in parts:
+            values = transformed(values, transform)
             scale = mase_scale(values, season)
             if not np.isfinite(scale):  # a constant series: any positive scale will do
                 scale = max(abs(float(values[0])), 1.0)
@@ -46,13 +56,29 @@ class SeriesScaling:
             stacked = np.concatenate(covariates)
             means = stacked.mean(0).tolist()
             spreads = [float(s) if s > 0 else 1.0 for s in stacked.std(0)]
-        return cls(centres, scales, means, spreads)
+        return cls(centres, scales, means, spreads, transform)
 
     def scale(self, i: int, values: np.ndarray) -> np.ndarray:
-        return (np.asarray(values, float) - self.centres[i]) / self.scales[i]
+        return (transformed(values, self.transform) - self.centres[i]) / self.scales[i]
 
     def unscale(self, i: int, values: np.ndarray) -> np.ndarray:
-        return np.asarray(values, float) * self.scales[i] + self.centres[i]
+        values = np.asarray(values, float) * self.scales[i] + self.centres[i]
+        return np.exp(values) if self.transform == "log" else values
+
+    def with_series(self, values: np.ndarray, season: int) -> tuple[SeriesScaling, int]:
+        """A scaling that also holds a series it was not fitted on (fitted on its own
+        values), and that series' index in it."""
+        own = SeriesScaling.fit([values], season, transform=self.transform)
+        return (
+            SeriesScaling(
+                [*self.centres, own.centres[0]],
+                [*self.scales, own.scales[0]],
+                self.covariate_means,
+                self.covariate_scales,
+                self.transform,
+            ),
+            len(self.centres),
+        )
 
     def scale_covariates(self, values: np.ndarray) -> np.ndarray:
         return (values - np.asarray(self.covariate_means)) / np.asarray(self.covariate_scales)
@@ -63,7 +89,13 @@ class SeriesScaling:
             "scales": self.scales,
             "covariate_means": self.covariate_means,
             "covariate_scales": self.covariate_scales,
+            "transform": self.transform,
         }
+
+
+def transformed(values: np.ndarray, transform: str) -> np.ndarray:
+    values = np.asarray(values, float)
+    return np.log(values) if transform == "log" else values
 
 
 @dataclass

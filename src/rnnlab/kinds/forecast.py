@@ -28,7 +28,13 @@ import torch
 from rnnlab.data.files import InputFileError
 from rnnlab.data.series import FILLS, Series, SeriesSet, read_series_csv
 from rnnlab.data.series_sets import SERIES_SETS, series_set
-from rnnlab.data.series_windows import SERIES_FEATURES, SeriesScaling, SeriesWindows, window_inputs
+from rnnlab.data.series_windows import (
+    SERIES_FEATURES,
+    TRANSFORMS,
+    SeriesScaling,
+    SeriesWindows,
+    window_inputs,
+)
 from rnnlab.kinds.base import Kind, Prepared, Run
 from rnnlab.kinds.options import option
 from rnnlab.models.forecaster import DECODERS, ForecastEnsemble, ForecasterConfig
@@ -71,6 +77,11 @@ class ForecastConfig:
         "windows of --horizon steps held out at the end of every series and forecast",
         value="samples",
         default=1,
+    )
+    transform: str = option(
+        "forecast the logarithm of each series (positive values only)",
+        choices=TRANSFORMS,
+        default="none",
     )
     fill: str | None = option(
         "fill missing values (default: refuse them)", choices=FILLS, default=None
@@ -255,10 +266,18 @@ class ForecastKind(Kind):
         covariates = None
         if data.covariate_names:
             covariates = [s.covariates for s in data.series]
+        if config.transform == "log":
+            for s in data.series:
+                if (s.values <= 0).any():
+                    raise InputFileError(
+                        f"{data.source}: series {s.name!r} has values <= 0; `transform` log "
+                        "expected positive values"
+                    )
         scaling = SeriesScaling.fit(
             [s.values[:cut] for s, cut in zip(data.series, cuts, strict=True)],
             season,
             [c[:cut] for c, cut in zip(covariates, cuts, strict=True)] if covariates else None,
+            config.transform,
         )
         scaled = [scaling.scale(i, s.values) for i, s in enumerate(data.series)]
         scaled_covariates = None
@@ -424,15 +443,18 @@ class ForecastRun(Run):
     def lookback(self) -> int:
         return self.state["lookback"]
 
-    def _scaling_of(self, series: Series) -> tuple[float, float]:
-        """The centre and scale of a series: saved for a series of training, else fitted on
-        its own history (a global model forecasts new series too)."""
+    def _scaling_of(self, series: Series, source: str) -> tuple[SeriesScaling, int]:
+        """The scaling of a series and its index there: saved for a series of training, else
+        fitted on its own history (a global model forecasts new series too)."""
+        if self.scaling.transform == "log" and (series.values <= 0).any():
+            raise InputFileError(
+                f"{source}: series {series.name!r} has values <= 0; the model forecasts the "
+                "logarithm (--transform log), so expected positive values"
+            )
         names = self.state["series"]
         if series.name in names:
-            i = names.index(series.name)
-            return self.scaling.centres[i], self.scaling.scales[i]
-        fitted = SeriesScaling.fit([series.values], self.state["season"])
-        return fitted.centres[0], fitted.scales[0]
+            return self.scaling, names.index(series.name)
+        return self.scaling.with_series(series.values, self.state["season"])
 
     def forecast(self, series: list[Series], source: str = "the input") -> list[np.ndarray]:
         """For each series, the ``(H, Q)`` forecast of the steps after its last value (the
@@ -464,15 +486,15 @@ class ForecastRun(Run):
                 scaled = self.scaling.scale_covariates(s.covariates)
                 covariates = scaled[: len(s)]
                 future = scaled[len(s) : len(s) + self.horizon]
-            centre, scale = self._scaling_of(s)
-            values = (s.values - centre) / scale
+            scaling, index = self._scaling_of(s, source)
+            values = scaling.scale(index, s.values)
             window, ahead, last = window_inputs(values, self.lookback, covariates, future)
             outputs = self.model.forecast(window, ahead)[0].numpy().astype(float)
             widths = self.state.get("interval_widths")
             if widths is not None:  # conformal: the median plus and minus calibrated widths
                 median = outputs[:, self.state["levels"].index(0.5)]
                 outputs[:, 0], outputs[:, -1] = median - widths, median + widths
-            out.append((outputs + last) * scale + centre)
+            out.append(scaling.unscale(index, outputs + last))
         return out
 
     def predict(self, inputs) -> list[np.ndarray]:
