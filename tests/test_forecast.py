@@ -406,3 +406,13 @@ def test_log_transform_needs_positive_values_and_forecasts_them(tmp_path, capsys
     bad = wide_csv(tmp_path / "neg.csv", {"a": cycles(120) - 60})
     code, _, err = run([*args[:2], str(bad), *args[3:], "--out", str(tmp_path / "r2")], capsys)
     assert code == 2 and "series 'a' has values <= 0; --transform log expected positive" in err
+
+
+def test_a_run_of_many_epochs_prints_about_a_hundred_epoch_lines(series_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--data", str(series_file), "--horizon", "5", "--units", "4"]
+    code, _, err = run([*args, "--epochs", "250", "--backtest", "0", "--out", str(out)], capsys)
+    assert code == 0
+    epochs = [line.split()[2] for line in err.splitlines() if line.startswith("train: Epoch")]
+    assert epochs[0] == "1/250" and epochs[1] == "3/250" and epochs[-1] == "250/250"
+    assert len(epochs) == 1 + 250 // 3 + 1

@@ -26,6 +26,7 @@ BOUNDS = {
     "units": (int, 0, MOST_UNITS),
     "layers": (int, 1, MOST_LAYERS),
     "samples": (int, 0, MOST_SAMPLES),  # 0: not generated (a pair file)
+    "count": (int, 0, MOST_SAMPLES),  # how many of something, none allowed
     "length": (int, 0, MOST_LENGTH),
     "steps": (int, 1, MOST_STEPS),
     "batch": (int, 1, MOST_BATCH),

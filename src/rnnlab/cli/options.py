@@ -108,6 +108,7 @@ units_int = bounded_int(MOST_UNITS)
 layers_int = bounded_int(MOST_LAYERS)
 samples_int = bounded_int(MOST_SAMPLES)
 length_int = bounded_int(MOST_LENGTH)
+count_int = bounded_int(MOST_SAMPLES, least=0)
 batch_int = bounded_int(MOST_BATCH)
 beam_int = bounded_int(MOST_BEAM)
 

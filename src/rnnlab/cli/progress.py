@@ -20,8 +20,13 @@ def _is_terminal(stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+EPOCH_LINES = 100  # a run of more epochs prints every k-th epoch's line (and the last)
+
+
 class ProgressBar(Callback):
-    """Shows steps, loss and ETA while training, then one line per finished epoch.
+    """Shows steps, loss and ETA while training, then one line per finished epoch (the
+    first, every k-th and the last, when there are more than ``EPOCH_LINES``: a forecaster
+    on one series trains hundreds of epochs of one step each).
 
     Several bars can run at once (models trained side by side): each gets its own ``row``
     on the terminal, and a ``label`` that starts its epoch lines.
@@ -63,6 +68,9 @@ class ProgressBar(Callback):
         self.bar.set_postfix_str(_format(logs), refresh=False)
 
     def on_epoch_end(self, epoch, logs):
+        every = -(-self.epochs // EPOCH_LINES)
+        if epoch and (epoch + 1) % every and epoch + 1 != self.epochs:
+            return
         seconds = time.perf_counter() - self.epoch_start
         per_step = 1000 * seconds / self.steps
         shown = {k: v for k, v in logs.items() if k in self.shown}

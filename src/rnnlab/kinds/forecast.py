@@ -74,8 +74,8 @@ class ForecastConfig:
         value="length",
     )
     backtest: int = option(
-        "windows of --horizon steps held out at the end of every series and forecast",
-        value="samples",
+        "windows of --horizon steps held out at the end of every series and forecast (0: none)",
+        value="count",
         default=1,
     )
     transform: str = option(

@@ -5,9 +5,10 @@ its options (``rnnlab.cli.train``), so that a config owns its defaults, help and
 values in one place and the command line only combines them:
 
 - ``value``: the kind of value, checked by the command line's types: ``"int"``, ``"units"``,
-  ``"layers"``, ``"samples"``, ``"length"``, ``"steps"``, ``"batch"``, ``"beam"``, ``"seed"``
-  (bounded integers), ``"rate"``, ``"positive"`` (bounded numbers), ``"fraction"``,
-  ``"dropout"``, ``"path"``, ``"text"``, ``"floats"`` (comma-separated numbers);
+  ``"layers"``, ``"samples"``, ``"count"``, ``"length"``, ``"steps"``, ``"batch"``,
+  ``"beam"``, ``"seed"`` (bounded integers), ``"rate"``, ``"positive"`` (bounded numbers),
+  ``"fraction"``, ``"dropout"``, ``"path"``, ``"text"``, ``"floats"`` (comma-separated
+  numbers);
 - ``choices``: the allowed strings (taken from the mapping that dispatches them);
 - ``flag``: a boolean set by an option of its own name (``--unidirectional`` sets
   ``bidirectional`` to False; without ``flag``, ``--crf`` sets ``crf`` to True);
