@@ -126,7 +126,7 @@ def parse_train_options(options: list[str]) -> dict:
         elif isinstance(default, str) or by_name[name].metadata["choices"]:
             values[name] = text
         else:
-            values[name] = float(text) if "." in text else int(text)
+            values[name] = int(text) if text.lstrip("-").isdigit() else float(text)
         i += 2
     return values
 

@@ -416,3 +416,99 @@ def test_a_run_of_many_epochs_prints_about_a_hundred_epoch_lines(series_file, tm
     epochs = [line.split()[2] for line in err.splitlines() if line.startswith("train: Epoch")]
     assert epochs[0] == "1/250" and epochs[1] == "3/250" and epochs[-1] == "250/250"
     assert len(epochs) == 1 + 250 // 3 + 1
+
+
+def test_lags_are_read_beside_each_step(tmp_path, capsys):
+    values = np.arange(20, dtype=float)
+    windows = SeriesWindows([values], None, lookback=3, horizon=2, ends=[(8, 8)], lags=(5,))
+    batch = windows.batch(np.array([0]))
+    assert batch.window.shape == (1, 3, 3)
+    assert batch.window[0, :, 2].tolist() == [-7, -6, -5]  # values 0, 1, 2 minus the last, 7
+    path = wide_csv(tmp_path / "s.csv", {"a": cycles(100)})
+    out = tmp_path / "run"
+    args = ["train", "--data", str(path), "--horizon", "4", "--lags", "10,20", "--units", "8"]
+    assert run([*args, "--epochs", "2", "--quiet", "--out", str(out)], capsys)[0] == 0
+    model = rnnlab.load(out)
+    assert model.reach == model.lookback + 20
+    with pytest.raises(InputFileError, match=f"the model reads the last {model.reach}"):
+        model.predict([cycles(model.reach - 1)])
+    code, _, err = run([*args[:-2], "--lags", "0", "--out", str(tmp_path / "r2")], capsys)
+    assert code == 2 and "--lags: expected comma-separated integers >= 1" in err
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("month,a\n2020-01,1\n2020-02,2\n2020-04,3\n", ":4: time '2020-04' is 2 steps after"),
+        ("month,a,a\n2020-01,1,2\n", ":1: column 3 has the name 'a' of an earlier column"),
+        (
+            "series,time,value\nx,2020-01,1\nx,2020-02,2\ny,2020-01-01,3\ny,2020-01-02,4\n",
+            ":4: series 'y' has times like '2020-01-01', at another frequency",
+        ),
+        ('year,a\n2000,"1\n', ":2: not CSV"),
+    ],
+)
+def test_gaps_names_and_frequencies_are_checked(tmp_path, body, expected):
+    path = tmp_path / "s.csv"
+    path.write_text(body)
+    with pytest.raises(InputFileError, match=expected):
+        read_series_csv(path)
+
+
+def test_line_endings_quoted_newlines_and_trailing_empty_values(tmp_path):
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"time,a\r1,1\r2,3\r")  # old Mac line ends
+    assert list(read_series_csv(path).series[0].values) == [1, 3]
+    path.write_text('series,time,value\n"a\nb",1,1\n"a\nb",2,2\na,1,1\na,2,x\n')
+    with pytest.raises(InputFileError, match=r"cr.csv:7: value 'x' is not a number"):
+        read_series_csv(path)  # the line the record starts on, after a quoted line break
+    path.write_text("series,time,value\nA,1,1\nA,2,2\nA,3,\n   \n")
+    (a,) = read_series_csv(path, fill="previous").series
+    assert list(a.values) == [1, 2] and a.future == 0  # an empty end is no value to fill
+
+
+def test_covariates_are_matched_by_name(tmp_path, capsys):
+    values = cycles(84)
+    rows = ["series,time,value,promo,holiday"]
+    rows += [f"s,{t},{values[t]:.3f},{t % 3 == 0:d},{t % 7 == 0:d}" for t in range(84)]
+    rows[-4:] = [f"s,{t},,{t % 3 == 0:d},{t % 7 == 0:d}" for t in range(80, 84)]
+    path = tmp_path / "train.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(path), "--horizon", "4", "--units", "8", "--epochs", "2"]
+    assert run([*args, "--quiet", "--out", str(out)], capsys)[0] == 0
+    code, first, _ = run(["predict", str(out), "--input", str(path)], capsys)
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text(
+        "\n".join(",".join(r.split(",")[i] for i in (0, 1, 2, 4, 3)) for r in rows) + "\n"
+    )
+    code, second, err = run(["predict", str(out), "--input", str(swapped)], capsys)
+    assert code == 0, err
+    assert first == second
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join(r.rsplit(",", 1)[0] for r in rows) + "\n")
+    code, _, err = run(["predict", str(out), "--input", str(other)], capsys)
+    assert code == 2 and "covariates promo; expected the ones the model was trained" in err
+
+
+def test_flat_histories_fall_back_to_the_naive_forecast():
+    baselines = Baselines()
+    forecasts = baselines.forecast(np.array([3.0, 3, 3, 3]), 3, season=1)
+    assert all(list(f) == [3, 3, 3] for f in forecasts.values())
+    assert baselines.fallbacks["theta"] == 1 and baselines.fallbacks["ets"] == 1
+
+
+def test_no_training_window_reads_or_predicts_the_held_out_points(series_file):
+    from rnnlab.kinds.forecast import ForecastKind
+
+    config = ForecastConfig(data=str(series_file), horizon=5, backtest=2, lags=(3,))
+    prepared = ForecastKind().prepare(config)
+    train, val = prepared.train, prepared.val
+    offsets = np.cumsum([0, *train.lengths])
+    for i, length in enumerate(train.lengths):
+        cuts = train.cuts[train.series == i] - offsets[i]
+        assert cuts.min() == prepared.state["lookback"] + 3  # room for the window and lag
+        assert cuts.max() + 5 == length - 2 * 5  # the last target: just before the backtest
+        (last,) = val.cuts[val.series == i] - offsets[i]
+        assert last == cuts.max()  # the in-sample validation window: the last training one
+    assert prepared.config.intervals == "conformal"

@@ -21,6 +21,7 @@ from rnnlab.cli.options import (
     dropout_float,
     float_list,
     fraction,
+    int_list,
     layers_int,
     learning_rate_float,
     length_int,
@@ -50,6 +51,7 @@ VALUE_TYPES = {
     "path": Path,
     "text": str,
     "floats": float_list,
+    "ints": int_list(1),
 }
 
 

@@ -4,17 +4,19 @@ Long CSV: a header with a series column (``series``, ``id``, ``unique_id`` or ``
 time column (``time``, ``date``, ``ds`` or ``timestamp``), a value column (``value``, ``y`` or
 ``target``) and any other columns as covariates known in advance (calendar features, say);
 rows of a series in time order, series in any order. A series may end with rows whose value
-is empty but whose covariates are given: the future the forecast is asked for.
+is empty: with covariates, the future the forecast is asked for (their covariates); without,
+the series simply ends there.
 
 Wide CSV: a time column first, then one column a series (its header is its name); a series
 may start later or end sooner than the others (empty cells before or after it).
 
 Times are integers (years, or step numbers), ``YYYY-MM`` months, ``YYYY-Qn`` quarters, ISO
-dates ``YYYY-MM-DD`` or date-times; within a series they must increase. A value that is
-empty or ``NA`` inside a series is refused with its line, or filled with ``fill="previous"``
-(the last value seen) or ``"linear"`` (interpolated). The season length follows from the
-time column (``infer_season``): monthly 12, quarterly 4, weekly 52, daily 7, hourly 24,
-yearly or plain integers 1.
+dates ``YYYY-MM-DD`` or date-times, in one format and at one frequency for every series;
+within a series they must increase one step a row (a gap, a repeat or a step back is refused
+with its line). A value that is empty or ``NA`` inside a series is refused with its line, or
+filled with ``fill="previous"`` (the last value seen) or ``"linear"`` (interpolated). The
+season length follows from the time column (``infer_season``): monthly 12, quarterly 4,
+weekly 52, daily 7, hourly 24, yearly or plain integers 1.
 """
 
 from __future__ import annotations
@@ -122,16 +124,15 @@ def infer_season(unit: str, positions: list[float]) -> tuple[int, str]:
 def read_series_csv(path: str | Path, fill: str | None = None) -> SeriesSet:
     """The series of a long or wide CSV file (see the module docstring), checked."""
     path = Path(path)
-    text = read_text_file(path)
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or not any(cell.strip() for cell in rows[0]):
+    rows = _csv_rows(path, read_text_file(path))
+    if not rows or not any(cell.strip() for cell in rows[0][1]):
         raise InputFileError(f"{path}: empty; expected a CSV header and rows of values")
-    header = [cell.strip() for cell in rows[0]]
+    header = [cell.strip() for cell in rows[0][1]]
     lower = [h.lower() for h in header]
     series_col = _column(lower, SERIES_COLUMNS)
     value_col = _column(lower, VALUE_COLUMNS)
     time_col = _column(lower, TIME_COLUMNS)
-    body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(row)]
+    body = [(number, row) for number, row in rows[1:] if any(cell.strip() for cell in row)]
     if not body:
         raise InputFileError(f"{path}: a header but no rows; expected values under it")
     for number, row in body:
@@ -154,6 +155,20 @@ def read_series_csv(path: str | Path, fill: str | None = None) -> SeriesSet:
             )
         reader = _read_wide(path, header, body, fill)
     return reader
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
+    """Each CSV record with the line it starts on (a quoted field may span lines; lines may
+    end at \\n, \\r\\n or \\r)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows, line = [], 1
+    try:
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputFileError(f"{path}:{line}: not CSV ({exc})") from None
+    return rows
 
 
 def _column(lower: list[str], names: tuple[str, ...]) -> int | None:
@@ -210,6 +225,25 @@ class _Times:
         self.lines.append(line)
         self.texts.append(text)
 
+    def check_steps(self) -> None:
+        """Refuse a gap: a time more than one step after the one before it (months and
+        quarters step by 1, integers by their most common spacing, dates within 15% of
+        theirs, so that months of 28 to 31 days are one step)."""
+        if len(self.positions) < 3:
+            return
+        gaps = np.diff(self.positions)
+        step = 1.0 if self.unit in ("month", "quarter") else float(np.median(gaps))
+        tolerance = 0.15 * step if self.unit == "second" else 0.0
+        for i, gap in enumerate(gaps):
+            if abs(gap - step) > tolerance:
+                steps = gap / step
+                raise InputFileError(
+                    f"{self.path}:{self.lines[i + 1]}: time {self.texts[i + 1]!r} is "
+                    f"{steps:.3g} steps after {self.texts[i]!r} on line {self.lines[i]} "
+                    f"(series {self.name!r}); expected one row a step (a missing value is a "
+                    "row with an empty value, which `fill` fills)"
+                )
+
 
 def _read_long(path, header, body, series_col, time_col, value_col, fill) -> SeriesSet:
     covariate_cols = [i for i in range(len(header)) if i not in (series_col, time_col, value_col)]
@@ -219,7 +253,7 @@ def _read_long(path, header, body, series_col, time_col, value_col, fill) -> Ser
         if not name:
             raise InputFileError(f"{path}:{number}: no series name; expected one in every row")
         grouped.setdefault(name, []).append((number, row))
-    series, seasons = [], []
+    series, seasons, first = [], [], None
     for name, rows in grouped.items():
         times = _Times(path, name)
         values, lines, covariates = [], [], []
@@ -228,18 +262,26 @@ def _read_long(path, header, body, series_col, time_col, value_col, fill) -> Ser
             values.append(_number(path, number, header[value_col], row[value_col]))
             lines.append(number)
             covariates.append([_covariate(path, number, header[c], row[c]) for c in covariate_cols])
-        future = _future_rows(values) if covariate_cols else 0
+        times.check_steps()
+        first = first or times
+        if (times.unit, infer_season(times.unit, times.positions)) != (
+            first.unit,
+            infer_season(first.unit, first.positions),
+        ):
+            raise InputFileError(
+                f"{path}:{times.lines[0]}: series {name!r} has times like "
+                f"{times.texts[0]!r}, at another frequency or in another format than series "
+                f"{first.name!r} (line {first.lines[0]}: {first.texts[0]!r}); expected one "
+                "frequency and format for every series"
+            )
+        future = _future_rows(values)  # the rows after the last value (covariates only)
         observed = len(values) - future
         cut = _first(values[:observed])
         filled = _filled(path, name, values[cut:observed], lines[cut:observed], fill)
-        series.append(
-            Series(
-                name,
-                filled,
-                np.asarray(covariates[cut:], dtype=np.float64) if covariate_cols else None,
-                future,
-            )
-        )
+        if covariate_cols:
+            series.append(Series(name, filled, np.asarray(covariates[cut:], float), future))
+        else:
+            series.append(Series(name, filled))
         seasons.append(infer_season(times.unit, times.positions))
     season, frequency = seasons[0]
     return SeriesSet(series, season, [header[c] for c in covariate_cols], str(path), frequency)
@@ -256,6 +298,13 @@ def _covariate(path, line, column, text) -> float:
 
 
 def _read_wide(path, header, body, fill) -> SeriesSet:
+    names = header[1:]
+    for i, name in enumerate(names):
+        if not name or name in names[:i]:
+            what = "no name" if not name else f"the name {name!r} of an earlier column"
+            raise InputFileError(
+                f"{path}:1: column {i + 2} has {what}; expected one distinct name a series"
+            )
     times = _Times(path, header[0])
     columns: list[list[float | None]] = [[] for _ in header[1:]]
     lines = []
@@ -264,6 +313,7 @@ def _read_wide(path, header, body, fill) -> SeriesSet:
         lines.append(number)
         for j, cell in enumerate(row[1:]):
             columns[j].append(_number(path, number, header[j + 1], cell))
+    times.check_steps()
     season, frequency = infer_season(times.unit, times.positions)
     series = []
     for name, values in zip(header[1:], columns, strict=True):
@@ -307,10 +357,17 @@ def _filled(path, name, values: list, lines: list[int], fill: str | None) -> np.
     return array[last]
 
 
+def csv_field(text: str) -> str:
+    """``text`` as one CSV field (quoted where it must be)."""
+    if any(c in text for c in ',"\n\r') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def series_csv(data: SeriesSet) -> str:
     """``data`` as a long CSV (``series,time,value``, the times numbered from 1)."""
     lines = ["series,time,value"]
     for s in data.series:
-        name = s.name if not any(c in s.name for c in ',"\n\r') else f'"{s.name}"'
+        name = csv_field(s.name)
         lines += [f"{name},{t},{v!r}" for t, v in enumerate(s.values.tolist(), start=1)]
     return "\n".join(lines) + "\n"

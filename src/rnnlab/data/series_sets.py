@@ -85,7 +85,8 @@ def _aeon_set(name: str, folder: Path | None) -> SeriesSet:
         )
     source = f"aeon's {name}"
     if name == "m1-yearly":
-        return SeriesSet(_tsf_series(folder / "m1_yearly_dataset" / "m1_yearly_dataset.tsf"), 1)
+        path = folder / "m1_yearly_dataset" / "m1_yearly_dataset.tsf"
+        return SeriesSet(_tsf_series(path), 1, [], source, "yearly")
     file, season, frequency = {
         "airline": ("Airline/Airline.csv", 12, "monthly"),
         "lynx": ("Lynx/Lynx.csv", 1, "yearly"),
@@ -102,7 +103,8 @@ def _tsf_series(path: Path) -> list[Series]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if data and line.strip():
             fields = line.strip().split(":")
-            values = [float(v) for v in fields[-1].split(",") if v != "?"]
-            series.append(Series(fields[0], np.array(values)))
+            if "?" in fields[-1].split(","):
+                raise InputFileError(f"{path}: series {fields[0]!r} has missing values")
+            series.append(Series(fields[0], np.array([float(v) for v in fields[-1].split(",")])))
         data = data or line.strip().lower() == "@data"
     return series

@@ -7,7 +7,8 @@ With ``transform="log"`` it does so to the logarithm of each (positive) series, 
 season or noise that grows with the level becomes one of constant size.
 
 A window ending at step ``t`` of a series holds, for each of its ``L`` steps, the scaled
-value minus the window's last value, the scaled value itself, and the covariates; its target
+value minus the window's last value, the scaled value itself, the value ``lag`` steps
+before for each of the ``lags`` (minus the last value too), and the covariates; its target
 is the next ``H`` scaled values minus that last value. Forecasts are made relative to the
 last value, so a trend or a level the training part never reached is no extrapolation.
 """
@@ -21,7 +22,7 @@ import torch
 
 from rnnlab.training.forecast_metrics import mase_scale
 
-SERIES_FEATURES = 2  # a window step's own inputs, before the covariates: change, level
+SERIES_FEATURES = 2  # a window step's own inputs, before lags and covariates: change, level
 
 
 TRANSFORMS = ("none", "log")
@@ -117,7 +118,9 @@ class SeriesWindows:
         covariates: each series' scaled covariates, ``(T_i, C)`` with at least the rows of
             its values (None without covariates).
         ends: where each series' windows may end, as ``(first, last)`` positions of the step
-            after the window (the first target's step); every position between is a window.
+            after the window (the first target's step); every position between is a window
+            (the first at least ``lookback + max(lags)``).
+        lags: target lags read beside each step.
     """
 
     def __init__(
@@ -127,8 +130,9 @@ class SeriesWindows:
         lookback: int,
         horizon: int,
         ends: list[tuple[int, int]],
+        lags: tuple[int, ...] = (),
     ) -> None:
-        self.lookback, self.horizon = lookback, horizon
+        self.lookback, self.horizon, self.lags = lookback, horizon, tuple(lags)
         self.values = np.concatenate(scaled).astype(np.float32)
         self.lengths = [len(s) for s in scaled]
         offsets = np.cumsum([0] + [len(s) for s in scaled])[:-1]
@@ -154,7 +158,7 @@ class SeriesWindows:
         ahead = cuts[:, None] + np.arange(self.horizon)
         last = self.values[cuts - 1][:, None]
         values = self.values[past]
-        features = [values - last, values]
+        features = [values - last, values, *(self.values[past - lag] - last for lag in self.lags)]
         window = np.stack(features, axis=-1)
         future = None
         if self.covariates is not None:
@@ -179,12 +183,15 @@ def window_inputs(
     lookback: int,
     covariates: np.ndarray | None = None,
     future: np.ndarray | None = None,
+    lags: tuple[int, ...] = (),
 ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
     """The window that ends at the last of ``scaled`` (``(1, L, F)``), the future covariates
     (``(1, H, C)`` or None) and the last scaled value that forecasts are relative to."""
-    values = np.asarray(scaled[-lookback:], np.float32)
+    scaled = np.asarray(scaled, np.float32)
+    values = scaled[-lookback:]
     last = float(values[-1])
-    window = np.stack([values - last, values], axis=-1)
+    lagged = [scaled[len(scaled) - lookback - lag : len(scaled) - lag] - last for lag in lags]
+    window = np.stack([values - last, values, *lagged], axis=-1)
     if covariates is not None:
         window = np.concatenate([window, covariates[-lookback:].astype(np.float32)], axis=-1)
     ahead = None if future is None else torch.from_numpy(future.astype(np.float32))[None]

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from rnnlab.data.files import InputFileError
-from rnnlab.data.series import FILLS, Series, SeriesSet, read_series_csv
+from rnnlab.data.series import FILLS, Series, SeriesSet, csv_field, read_series_csv
 from rnnlab.data.series_sets import SERIES_SETS, series_set
 from rnnlab.data.series_windows import (
     SERIES_FEATURES,
@@ -72,6 +72,11 @@ class ForecastConfig:
         "steps the model reads (default: 3 seasons or 3 horizons, at least 12, as far as the "
         "shortest series allows)",
         value="length",
+    )
+    lags: tuple[int, ...] = option(
+        "target lags each step also reads, e.g. 12 (the value a season before)",
+        value="ints",
+        default=(),
     )
     backtest: int = option(
         "windows of --horizon steps held out at the end of every series and forecast (0: none)",
@@ -136,6 +141,8 @@ class ForecastConfig:
             raise ValueError("give either `task` (a built-in series set) or `data` (a CSV file).")
         if self.horizon is None:
             raise ValueError("give `horizon`: how many steps to forecast.")
+        if self.lookback == 0:
+            raise ValueError("`lookback` must be at least 1 (or left out: the default).")
         quantiles = tuple(self.quantiles)
         if len(quantiles) != 2 or not 0.0 < quantiles[0] < 0.5 < quantiles[1] < 1.0:
             raise ValueError(
@@ -143,6 +150,10 @@ class ForecastConfig:
                 f"got {','.join(map(str, quantiles))}"
             )
         object.__setattr__(self, "quantiles", quantiles)
+        lags = tuple(self.lags)
+        if any(isinstance(lag, bool) or not isinstance(lag, int) or lag < 1 for lag in lags):
+            raise ValueError(f"`lags` must be positive integers, got {','.join(map(str, lags))}")
+        object.__setattr__(self, "lags", lags)
 
     def resolved(self) -> ForecastConfig:
         return self
@@ -230,6 +241,7 @@ def choose_lookback(config: ForecastConfig, data: SeriesSet, season: int) -> tup
     """The lookback window (and a note when the shortest series made it shorter than the
     default); a series too short for any window is an error naming it."""
     horizon, held = config.horizon, (config.backtest + calibration(config)) * config.horizon
+    held += max(config.lags, default=0)  # history read before the window
     shortest = min(data.series, key=len)
     room = len(shortest) - held - horizon  # the longest window the shortest series allows
     wanted = config.lookback or default_lookback(season, horizon)
@@ -241,6 +253,7 @@ def choose_lookback(config: ForecastConfig, data: SeriesSet, season: int) -> tup
         return room, f"lookback {room} (series {shortest.name!r} allows no more)"
     least = config.lookback or 1
     backtest = f", --backtest {config.backtest}" if config.backtest else ""
+    backtest += f", lags up to {max(config.lags)}" if config.lags else ""
     backtest += " and a conformal calibration window" if calibration(config) else ""
     raise InputFileError(
         f"{data.source}: series {shortest.name!r} has {len(shortest)} values; a lookback of "
@@ -283,11 +296,22 @@ class ForecastKind(Kind):
         scaled_covariates = None
         if covariates:
             scaled_covariates = [scaling.scale_covariates(c) for c in covariates]
+        reach = lookback + max(config.lags, default=0)  # the history a window reads
         train = SeriesWindows(
-            scaled, scaled_covariates, lookback, horizon, [(lookback, c - horizon) for c in cuts]
-        )  # a series' windows end where its held-out part (backtest, calibration) starts
+            scaled,
+            scaled_covariates,
+            lookback,
+            horizon,
+            [(reach, c - horizon) for c in cuts],  # each series' windows end where its held-out
+            config.lags,  # part (backtest, calibration) starts
+        )
         val = SeriesWindows(
-            scaled, scaled_covariates, lookback, horizon, [(c - horizon, c - horizon) for c in cuts]
+            scaled,
+            scaled_covariates,
+            lookback,
+            horizon,
+            [(c - horizon, c - horizon) for c in cuts],
+            config.lags,
         )
         if config.epochs is None:
             steps = -(-len(train) // config.batch_size)
@@ -295,7 +319,7 @@ class ForecastKind(Kind):
             config = dataclasses.replace(config, epochs=epochs)
         n_covariates = len(data.covariate_names)
         shape = ForecasterConfig(
-            inputs=SERIES_FEATURES + n_covariates,
+            inputs=SERIES_FEATURES + len(config.lags) + n_covariates,
             horizon=horizon,
             covariates=n_covariates,
             outputs=len(config.levels),
@@ -312,6 +336,7 @@ class ForecastKind(Kind):
             "season": season,
             "lookback": lookback,
             "lookback_note": note,
+            "lags": list(config.lags),
             "frequency": data.frequency,
             "covariate_names": data.covariate_names,
             "levels": config.levels,
@@ -339,9 +364,11 @@ class ForecastKind(Kind):
         return ForecastRun(self, config, model, saved, metrics, scaling=scaling)
 
     def fitted_state(self, model, prepared: Prepared) -> dict:
-        """Conformal half-widths (scaled units): a second model, trained as the first but
-        without each series' last training window, forecasts that window; its errors give
-        the widths (split conformal prediction, the trained model's data unchanged)."""
+        """Conformal half-widths (scaled units): a second model, of the same shape, seed and
+        epochs (without early stopping) but trained without each series' last training
+        window, forecasts that window; its errors give the widths (split conformal
+        prediction; the trained model's data are unchanged). The series' scaling is the
+        trained model's, fitted on that window too: only its mean and spread."""
         config = prepared.config
         if not calibration(config):
             return {}
@@ -350,10 +377,11 @@ class ForecastKind(Kind):
         covariates = None
         if train.covariates is not None:
             covariates = np.split(train.covariates, np.cumsum(train.lengths)[:-1])
-        h, lookback = config.horizon, train.lookback
+        h, lookback, lags = config.horizon, train.lookback, train.lags
+        reach = lookback + max(lags, default=0)
         ends = [len(s) - config.backtest * h - h for s in scaled]  # the calibration windows
-        fit = SeriesWindows(scaled, covariates, lookback, h, [(lookback, e - h) for e in ends])
-        held = SeriesWindows(scaled, covariates, lookback, h, [(e, e) for e in ends])
+        fit = SeriesWindows(scaled, covariates, lookback, h, [(reach, e - h) for e in ends], lags)
+        held = SeriesWindows(scaled, covariates, lookback, h, [(e, e) for e in ends], lags)
         torch.manual_seed(config.seed)
         calibrating = prepared.build(prepared.model_config)
         Trainer(
@@ -377,10 +405,13 @@ class ForecastKind(Kind):
     def report(self, model, prepared: Prepared) -> dict:
         run = self.restore(prepared.config, model, {**prepared.state}, {})
         run.state["model"] = dataclasses.asdict(prepared.model_config)
+        shape = {"lookback": prepared.state["lookback"], "intervals": prepared.config.intervals}
+        if prepared.state["lookback_note"]:
+            shape["lookback_note"] = prepared.state["lookback_note"]
         if prepared.config.backtest == 0:
-            return {"lookback": prepared.state["lookback"]}
+            return shape
         result = run.backtest(prepared.data.series, prepared.config.backtest)
-        return {"lookback": prepared.state["lookback"], **result.measures()}
+        return {**shape, **result.measures()}
 
     def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
         pictures = {"learning_curves.png": loss_png(history)}
@@ -391,7 +422,11 @@ class ForecastKind(Kind):
         return pictures
 
     def summary(self, m: dict) -> str:
-        lines = [f"{m['epochs']} epochs, {m['train_seconds']:.1f} s of training"]
+        lines = [
+            f"{m['epochs']} epochs, {m['train_seconds']:.1f} s of training; "
+            f"{m.get('lookback_note') or 'lookback ' + str(m['lookback'])}, "
+            f"{m['intervals']} intervals"
+        ]
         if "mase" in m:
             lines.append(backtest_table(m))
         return "\n".join(lines)
@@ -403,7 +438,6 @@ class Backtest:
 
     horizon: int
     windows: int
-    season: int
     forecasts: dict  # method -> list over (series, window) of (H,) arrays
     intervals: list  # over (series, window): ((H,), (H,)) lower and upper
     actuals: list  # over (series, window): (H,) arrays
@@ -418,7 +452,9 @@ class Backtest:
             scores = [
                 mase(a, f, s) for a, f, s in zip(self.actuals, forecasts, self.scales, strict=True)
             ]
-            out[f"{prefix}mase"] = float(np.nanmean(scores))
+            out[f"{prefix}mase"] = (
+                float(np.nanmean(scores)) if np.isfinite(scores).any() else math.nan
+            )
             out[f"{prefix}smape"] = float(
                 np.mean([smape(a, f) for a, f in zip(self.actuals, forecasts, strict=True)])
             )
@@ -426,6 +462,8 @@ class Backtest:
         upper = np.concatenate([hi for _, hi in self.intervals])
         out["interval_coverage"] = coverage(np.concatenate(self.actuals), lower, upper)
         out["baseline_fallbacks"] = {k: v for k, v in self.fallbacks.items() if v}
+        # a constant history has no MASE scale: its forecasts count in sMAPE, not in MASE
+        out["mase_undefined"] = int(np.sum(~np.isfinite(self.scales)))
         return out
 
 
@@ -443,6 +481,15 @@ class ForecastRun(Run):
     def lookback(self) -> int:
         return self.state["lookback"]
 
+    @property
+    def lags(self) -> tuple[int, ...]:
+        return tuple(self.state.get("lags", ()))
+
+    @property
+    def reach(self) -> int:
+        """The history a forecast reads: the lookback, and the longest lag before it."""
+        return self.lookback + max(self.lags, default=0)
+
     def _scaling_of(self, series: Series, source: str) -> tuple[SeriesScaling, int]:
         """The scaling of a series and its index there: saved for a series of training, else
         fitted on its own history (a global model forecasts new series too)."""
@@ -452,7 +499,7 @@ class ForecastRun(Run):
                 "logarithm (--transform log), so expected positive values"
             )
         names = self.state["series"]
-        if series.name in names:
+        if series.name and series.name in names:
             return self.scaling, names.index(series.name)
         return self.scaling.with_series(series.values, self.state["season"])
 
@@ -463,10 +510,10 @@ class ForecastRun(Run):
         out = []
         n_covariates = self.model.config.covariates
         for s in series:
-            if len(s) < self.lookback:
+            if len(s) < self.reach:
                 raise InputFileError(
                     f"{source}: series {s.name!r} has {len(s)} values; the model reads the "
-                    f"last {self.lookback}, so expected at least that many"
+                    f"last {self.reach}, so expected at least that many"
                 )
             future = None
             covariates = None
@@ -488,7 +535,9 @@ class ForecastRun(Run):
                 future = scaled[len(s) : len(s) + self.horizon]
             scaling, index = self._scaling_of(s, source)
             values = scaling.scale(index, s.values)
-            window, ahead, last = window_inputs(values, self.lookback, covariates, future)
+            window, ahead, last = window_inputs(
+                values, self.lookback, covariates, future, self.lags
+            )
             outputs = self.model.forecast(window, ahead)[0].numpy().astype(float)
             widths = self.state.get("interval_widths")
             if widths is not None:  # conformal: the median plus and minus calibrated widths
@@ -498,11 +547,9 @@ class ForecastRun(Run):
         return out
 
     def predict(self, inputs) -> list[np.ndarray]:
-        """The median forecast of each input: a ``Series``, or a sequence of numbers."""
-        series = [
-            x if isinstance(x, Series) else Series(f"input {i + 1}", np.asarray(x, float))
-            for i, x in enumerate(inputs)
-        ]
+        """The median forecast of each input: a ``Series`` (one of training's names uses
+        its saved scaling), or a sequence of numbers (scaled by its own history)."""
+        series = [x if isinstance(x, Series) else Series("", np.asarray(x, float)) for x in inputs]
         median = self.state["levels"].index(0.5)
         return [f[:, median] for f in self.forecast(series)]
 
@@ -520,8 +567,6 @@ class ForecastRun(Run):
             for w in range(windows, 0, -1):
                 cut = len(s) - w * h
                 past = Series(s.name, s.values[:cut], s.covariates, len(s) - cut)
-                if s.covariates is None:
-                    past.covariates = None
                 (ours,) = self.forecast([past])
                 forecasts["rnnlab"].append(ours[:, median])
                 intervals.append((ours[:, lowest], ours[:, highest]))
@@ -530,24 +575,39 @@ class ForecastRun(Run):
                 actuals.append(s.values[cut : cut + h])
                 scales.append(mase_scale(s.values[:cut], season))
                 cuts.append((i, cut))
-        return Backtest(
-            h, windows, season, forecasts, intervals, actuals, scales, cuts, fitter.fallbacks
-        )
+        return Backtest(h, windows, forecasts, intervals, actuals, scales, cuts, fitter.fallbacks)
 
     def predict_file(self, path=None, **options) -> str:
         """CSV ``series,step,forecast,lower,upper`` for the steps after each series' end."""
         if path is None:
             raise ValueError("--input: give the CSV file of series to forecast")
-        data = read_series_csv(path, fill=self.config.fill)
+        data = self.aligned(read_series_csv(path, fill=self.config.fill))
         levels = self.state["levels"]
         median = levels.index(0.5)
         lines = ["series,step,forecast,lower,upper"]
         for s, f in zip(data.series, self.forecast(data.series, str(path)), strict=True):
-            name = _csv_field(s.name)
+            name = csv_field(s.name)
             for step in range(self.horizon):
                 row = (f[step, median], f[step, 0], f[step, -1])
-                lines.append(f"{name},{step + 1}," + ",".join(f"{v:.6g}" for v in row))
+                lines.append(f"{name},{step + 1}," + ",".join(f"{v:.10g}" for v in row))
         return "\n".join(lines) + "\n"
+
+    def aligned(self, data: SeriesSet) -> SeriesSet:
+        """``data`` with its covariate columns in the order the model was trained with; a
+        file with other covariates is refused."""
+        names = self.state["covariate_names"]
+        if data.covariate_names == names:
+            return data
+        if sorted(data.covariate_names) != sorted(names):
+            raise InputFileError(
+                f"{data.source}: covariates {', '.join(data.covariate_names) or 'none'}; "
+                f"expected the ones the model was trained with: {', '.join(names) or 'none'}"
+            )
+        order = [data.covariate_names.index(n) for n in names]
+        for s in data.series:
+            s.covariates = s.covariates[:, order]
+        data.covariate_names = list(names)
+        return data
 
     def describe(self, measures: dict) -> str:
         return f"{measures['series']} series, horizon {measures['horizon']}\n" + backtest_table(
@@ -557,22 +617,16 @@ class ForecastRun(Run):
     def evaluate_file(self, path) -> dict:
         """The backtest of the file's last ``horizon`` values of every series: rnnlab's and
         the baselines' MASE and sMAPE, and rnnlab's interval coverage."""
-        data = read_series_csv(path, fill=self.config.fill)
+        data = self.aligned(read_series_csv(path, fill=self.config.fill))
         for s in data.series:
-            if len(s) < self.lookback + self.horizon:
+            if len(s) < self.reach + self.horizon:
                 raise InputFileError(
                     f"{path}: series {s.name!r} has {len(s)} values; the backtest of its last "
-                    f"{self.horizon} after a window of {self.lookback} needs at least "
-                    f"{self.lookback + self.horizon}"
+                    f"{self.horizon} after a window of {self.reach} needs at least "
+                    f"{self.reach + self.horizon}"
                 )
         result = self.backtest(data.series, 1)
         return {"series": len(data.series), "horizon": self.horizon, **result.measures()}
-
-
-def _csv_field(text: str) -> str:
-    if any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
 
 
 def backtest_table(m: dict) -> str:

@@ -8,7 +8,7 @@ values in one place and the command line only combines them:
   ``"layers"``, ``"samples"``, ``"count"``, ``"length"``, ``"steps"``, ``"batch"``,
   ``"beam"``, ``"seed"`` (bounded integers), ``"rate"``, ``"positive"`` (bounded numbers),
   ``"fraction"``, ``"dropout"``, ``"path"``, ``"text"``, ``"floats"`` (comma-separated
-  numbers);
+  numbers), ``"ints"`` (comma-separated positive integers);
 - ``choices``: the allowed strings (taken from the mapping that dispatches them);
 - ``flag``: a boolean set by an option of its own name (``--unidirectional`` sets
   ``bidirectional`` to False; without ``flag``, ``--crf`` sets ``crf`` to True);

@@ -10,8 +10,9 @@ naive, Theta and ETS, fitted by statsmodels on the same history and for the same
   season when the season is longer than 1 and the history holds two of them
   (``ExponentialSmoothing``, fitted by maximum likelihood).
 
-A fit that fails (statsmodels raises, or gives non-finite numbers) falls back to the naive
-forecast, and ``fallbacks`` counts it, so that one odd series does not stop a backtest.
+A fit that fails (statsmodels raises, or gives non-finite numbers), or a history too short or
+flat to fit (fewer than 3 values, or one value repeated), falls back to the naive forecast,
+and ``fallbacks`` counts it, so that one odd series does not stop a backtest.
 """
 
 from __future__ import annotations
@@ -78,10 +79,18 @@ class Baselines:
     def __init__(self, names=BASELINES) -> None:
         self.names = tuple(names)
         self.fallbacks = dict.fromkeys(self.names, 0)
+        # imported here, before warnings are silenced: statsmodels sets its own filters then
+        import statsmodels.tsa.forecasting.theta
+        import statsmodels.tsa.holtwinters  # noqa: F401
 
     def forecast(self, history: np.ndarray, horizon: int, season: int) -> dict[str, np.ndarray]:
         out = {}
+        flat = len(history) < 3 or np.ptp(history) == 0  # nothing for a model to fit
         for name in self.names:
+            if flat and name in ("theta", "ets"):
+                self.fallbacks[name] += 1
+                out[name] = naive(history, horizon)
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:

@@ -8,7 +8,7 @@ import numpy as np
 
 def mase_scale(history: np.ndarray, season: int) -> float:
     """The in-sample mean absolute error of the seasonal naive forecast (of the naive one
-    when the history is shorter than two seasons or that error is 0); NaN for a constant
+    when the history is no longer than a season or that error is 0); NaN for a constant
     history."""
     history = np.asarray(history, float)
     for lag in dict.fromkeys((season, 1)):
