@@ -434,6 +434,15 @@ def test_lags_are_read_beside_each_step(tmp_path, capsys):
         model.predict([cycles(model.reach - 1)])
     code, _, err = run([*args[:-2], "--lags", "0", "--out", str(tmp_path / "r2")], capsys)
     assert code == 2 and "--lags: expected comma-separated integers >= 1" in err
+    monthly = tmp_path / "m.csv"
+    monthly.write_text(
+        "month,a\n"
+        + "".join(f"{2000 + t // 12}-{t % 12 + 1:02d},{v}\n" for t, v in enumerate(cycles(90)))
+    )
+    config = ForecastConfig(data=str(monthly), horizon=4, units=8, epochs=1)
+    assert train(config, tmp_path / "m1").state["lags"] == [12]  # a season, by default
+    no_lags = ForecastConfig(data=str(monthly), horizon=4, units=8, epochs=1, lags=())
+    assert train(no_lags, tmp_path / "m2").state["lags"] == []
 
 
 @pytest.mark.parametrize(

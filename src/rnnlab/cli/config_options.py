@@ -32,6 +32,16 @@ from rnnlab.cli.options import (
     units_int,
 )
 
+
+def or_none(parse):
+    """``parse``, and ``none`` for an empty tuple (no lags, say)."""
+
+    def parse_or_none(text: str):
+        return () if text.strip().lower() == "none" else parse(text)
+
+    return parse_or_none
+
+
 VALUE_TYPES = {
     "int": positive_int,
     "units": units_int,
@@ -51,7 +61,7 @@ VALUE_TYPES = {
     "path": Path,
     "text": str,
     "floats": float_list,
-    "ints": int_list(1),
+    "ints": or_none(int_list(1)),
 }
 
 
@@ -84,8 +94,11 @@ def _add(group, fields: list[dataclasses.Field], kinds: list[str] | None) -> Non
     meta = first.metadata
     help_text = meta["help"]
     defaults = {repr(f.default) for f in fields if f.default is not None}
+    shown = first.default
+    if isinstance(shown, tuple):  # a list of numbers, as the option takes it
+        shown = ",".join(map(str, shown)) or "none"
     if len(defaults) == 1 and meta["flag"] is None and not isinstance(first.default, bool):
-        help_text += f" (default: {first.default})"
+        help_text += f" (default: {shown})"
     if kinds is not None and len(kinds) > 1:
         help_text += f" [{', '.join(kinds)}]"
     if meta["flag"] is not None or first.type in ("bool", bool):

@@ -73,10 +73,11 @@ class ForecastConfig:
         "shortest series allows)",
         value="length",
     )
-    lags: tuple[int, ...] = option(
-        "target lags each step also reads, e.g. 12 (the value a season before)",
+    lags: tuple[int, ...] | None = option(
+        "target lags each step also reads beside its value (default: the season, when it is "
+        "longer than 1; none: no lags)",
         value="ints",
-        default=(),
+        default=None,
     )
     backtest: int = option(
         "windows of --horizon steps held out at the end of every series and forecast (0: none)",
@@ -150,10 +151,12 @@ class ForecastConfig:
                 f"got {','.join(map(str, quantiles))}"
             )
         object.__setattr__(self, "quantiles", quantiles)
-        lags = tuple(self.lags)
-        if any(isinstance(lag, bool) or not isinstance(lag, int) or lag < 1 for lag in lags):
-            raise ValueError(f"`lags` must be positive integers, got {','.join(map(str, lags))}")
-        object.__setattr__(self, "lags", lags)
+        if self.lags is not None:
+            lags = tuple(self.lags)
+            if any(isinstance(lag, bool) or not isinstance(lag, int) or lag < 1 for lag in lags):
+                shown = ",".join(map(str, lags))
+                raise ValueError(f"`lags` must be positive integers, got {shown}")
+            object.__setattr__(self, "lags", lags)
 
     def resolved(self) -> ForecastConfig:
         return self
@@ -271,6 +274,8 @@ class ForecastKind(Kind):
         require_statsmodels()
         data = load_series(config)
         season = config.season or data.season
+        if config.lags is None:  # a season's lag: last year's same month, say
+            config = dataclasses.replace(config, lags=(season,) if season > 1 else ())
         if config.intervals == "auto":
             config = dataclasses.replace(config, intervals=auto_intervals(config, data, season))
         lookback, note = choose_lookback(config, data, season)
