@@ -34,7 +34,7 @@ def run(args, capsys):
 
 
 def test_every_kind_is_registered_with_its_config():
-    assert list(KINDS) == ["seq2seq", "tag", "classify", "forecast", "lm"]
+    assert list(KINDS) == ["seq2seq", "tag", "classify", "forecast", "lm", "keras"]
     for name, kind in KINDS.items():
         assert kind.name == name and hasattr(kind.config, "resolved")
     assert guess_kind("x.conllu") == "tag" and guess_kind("x.ts") == "classify"

@@ -17,6 +17,7 @@ from rnnlab.cli import (
     gates,
     generate,
     gradients,
+    import_keras,
     memory,
     predict,
     report,
@@ -36,6 +37,7 @@ COMMANDS = (
     gates,
     bottleneck,
     report,
+    import_keras,
     doctor,
 )
 

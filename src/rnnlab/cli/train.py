@@ -34,11 +34,12 @@ def add_parser(commands) -> None:
 
 def _add_options(p) -> None:
     from rnnlab.cli.config_options import add_config_options, cli_fields
-    from rnnlab.kinds import KINDS
+    from rnnlab.kinds import trainable_kinds
 
+    kinds = trainable_kinds()
     p.add_argument(
         "--kind",
-        choices=list(KINDS),
+        choices=list(kinds),
         help="the task kind (default: from --task or the --data file's extension)",
     )
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
@@ -51,19 +52,19 @@ def _add_options(p) -> None:
         help="replace the run that an earlier `rnnlab train` left in --out",
     )
     p.add_argument("--quiet", action="store_true", help="print only the final figures")
-    configs = {name: kind.config for name, kind in KINDS.items()}
+    configs = {name: kind.config for name, kind in kinds.items()}
     add_config_options(p, configs)
     p.config_fields = {f.name for config in configs.values() for f in cli_fields(config)}
 
 
 def _choose_kind(args: argparse.Namespace) -> str:
     """``--kind``, or the kind whose tasks include ``--task``, or the one ``--data`` implies."""
-    from rnnlab.kinds import KINDS, guess_kind
+    from rnnlab.kinds import guess_kind, trainable_kinds
 
     if args.kind is not None:
         return args.kind
     if getattr(args, "task", None) is not None:
-        for name, kind in KINDS.items():
+        for name, kind in trainable_kinds().items():
             task = {f.name: f for f in _fields(kind.config)}.get("task")
             if task is not None and args.task in task.metadata["choices"]:
                 return name

@@ -11,6 +11,7 @@ from pathlib import Path
 from rnnlab.kinds.base import FORMAT, Kind, Run, load, train
 from rnnlab.kinds.classify import ClassifyKind
 from rnnlab.kinds.forecast import ForecastKind
+from rnnlab.kinds.keras import KerasKind
 from rnnlab.kinds.lm import LMKind
 from rnnlab.kinds.seq2seq import Seq2SeqKind
 from rnnlab.kinds.tag import TagKind
@@ -21,6 +22,7 @@ KINDS: dict[str, Kind] = {
     "classify": ClassifyKind(),
     "forecast": ForecastKind(),
     "lm": LMKind(),
+    "keras": KerasKind(),  # imported (rnnlab import-keras), not trained
 }
 
 # what a data file's extension says of its kind, where it says anything
@@ -29,6 +31,11 @@ EXTENSION_KINDS = {
     ".ts": "classify",
     ".csv": "forecast",
 }  # .txt stays a pair file, as before
+
+
+def trainable_kinds() -> dict[str, Kind]:
+    """The kinds ``rnnlab train`` trains."""
+    return {name: kind for name, kind in KINDS.items() if kind.trainable}
 
 
 def kind_of(config) -> Kind:
@@ -65,4 +72,5 @@ __all__ = [
     "kind_of",
     "load",
     "train",
+    "trainable_kinds",
 ]

@@ -78,6 +78,7 @@ class Kind:
     name: ClassVar[str]
     config: ClassVar[type]
     description: ClassVar[str] = ""
+    trainable: ClassVar[bool] = True  # False: made otherwise (an import), not by ``train``
 
     def prepare(self, config) -> Prepared:
         raise NotImplementedError
