@@ -160,19 +160,7 @@ def train(
     torch.manual_seed(config.seed)
     model = prepared.build(prepared.model_config)
     checkpoint = _Checkpointer(out)
-    trainer = Trainer(
-        model,
-        prepared.objective,
-        learning_rate=config.learning_rate,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        clip_norm=config.clip_norm,
-        schedule=config.schedule,
-        monitor=prepared.monitor,
-        patience=config.patience,
-        average=getattr(config, "average", 0.0) or None,
-        callbacks=[*callbacks, checkpoint],
-    )
+    trainer = run_trainer(model, prepared, config, callbacks=[*callbacks, checkpoint])
     run_config = {
         "kind": kind.name,
         "format": FORMAT,
@@ -216,6 +204,26 @@ def train(
     write_run(out, run_config, model, history.to_csv(), metrics, pictures)
     (out / RESUME).unlink(missing_ok=True)
     return run
+
+
+def run_trainer(
+    model: nn.Module, prepared: Prepared, config, *, callbacks=(), early_stopping: bool = True
+) -> Trainer:
+    """The trainer of a run of ``config``: its step size, batch, seed, clip, schedule,
+    weight average and (with ``early_stopping``) patience."""
+    return Trainer(
+        model,
+        prepared.objective,
+        learning_rate=config.learning_rate,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        clip_norm=config.clip_norm,
+        schedule=config.schedule,
+        monitor=prepared.monitor,
+        patience=config.patience if early_stopping else None,
+        average=getattr(config, "average", 0.0) or None,
+        callbacks=list(callbacks),
+    )
 
 
 def prepare_run_folder(out: Path, *, overwrite: bool = False) -> None:

@@ -35,13 +35,12 @@ from rnnlab.data.series_windows import (
     SeriesWindows,
     window_inputs,
 )
-from rnnlab.kinds.base import Kind, Prepared, Run
+from rnnlab.kinds.base import Kind, Prepared, Run, run_trainer
 from rnnlab.kinds.options import option
 from rnnlab.models.forecaster import DECODERS, ForecastEnsemble, ForecasterConfig
 from rnnlab.models.statistical import BASELINES, Baselines, require_statsmodels
 from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import png_bytes, pyplot
-from rnnlab.training import Trainer
 from rnnlab.training.forecast_metrics import coverage, mase, mase_scale, smape
 
 TRAIN_STEPS = 300  # the default epochs make about this many updates ...
@@ -389,15 +388,9 @@ class ForecastKind(Kind):
         held = SeriesWindows(scaled, covariates, lookback, h, [(e, e) for e in ends], lags)
         torch.manual_seed(config.seed)
         calibrating = prepared.build(prepared.model_config)
-        Trainer(
-            calibrating,
-            prepared.objective,
-            learning_rate=config.learning_rate,
-            batch_size=config.batch_size,
-            seed=config.seed,
-            clip_norm=config.clip_norm,
-            schedule=config.schedule,
-        ).fit(fit, epochs=config.epochs)
+        run_trainer(calibrating, prepared, config, early_stopping=False).fit(
+            fit, epochs=config.epochs
+        )
         calibrating.eval()
         median = config.levels.index(0.5)
         errors = [
