@@ -14,6 +14,7 @@ from rnnlab.cli import (
     compare,
     doctor,
     evaluate,
+    export,
     gates,
     generate,
     gradients,
@@ -38,6 +39,7 @@ COMMANDS = (
     bottleneck,
     report,
     import_keras,
+    export,
     doctor,
 )
 

@@ -1,0 +1,164 @@
+"""``OnnxPredictor``: an exported run (``rnnlab export RUN --format onnx``) run with numpy and
+onnxruntime alone, giving what ``rnnlab predict`` gives. This module imports neither torch
+nor the rest of rnnlab.
+
+- ``forecast``: ``predict(series)`` takes sequences of numbers (or ``(name, values)`` pairs,
+  a training series' name using its saved scaling) and gives each one's median forecast;
+  ``forecast(...)`` gives the ``(H, Q)`` quantiles (conformal intervals where the run has
+  them).
+- ``classify``: ``predict(sequences)`` takes token lists or ``(T, F)`` arrays and gives each
+  one's label; ``probabilities(...)`` each class's probability, in batches padded at the end
+  (``batch_size``).
+- ``lm``: ``predict(prompts, length)`` gives each prompt's greedy continuation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+SPEC = "rnnlab_onnx.json"
+UNK_ID = 3  # rnnlab's vocabularies: <pad>, <s>, </s>, <unk>, then the tokens
+
+
+class OnnxPredictor:
+    """An exported run in the folder ``path``."""
+
+    def __init__(self, path) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        spec_path = self.path / SPEC
+        if not spec_path.is_file():
+            raise ValueError(f"{self.path}: no {SPEC}; expected a folder `rnnlab export` wrote")
+        self.spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        self.kind = self.spec["kind"]
+        graph = {"forecast": "model.onnx", "classify": "model.onnx", "lm": "step.onnx"}[self.kind]
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(self.path / graph), options, providers=["CPUExecutionProvider"]
+        )
+
+    # -- forecast ---------------------------------------------------------------------------
+
+    def _scaling(self, name: str | None, values: np.ndarray) -> tuple[float, float]:
+        scaling = self.spec["scaling"]
+        if name and name in self.spec["series"]:
+            i = self.spec["series"].index(name)
+            return scaling["centres"][i], scaling["scales"][i]
+        scale = _mase_scale(values, self.spec["season"])
+        if not math.isfinite(scale):
+            scale = max(abs(float(values[0])), 1.0)
+        return float(np.mean(values)), scale
+
+    def forecast(self, inputs) -> list[np.ndarray]:
+        """For each series, the ``(H, Q)`` forecast of the steps after its last value."""
+        spec = self.spec
+        log = spec["scaling"].get("transform") == "log"
+        lookback, lags = spec["lookback"], spec["lags"]
+        reach = lookback + max(lags, default=0)
+        out = []
+        for item in inputs:
+            name, values = item if isinstance(item, tuple) else (None, item)
+            values = np.asarray(values, dtype=np.float64)
+            if len(values) < reach:
+                raise ValueError(f"a series of {len(values)} values; expected at least {reach}")
+            if log and (values <= 0).any():
+                raise ValueError("values <= 0; the model forecasts their logarithm")
+            values = np.log(values) if log else values
+            centre, scale = self._scaling(name, values)
+            scaled = ((values - centre) / scale).astype(np.float32)
+            window = scaled[-lookback:]
+            last = float(window[-1])
+            lagged = [
+                scaled[len(scaled) - lookback - lag : len(scaled) - lag] - last for lag in lags
+            ]
+            features = np.stack([window - last, window, *lagged], axis=-1)[None]
+            (quantiles,) = self.session.run(None, {"window": features})
+            outputs = quantiles[0].astype(np.float64)
+            widths = spec.get("interval_widths")
+            if widths is not None:
+                median = outputs[:, spec["levels"].index(0.5)]
+                outputs[:, 0], outputs[:, -1] = median - widths, median + widths
+            result = (outputs + last) * scale + centre
+            out.append(np.exp(result) if log else result)
+        return out
+
+    # -- classify ---------------------------------------------------------------------------
+
+    def probabilities(self, sequences, batch_size: int = 64) -> np.ndarray:
+        """Each class's probability ``(N, K)`` for each sequence."""
+        spec = self.spec
+        if spec["form"] == "tokens":
+            ids = {t: i for i, t in enumerate(spec["vocab"])}
+            rows = [np.array([ids.get(t, UNK_ID) for t in s], np.int64) for s in sequences]
+        else:
+            mean, std = (np.asarray(spec["scaler"][k]) for k in ("mean", "std"))
+            rows = [
+                ((np.asarray(s, np.float64) - mean) / std).astype(np.float32) for s in sequences
+            ]
+        out = []
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            longest = max(len(r) for r in batch)
+            padded = np.zeros((len(batch), longest, *batch[0].shape[1:]), batch[0].dtype)
+            mask = np.zeros((len(batch), longest), bool)
+            for i, r in enumerate(batch):
+                padded[i, : len(r)], mask[i, : len(r)] = r, True
+            (log_p,) = self.session.run(None, {"inputs": padded, "mask": mask})
+            out.append(np.exp(log_p))
+        return np.concatenate(out)
+
+    # -- lm ---------------------------------------------------------------------------------
+
+    def _continue(self, prompt: str, length: int) -> str:
+        vocab = self.spec["vocab"]
+        ids = {t: i for i, t in enumerate(vocab)}
+        missing = sorted({c for c in prompt if c not in ids})
+        if missing:
+            raise ValueError(f"--prompt: {', '.join(map(repr, missing))} not in the vocabulary")
+        tokens = [ids[c] for c in prompt] or [ids.get("\n", len(vocab) - 1)]
+        names = [f"state{i}" for i in range(self.spec["states"])]
+        state = [np.zeros((1, self.spec["units"]), np.float32) for _ in names]
+        logits = None
+        for token in tokens:
+            logits, *state = self.session.run(
+                None,
+                {"tokens": np.array([token], np.int64), **dict(zip(names, state, strict=True))},
+            )
+        drawn = []
+        for _ in range(length):
+            token = int(np.argmax(logits[0]))
+            drawn.append(vocab[token])
+            logits, *state = self.session.run(
+                None,
+                {"tokens": np.array([token], np.int64), **dict(zip(names, state, strict=True))},
+            )
+        return "".join(drawn)
+
+    # -- both -------------------------------------------------------------------------------
+
+    def predict(self, inputs, length: int = 100) -> list:
+        """What ``rnnlab.load(RUN).predict(inputs)`` gives: median forecasts (forecast),
+        labels (classify), or greedy continuations of ``length`` tokens (lm)."""
+        if self.kind == "forecast":
+            median = self.spec["levels"].index(0.5)
+            return [f[:, median] for f in self.forecast(inputs)]
+        if self.kind == "classify":
+            return [self.spec["classes"][i] for i in self.probabilities(inputs).argmax(-1)]
+        return [self._continue(prompt, length) for prompt in inputs]
+
+
+def _mase_scale(history: np.ndarray, season: int) -> float:
+    """As ``rnnlab.training.forecast_metrics.mase_scale`` (kept here: that package needs
+    torch)."""
+    for lag in dict.fromkeys((season, 1)):
+        if len(history) > lag:
+            scale = float(np.mean(np.abs(history[lag:] - history[:-lag])))
+            if scale > 0:
+                return scale
+    return float("nan")

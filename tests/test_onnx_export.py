@@ -1,0 +1,150 @@
+"""``rnnlab export --format onnx`` and ``rnnlab.interop.onnx.OnnxPredictor``: exported forecast
+and language-model runs give what the runs give, with onnxruntime and numpy alone."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("statsmodels")
+
+import rnnlab
+from rnnlab.cli import main
+from rnnlab.data.series import Series
+from rnnlab.interop.onnx import OnnxPredictor
+
+
+def run_cli(args, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err
+
+
+def cycles(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 50 + 20 * np.sin(2 * np.pi * t / 10.5) + rng.normal(0, 1, n)
+
+
+@pytest.fixture(scope="module")
+def forecast_export(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("onnx")
+    data = folder / "s.csv"
+    values = {"a": cycles(150), "b": cycles(120, 1)}
+    rows = ["year,a,b"] + [
+        f"{1800 + i},{values['a'][i]:.4f},{values['b'][i]:.4f}"
+        if i < 120
+        else f"{1800 + i},{values['a'][i]:.4f},"
+        for i in range(150)
+    ]
+    data.write_text("\n".join(rows) + "\n")
+    args = ["train", "--data", str(data), "--horizon", "6", "--units", "8", "--epochs", "3"]
+    assert (
+        main([*args, "--ensemble", "2", "--lags", "5", "--quiet", "--out", str(folder / "r")]) == 0
+    )
+    assert main(["export", str(folder / "r"), "--out", str(folder / "x")]) == 0
+    return folder / "r", folder / "x"
+
+
+def test_forecasts_equal_the_runs(forecast_export):
+    run_dir, exported = forecast_export
+    run, predictor = rnnlab.load(run_dir), OnnxPredictor(exported)
+    series = [("a", cycles(150)), ("b", cycles(120, 1)), (None, cycles(40, 2) * 3)]
+    ours = predictor.forecast(series)
+    theirs = run.forecast([Series(name or "", values) for name, values in series])
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+    assert json.loads((exported / "rnnlab_onnx.json").read_text())["kind"] == "forecast"
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_the_graph_takes_any_batch(forecast_export, batch):
+    import onnxruntime as ort
+
+    from rnnlab.interop.onnx_export import _Forecast
+
+    run_dir, exported = forecast_export
+    run = rnnlab.load(run_dir)
+    session = ort.InferenceSession(str(exported / "model.onnx"))
+    window = torch.randn(batch, run.lookback, run.model.config.inputs)
+    (got,) = session.run(None, {"window": window.numpy()})
+    with torch.no_grad():
+        want = _Forecast(run.model)(window).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_a_language_model_continues_prompts_as_the_run_does(tmp_path, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("the cat sat on the mat.\nthe dog ran to the tree.\n" * 60)
+    small = ["--units", "24", "--embedding-dim", "8", "--layers", "2", "--bptt", "16"]
+    args = ["train", "--kind", "lm", "--data", str(text), *small, "--batch-size", "8"]
+    assert (
+        run_cli([*args, "--epochs", "3", "--quiet", "--out", str(tmp_path / "lm")], capsys)[0] == 0
+    )
+    code, _, err = run_cli(["export", str(tmp_path / "lm"), "--out", str(tmp_path / "x")], capsys)
+    assert code == 0, err
+    predictor = OnnxPredictor(tmp_path / "x")
+    prompts = ["the ", "the dog"]
+    assert predictor.predict(prompts, length=40) == rnnlab.load(tmp_path / "lm").predict(
+        prompts, length=40
+    )
+
+
+def test_unbuilt_kinds_and_unfinished_runs_are_refused(tmp_path, capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "seq2seq_run_v1"
+    out = tmp_path / "x"
+    code, _, err = run_cli(["export", str(fixture), "--out", str(out)], capsys)
+    assert code == 2 and "ONNX export of seq2seq runs is not built yet" in err
+    assert not out.exists()
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "config.json").write_text("{}")
+    code, _, err = run_cli(["export", str(unfinished), "--out", str(out)], capsys)
+    assert code == 2 and "unfinished run folder" in err and not out.exists()
+
+
+def test_the_runner_needs_no_torch():
+    code = "import sys, rnnlab.interop.onnx; assert 'torch' not in sys.modules, 'torch imported'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("form", ["tokens", "features"])
+def test_classifier_padded_batches_give_each_sequence_its_own_result(tmp_path, capsys, form):
+    rng = np.random.default_rng(0)
+    data = tmp_path / ("c.tsv" if form == "tokens" else "c.jsonl")
+    if form == "tokens":
+        words = ["a", "b", "c", "d", "e"]
+        lines = []
+        for _ in range(60):
+            seq = rng.choice(words, size=rng.integers(2, 9))
+            lines.append(" ".join(seq) + ("\tx" if "a" in seq else "\ty"))
+        data.write_text("\n".join(lines) + "\n")
+        inputs = [list(rng.choice(words, size=n)) for n in (1, 3, 12, 5, 2, 7, 20)] + [["zz"]]
+    else:
+        rows = []
+        for i in range(60):
+            seq = rng.normal(size=(rng.integers(2, 9), 3))
+            rows.append(json.dumps({"sequence": seq.tolist(), "label": str(i % 2)}))
+        data.write_text("\n".join(rows) + "\n")
+        inputs = [rng.normal(size=(n, 3)) for n in (1, 3, 12, 5, 2, 7, 20)]
+    args = ["train", "--kind", "classify", "--data", str(data), "--units", "6", "--epochs", "2"]
+    assert (
+        run_cli([*args, "--ensemble", "2", "--quiet", "--out", str(tmp_path / "r")], capsys)[0] == 0
+    )
+    assert run_cli(["export", str(tmp_path / "r"), "--out", str(tmp_path / "x")], capsys)[0] == 0
+    run, predictor = rnnlab.load(tmp_path / "r"), OnnxPredictor(tmp_path / "x")
+    expected = run.probabilities(inputs).numpy()
+    for batch_size in (1, 7):
+        got = predictor.probabilities(inputs, batch_size=batch_size)
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert predictor.predict(inputs) == run.predict(inputs)
