@@ -98,12 +98,12 @@ def test_a_language_model_continues_prompts_as_the_run_does(tmp_path, capsys):
 
 
 def test_unbuilt_kinds_and_unfinished_runs_are_refused(tmp_path, capsys):
-    from pathlib import Path
-
-    fixture = Path(__file__).parent / "fixtures" / "seq2seq_run_v1"
+    tagger = tmp_path / "tag"
+    args = ["train", "--task", "neighbours", "--samples", "100", "--epochs", "1", "--units", "8"]
+    assert run_cli([*args, "--quiet", "--out", str(tagger)], capsys)[0] == 0
     out = tmp_path / "x"
-    code, _, err = run_cli(["export", str(fixture), "--out", str(out)], capsys)
-    assert code == 2 and "ONNX export of seq2seq runs is not built yet" in err
+    code, _, err = run_cli(["export", str(tagger), "--out", str(out)], capsys)
+    assert code == 2 and "ONNX export of tag runs is not built yet" in err
     assert not out.exists()
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
@@ -148,3 +148,25 @@ def test_classifier_padded_batches_give_each_sequence_its_own_result(tmp_path, c
         got = predictor.probabilities(inputs, batch_size=batch_size)
         np.testing.assert_allclose(got, expected, atol=1e-4)
     assert predictor.predict(inputs) == run.predict(inputs)
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "none"])
+def test_an_encoder_decoder_translates_as_the_run_does(tmp_path, capsys, attention):
+    small = ["--units", "16", "--embedding-dim", "8", "--epochs", "3", "--samples", "300"]
+    args = ["train", "--task", "reverse", *small, "--attention", attention, "--quiet"]
+    assert run_cli([*args, "--out", str(tmp_path / "r")], capsys)[0] == 0
+    assert run_cli(["export", str(tmp_path / "r"), "--out", str(tmp_path / "x")], capsys)[0] == 0
+    run, predictor = rnnlab.load(tmp_path / "r"), OnnxPredictor(tmp_path / "x")
+    rng = np.random.default_rng(0)
+    sources = [[str(d) for d in rng.integers(1, 10, size=n)] for n in (1, 3, 9, 5, 2, 7, 4)]
+    assert predictor.predict(sources) == run.predict(sources)  # a batch of 7
+    assert predictor.predict(sources[2:3]) == run.predict(sources[2:3])  # of 1
+
+
+def test_a_run_folder_written_before_kinds_exports(tmp_path, capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "seq2seq_run_v1"
+    assert run_cli(["export", str(fixture), "--out", str(tmp_path / "x")], capsys)[0] == 0
+    sources = [["3", "7", "2"], ["1"], ["9", "8", "7", "6", "5"]]
+    assert OnnxPredictor(tmp_path / "x").predict(sources) == rnnlab.load(fixture).predict(sources)

@@ -9,6 +9,8 @@ nor the rest of rnnlab.
 - ``classify``: ``predict(sequences)`` takes token lists or ``(T, F)`` arrays and gives each
   one's label; ``probabilities(...)`` each class's probability, in batches padded at the end
   (``batch_size``).
+- ``seq2seq``: ``predict(sources)`` takes source token lists and gives each one's greedy
+  target token list.
 - ``lm``: ``predict(prompts, length)`` gives each prompt's greedy continuation.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 SPEC = "rnnlab_onnx.json"
-UNK_ID = 3  # rnnlab's vocabularies: <pad>, <s>, </s>, <unk>, then the tokens
+PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3  # rnnlab's vocabularies: <pad> <s> </s> <unk> ...
 
 
 class OnnxPredictor:
@@ -36,12 +38,19 @@ class OnnxPredictor:
             raise ValueError(f"{self.path}: no {SPEC}; expected a folder `rnnlab export` wrote")
         self.spec = json.loads(spec_path.read_text(encoding="utf-8"))
         self.kind = self.spec["kind"]
-        graph = {"forecast": "model.onnx", "classify": "model.onnx", "lm": "step.onnx"}[self.kind]
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            str(self.path / graph), options, providers=["CPUExecutionProvider"]
-        )
+
+        def session(name: str):
+            path = str(self.path / name)
+            return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+        if self.kind == "seq2seq":
+            self.encoder, self.decoder = session("encoder.onnx"), session("decoder_step.onnx")
+            self.decoder_inputs = {i.name for i in self.decoder.get_inputs()}
+        else:
+            graph = {"forecast": "model.onnx", "classify": "model.onnx", "lm": "step.onnx"}
+            self.session = session(graph[self.kind])
 
     # -- forecast ---------------------------------------------------------------------------
 
@@ -113,6 +122,58 @@ class OnnxPredictor:
             out.append(np.exp(log_p))
         return np.concatenate(out)
 
+    # -- seq2seq ----------------------------------------------------------------------------
+
+    def translate(self, sources, unknown: str = "error", batch_size: int = 64) -> list:
+        """Each source token list's greedy target token list (the end token excluded); a
+        token the vocabulary lacks is an error, or ``<unk>`` with ``unknown="map"``."""
+        spec = self.spec
+        ids = {t: i for i, t in enumerate(spec["source_vocab"])}
+        rows = []
+        for n, source in enumerate(sources):
+            missing = [t for t in source if t not in ids]
+            if missing and unknown == "error":
+                raise ValueError(f"source {n + 1}: {missing[0]!r} not in the source vocabulary")
+            rows.append([ids.get(t, UNK_ID) for t in source])
+        out = []
+        for start in range(0, len(rows), batch_size):
+            out += self._greedy(rows[start : start + batch_size])
+        target = spec["target_vocab"]  # padding and start tokens are skipped, as the run does
+        return [[target[i] for i in row if i not in (PAD_ID, START_ID)] for row in out]
+
+    def _greedy(self, rows: list[list[int]]) -> list[list[int]]:
+        spec = self.spec
+        n, longest = len(rows), max(len(r) for r in rows)
+        source = np.zeros((n, longest), np.int64)
+        for i, r in enumerate(rows):
+            source[i, : len(r)] = r
+        encoded = self.encoder.run(None, {"source": source})
+        memory = {"outputs": encoded[0], "mask": source != 0}
+        flat = encoded[1:]
+        if spec["attention"]:
+            memory["keys"], flat = encoded[1], encoded[2:]
+            memory["feed"] = np.zeros((n, spec["units"]), np.float32)
+        names = [f"state{i}" for i in range(spec["states"])]
+        tokens = np.full(n, START_ID, np.int64)
+        done = np.zeros(n, bool)
+        out: list[list[int]] = [[] for _ in range(n)]
+        for _ in range(spec["max_output_len"]):
+            inputs = {"tokens": tokens, **memory, **dict(zip(names, flat, strict=True))}
+            inputs = {k: v for k, v in inputs.items() if k in self.decoder_inputs}
+            logits, *rest = self.decoder.run(None, inputs)
+            if spec["attention"]:
+                memory["feed"], rest = rest[0], rest[1:]
+            flat = rest
+            tokens = logits.argmax(-1).astype(np.int64)
+            for i in np.flatnonzero(~done):
+                if tokens[i] == END_ID:
+                    done[i] = True
+                else:
+                    out[i].append(int(tokens[i]))
+            if done.all():
+                break
+        return out
+
     # -- lm ---------------------------------------------------------------------------------
 
     def _continue(self, prompt: str, length: int) -> str:
@@ -150,6 +211,8 @@ class OnnxPredictor:
             return [f[:, median] for f in self.forecast(inputs)]
         if self.kind == "classify":
             return [self.spec["classes"][i] for i in self.probabilities(inputs).argmax(-1)]
+        if self.kind == "seq2seq":
+            return self.translate(inputs)
         return [self._continue(prompt, length) for prompt in inputs]
 
 

@@ -5,7 +5,10 @@ Built so far: ``classify`` runs (one ``model.onnx``: inputs ``(N, T)`` ids or ``
 vectors and a mask ``(N, T)`` of post-padded sequences in, log-probabilities out, dynamic
 batch and length axes: the recurrent layers run torch's fused kernel over packed lengths,
 which the exporter writes as ONNX LSTM/GRU/RNN ops with sequence lengths, so no loop is
-unrolled), ``forecast`` runs (one ``model.onnx``: the window of ``lookback`` steps in,
+unrolled), ``seq2seq`` runs (``encoder.onnx``, source ids in, the encoder's outputs,
+attention keys and the decoder's first state out, dynamic batch and length; and
+``decoder_step.onnx``, one step of the decoder with attention, which the runner loops
+greedily), ``forecast`` runs (one ``model.onnx``: the window of ``lookback`` steps in,
 the ensemble's sorted quantiles out, a dynamic batch axis; the window has one length per
 model, so nothing is unrolled at a length the model does not read) and ``lm`` runs of
 characters (``step.onnx``: one token and the state in, the logits and the new state out; the
@@ -45,9 +48,11 @@ def export_onnx(run_dir, out: Path) -> list[str]:
         return _lm(run, out)
     if kind == "classify":
         return _classify(run, out)
+    if kind == "seq2seq":
+        return _seq2seq(run, out)
     raise ValueError(
-        f"{run_dir}: ONNX export of {kind} runs is not built yet; forecast, classify and lm "
-        "runs export"
+        f"{run_dir}: ONNX export of {kind} runs is not built yet; seq2seq, classify, forecast "
+        "and lm runs export"
     )
 
 
@@ -175,3 +180,90 @@ def _classify(run, out: Path) -> list[str]:
         spec["scaler"] = encoder.scaler.to_dict()
     (out / SPEC).write_text(json.dumps(spec, ensure_ascii=False) + "\n")
     return ["model.onnx", SPEC]
+
+
+class _Encode(nn.Module):
+    """``source (N, S)`` -> the encoder outputs, the attention keys and the decoder's first
+    state, flat (layer by layer: h, and c for an LSTM)."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, source):
+        memory, (states, _) = self.model.encode(source)
+        flat = [t for s in states for t in s]
+        keys = [memory.keys] if self.model.config.attention else []
+        return (memory.outputs, *keys, *flat)
+
+
+class _DecodeStep(nn.Module):
+    """One decoder step over the encoder's outputs: tokens, the flat state (and with
+    attention the attentional vector fed back) in; logits and the new ones out."""
+
+    def __init__(self, model, per_layer: int) -> None:
+        super().__init__()
+        self.model, self.per_layer = model, per_layer
+
+    def forward(self, tokens, *rest):
+        from rnnlab.models.seq2seq import Memory
+
+        attention = bool(self.model.config.attention)
+        if attention:  # the encoder's outputs, mask and keys, and the fed-back vector
+            outputs, mask, keys, feed, flat = rest[0], rest[1], rest[2], rest[3], rest[4:]
+        else:  # the decoder reads only its state
+            outputs, mask, keys, feed, flat = None, None, None, None, rest
+        k = self.per_layer
+        states = [tuple(flat[i * k : (i + 1) * k]) for i in range(len(flat) // k)]
+        logits, (new_states, new_feed), _ = self.model.decode_step(
+            tokens, (states, feed), Memory(outputs, keys, mask)
+        )
+        extra = [new_feed] if attention else []
+        return (logits, *extra, *[t for s in new_states for t in s])
+
+
+def _seq2seq(run, out: Path) -> list[str]:
+    model = run.model
+    config = model.config
+    per_layer = 2 if config.cell == "lstm" else 1
+    names = [f"state{i}" for i in range(config.layers * per_layer)]
+    attention = bool(config.attention)
+    source = torch.tensor([[4, 5, 6, 4, 5], [5, 6, 0, 0, 0]])
+    memory_names = ["outputs", *(["keys"] if attention else [])]
+    _export(
+        _Encode(model),
+        (source,),
+        out / "encoder.onnx",
+        ["source"],
+        [*memory_names, *names],
+        {"source": {0: "batch", 1: "steps"}, "outputs": {0: "batch", 1: "steps"},
+         **({"keys": {0: "batch", 1: "steps"}} if attention else {}),
+         **{n: {0: "batch"} for n in names}},
+    )  # fmt: skip
+    with torch.no_grad():
+        encoded = _Encode(model)(source)
+    outputs, keys = encoded[0], encoded[1] if attention else None
+    flat = list(encoded[2:] if attention else encoded[1:])
+    feed = [torch.zeros(2, config.units)] if attention else []
+    tokens = torch.ones(2, dtype=torch.long)
+    memory = (outputs, source != 0, keys, *feed) if attention else ()
+    inputs = (tokens, *memory, *flat)
+    step_in = ["tokens", *(["outputs", "mask", "keys", "feed"] if attention else []), *names]
+    step_out = ["logits", *(["new_feed"] if attention else []), *[f"new_{n}" for n in names]]
+    dynamic = {n: {0: "batch"} for n in ["tokens", "logits", "feed", "new_feed", *names]}
+    dynamic.update({f"new_{n}": {0: "batch"} for n in names})
+    dynamic.update({n: {0: "batch", 1: "steps"} for n in ("outputs", "mask", "keys")})
+    dynamic = {k: v for k, v in dynamic.items() if k in step_in or k in step_out}
+    _export(_DecodeStep(model, per_layer), inputs, out / "decoder_step.onnx", step_in, step_out,
+            dynamic)  # fmt: skip
+    spec = {
+        "kind": "seq2seq",
+        "source_vocab": run.source_vocab.tokens,
+        "target_vocab": run.target_vocab.tokens,
+        "max_output_len": run.max_output_len,
+        "attention": attention,
+        "units": config.units,
+        "states": len(names),
+    }
+    (out / SPEC).write_text(json.dumps(spec, ensure_ascii=False) + "\n")
+    return ["encoder.onnx", "decoder_step.onnx", SPEC]
