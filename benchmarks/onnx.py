@@ -1,13 +1,14 @@
 """ONNX export: onnxruntime (``rnnlab.interop.onnx.OnnxPredictor``, no torch) beside PyTorch
-(``rnnlab.load(RUN).predict``) on the same exported runs: a classifier's latency at batch 1
-and 64, a character language model's greedy generation, and the cold start of each (a fresh
-Python: import, load, first prediction), side by side in one command.
+(``rnnlab.load(RUN).predict``) on the same exported runs: a classifier's and an
+encoder-decoder's latency at batch 1 and 64, a character language model's greedy
+generation, and the cold start of the first two (a fresh Python: import, load, first
+prediction), side by side in one command.
 
     python -m benchmarks.onnx            # trains two small runs in a temporary folder first
     python -m benchmarks.onnx --repeats 50
 
 The runs are small (trained for a few seconds on generated data): the figures are of
-inference, not of accuracy. Taggers and encoder-decoders do not export yet.
+inference, not of accuracy. Taggers do not export yet.
 """
 
 from __future__ import annotations
@@ -66,9 +67,11 @@ def make_runs(folder: Path) -> tuple[Path, Path]:
     text.write_text("the cat sat on the mat. the dog ran to the tree.\n" * 300)
     main(["train", "--kind", "lm", "--data", str(text), "--epochs", "1", "--quiet",
           "--out", str(folder / "lm")])  # fmt: skip
-    for name in ("classify", "lm"):
+    main(["train", "--task", "reverse", "--epochs", "3", "--quiet", "--out",
+          str(folder / "seq2seq")])  # fmt: skip
+    for name in ("classify", "lm", "seq2seq"):
         main(["export", str(folder / name), "--out", str(folder / f"{name}.onnx")])
-    return folder / "classify", folder / "lm"
+    return folder / "classify", folder / "lm", folder / "seq2seq"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        classify, lm = make_runs(Path(tmp))
+        classify, lm, seq2seq = make_runs(Path(tmp))
         rng = np.random.default_rng(1)
         words = [f"w{i}" for i in range(50)]
         torch_run, onnx_run = rnnlab.load(classify), OnnxPredictor(f"{classify}.onnx")
@@ -89,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
             ours = timed(lambda i=inputs: onnx_run.probabilities(i), args.repeats)
             theirs = timed(lambda i=inputs: torch_run.probabilities(i), args.repeats)
             rows.append((f"classifier, batch {batch}, 20 steps", theirs, ours))
+        s2s_torch, s2s_onnx = rnnlab.load(seq2seq), OnnxPredictor(f"{seq2seq}.onnx")
+        for batch in (1, 64):
+            sources = [[str(d) for d in rng.integers(1, 10, size=5)] for _ in range(batch)]
+            ours = timed(lambda s=sources: s2s_onnx.predict(s), args.repeats)
+            theirs = timed(lambda s=sources: s2s_torch.predict(s), args.repeats)
+            rows.append((f"seq2seq (reverse), batch {batch}", theirs, ours))
         lm_torch, lm_onnx = rnnlab.load(lm), OnnxPredictor(f"{lm}.onnx")
         ours = timed(lambda: lm_onnx.predict(["the "], length=100), max(3, args.repeats // 4))
         theirs = timed(lambda: lm_torch.predict(["the "], length=100), max(3, args.repeats // 4))
@@ -99,6 +108,14 @@ def main(argv: list[str] | None = None) -> int:
                 "classifier cold start",
                 cold(COLD_TORCH.format(inputs=sample), classify),
                 cold(COLD_ONNX.format(inputs=sample), Path(f"{classify}.onnx")),
+            )
+        )
+        digits = repr([["3", "7", "2"]])
+        rows.append(
+            (
+                "seq2seq cold start",
+                cold(COLD_TORCH.format(inputs=digits), seq2seq),
+                cold(COLD_ONNX.format(inputs=digits), Path(f"{seq2seq}.onnx")),
             )
         )
     print(f"\n{'':<34}{'PyTorch':>12}{'onnxruntime':>14}{'speed-up':>10}")
