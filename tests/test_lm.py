@@ -337,3 +337,18 @@ def test_one_step_of_decoding_equals_the_sequence_pass(cell):
     for t in range(6):
         logits, state, _ = model.step(ids[:, t], state)
         torch.testing.assert_close(logits, whole[:, t])
+
+
+def test_a_word_level_model_trains_on_a_file(tmp_path, capsys):
+    text = tmp_path / "words.txt"
+    text.write_text("the cat sat on the mat\nthe dog ran to the tree\n" * 100)
+    out = tmp_path / "run"
+    small = ["--units", "16", "--embedding-dim", "8", "--layers", "1", "--bptt", "8"]
+    args = ["train", "--kind", "lm", "--data", str(text), "--tokens", "space", *small]
+    code, _, err = run([*args, "--epochs", "2", "--quiet", "--out", str(out)], capsys)
+    assert code == 0, err
+    (continued,) = rnnlab.load(out).predict(["the cat"], length=4)
+    assert len(continued.split()) >= 3
+    text.write_text("a b\nc </s> d\n")
+    code, _, err = run([*args, "--out", str(tmp_path / "bad")], capsys)
+    assert code == 2 and "words.txt:2: the token '</s>' is the vocabulary's own" in err

@@ -98,12 +98,16 @@ def test_a_language_model_continues_prompts_as_the_run_does(tmp_path, capsys):
 
 
 def test_unbuilt_kinds_and_unfinished_runs_are_refused(tmp_path, capsys):
-    tagger = tmp_path / "tag"
-    args = ["train", "--task", "neighbours", "--samples", "100", "--epochs", "1", "--units", "8"]
-    assert run_cli([*args, "--quiet", "--out", str(tagger)], capsys)[0] == 0
+    text = tmp_path / "w.txt"
+    text.write_text("the cat sat\nthe dog ran\n" * 100)
+    small = ["--units", "8", "--embedding-dim", "4", "--layers", "1", "--bptt", "8"]
+    args = ["train", "--kind", "lm", "--data", str(text), "--tokens", "space", *small]
+    assert (
+        run_cli([*args, "--epochs", "1", "--quiet", "--out", str(tmp_path / "lm")], capsys)[0] == 0
+    )
     out = tmp_path / "x"
-    code, _, err = run_cli(["export", str(tagger), "--out", str(out)], capsys)
-    assert code == 2 and "ONNX export of tag runs is not built yet" in err
+    code, _, err = run_cli(["export", str(tmp_path / "lm"), "--out", str(out)], capsys)
+    assert code == 2 and "ONNX export of a word-level (--tokens space) lm" in err
     assert not out.exists()
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
@@ -170,3 +174,20 @@ def test_a_run_folder_written_before_kinds_exports(tmp_path, capsys):
     assert run_cli(["export", str(fixture), "--out", str(tmp_path / "x")], capsys)[0] == 0
     sources = [["3", "7", "2"], ["1"], ["9", "8", "7", "6", "5"]]
     assert OnnxPredictor(tmp_path / "x").predict(sources) == rnnlab.load(fixture).predict(sources)
+
+
+@pytest.mark.parametrize("options", [[], ["--crf", "--char-encoder", "cnn"]])
+def test_a_tagger_tags_as_the_run_does(tmp_path, capsys, options):
+    small = ["--samples", "300", "--epochs", "2", "--units", "8", "--embedding-dim", "8"]
+    args = ["train", "--task", "neighbours", *small, "--char-features", "8", *options]
+    assert run_cli([*args, "--quiet", "--out", str(tmp_path / "r")], capsys)[0] == 0
+    assert run_cli(["export", str(tmp_path / "r"), "--out", str(tmp_path / "x")], capsys)[0] == 0
+    run, predictor = rnnlab.load(tmp_path / "r"), OnnxPredictor(tmp_path / "x")
+    sentences = [
+        ["a", "b", "next", "c"],
+        ["d"],
+        ["prev", "a", "unseen-Word", "B", "c", "d", "a", "next", "b"],
+        ["c", "c"],
+    ]
+    assert predictor.predict(sentences) == run.predict(sentences)
+    assert predictor.tag(sentences, batch_size=1) == run.predict(sentences)

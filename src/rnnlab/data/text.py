@@ -60,13 +60,14 @@ def read_text(path, how: str = "chars") -> list[str]:
     """The tokens of the text file ``path`` (``read_some_text``)."""
     text = read_some_text(path)
     tokens = text_tokens(text, how)
-    if how == "space":
-        for special in SPECIALS:
-            if special in tokens:
-                line = next(i for i, ln in enumerate(split_lines(text), 1) if special in ln.split())
+    if how == "space":  # the text's own words, before the line-end tokens are added
+        specials = set(SPECIALS)
+        for number, line in enumerate(split_lines(text), 1):
+            found = specials.intersection(line.split())
+            if found:
                 raise InputFileError(
-                    f"{path}:{line}: the token {special!r} is the vocabulary's own; expected "
-                    "text without it"
+                    f"{path}:{number}: the token {min(found)!r} is the vocabulary's own; "
+                    "expected text without it"
                 )
     return tokens
 

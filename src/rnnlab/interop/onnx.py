@@ -1,6 +1,6 @@
 """``OnnxPredictor``: an exported run (``rnnlab export RUN --format onnx``) run with numpy and
-onnxruntime alone, giving what ``rnnlab predict`` gives. This module imports neither torch
-nor the rest of rnnlab.
+onnxruntime alone, giving what ``rnnlab predict`` gives. This module imports no torch, and of
+rnnlab only ``rnnlab.words`` (how a tagger reads a word), which needs none.
 
 - ``forecast``: ``predict(series)`` takes sequences of numbers (or ``(name, values)`` pairs,
   a training series' name using its saved scaling) and gives each one's median forecast;
@@ -9,6 +9,7 @@ nor the rest of rnnlab.
 - ``classify``: ``predict(sequences)`` takes token lists or ``(T, F)`` arrays and gives each
   one's label; ``probabilities(...)`` each class's probability, in batches padded at the end
   (``batch_size``).
+- ``tag``: ``predict(sentences)`` takes token lists and gives each one's labels.
 - ``seq2seq``: ``predict(sources)`` takes source token lists and gives each one's greedy
   target token list.
 - ``lm``: ``predict(prompts, length)`` gives each prompt's greedy continuation.
@@ -49,8 +50,9 @@ class OnnxPredictor:
             self.encoder, self.decoder = session("encoder.onnx"), session("decoder_step.onnx")
             self.decoder_inputs = {i.name for i in self.decoder.get_inputs()}
         else:
-            graph = {"forecast": "model.onnx", "classify": "model.onnx", "lm": "step.onnx"}
-            self.session = session(graph[self.kind])
+            graph = {"lm": "step.onnx"}.get(self.kind, "model.onnx")
+            self.session = session(graph)
+            self.inputs = {i.name for i in self.session.get_inputs()}
 
     # -- forecast ---------------------------------------------------------------------------
 
@@ -121,6 +123,62 @@ class OnnxPredictor:
             (log_p,) = self.session.run(None, {"inputs": padded, "mask": mask})
             out.append(np.exp(log_p))
         return np.concatenate(out)
+
+    # -- tag --------------------------------------------------------------------------------
+
+    def tag(self, sentences, batch_size: int = 64) -> list[list[str]]:
+        """Each sentence's (a token list's) labels, read as training read words: an unseen
+        word as its lower-case form when that was seen, else as ``<unk>``."""
+        from rnnlab.words import SUFFIXES, word_chars, word_shape, word_suffixes
+
+        spec = self.spec
+        words = {t: i for i, t in enumerate(spec["words"])}
+        chars = {t: i for i, t in enumerate(spec["chars"])}
+        suffixes = {t: i for i, t in enumerate(spec["suffixes"] or [])}
+        out = []
+        for start in range(0, len(sentences), batch_size):
+            batch = sentences[start : start + batch_size]
+            n, longest = len(batch), max(max(len(s) for s in batch), 1)
+            letters = max([len(word_chars(w)) for s in batch for w in s] + [1])
+            ids = np.zeros((n, longest), np.int64)
+            spelled = np.zeros((n, longest, letters), np.int64)
+            affixes = np.zeros((n, longest, len(SUFFIXES) + 1), np.int64)
+            for i, sentence in enumerate(batch):
+                for j, w in enumerate(sentence):
+                    form = w if w in words or w.lower() not in words else w.lower()
+                    ids[i, j] = words.get(form, UNK_ID)
+                    letters_of = [chars.get(c, UNK_ID) for c in word_chars(w)]
+                    spelled[i, j, : len(letters_of)] = letters_of
+                    if spec["suffixes"] is not None:
+                        affixes[i, j, :-1] = [suffixes.get(e, UNK_ID) for e in word_suffixes(w)]
+                    affixes[i, j, -1] = word_shape(w)
+            mask = np.zeros((n, longest), bool)
+            for i, sentence in enumerate(batch):
+                mask[i, : len(sentence)] = True
+            feed = {"words": ids, "chars": spelled, "mask": mask, "affixes": affixes}
+            (scores,) = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
+            for row, sentence in zip(scores, batch, strict=True):
+                path = self._viterbi(row[: len(sentence)]) if spec["crf"] else row.argmax(-1)
+                out.append([spec["labels"][int(k)] for k in path[: len(sentence)]])
+        return out
+
+    def _viterbi(self, scores: np.ndarray) -> list[int]:
+        """The highest-scoring tag path of one sentence's ``(T, K)`` scores under the CRF."""
+        crf = self.spec["crf"]
+        a, start, end = (np.asarray(crf[k]) for k in ("transitions", "start", "end"))
+        if len(scores) == 0:
+            return []
+        delta, pointers = start + scores[0], []
+        for e_t in scores[1:]:
+            total = delta[:, None] + a  # (previous, next)
+            pointers.append(total.argmax(0))
+            delta = total.max(0) + e_t
+        tag = int((delta + end).argmax())
+        path = [tag]
+        for psi in reversed(pointers):
+            tag = int(psi[tag])
+            path.append(tag)
+        return path[::-1]
 
     # -- seq2seq ----------------------------------------------------------------------------
 
@@ -213,6 +271,8 @@ class OnnxPredictor:
             return [self.spec["classes"][i] for i in self.probabilities(inputs).argmax(-1)]
         if self.kind == "seq2seq":
             return self.translate(inputs)
+        if self.kind == "tag":
+            return self.tag(inputs)
         return [self._continue(prompt, length) for prompt in inputs]
 
 

@@ -1,24 +1,28 @@
 """Runs exported to ONNX, for ``rnnlab.interop.onnx.OnnxPredictor`` (numpy and onnxruntime,
-no torch).
+no torch). Every kind but word-level language models and forecasters with covariates:
 
-Built so far: ``classify`` runs (one ``model.onnx``: inputs ``(N, T)`` ids or ``(N, T, F)``
-vectors and a mask ``(N, T)`` of post-padded sequences in, log-probabilities out, dynamic
-batch and length axes: the recurrent layers run torch's fused kernel over packed lengths,
-which the exporter writes as ONNX LSTM/GRU/RNN ops with sequence lengths, so no loop is
-unrolled), ``seq2seq`` runs (``encoder.onnx``, source ids in, the encoder's outputs,
-attention keys and the decoder's first state out, dynamic batch and length; and
-``decoder_step.onnx``, one step of the decoder with attention, which the runner loops
-greedily), ``forecast`` runs (one ``model.onnx``: the window of ``lookback`` steps in,
-the ensemble's sorted quantiles out, a dynamic batch axis; the window has one length per
-model, so nothing is unrolled at a length the model does not read) and ``lm`` runs of
-characters (``step.onnx``: one token and the state in, the logits and the new state out; the
-runner feeds the prompt through it and decodes greedily). Both use torch's TorchScript-based
-exporter (``dynamo=False``): the dynamo exporter was measured to fail on packed sequences,
-which the variable-length kinds will need (see the module docstring of ``onnx``). Other kinds
-are refused with one line.
+- ``tag``: one ``model.onnx``: words, their characters, a mask and the words' endings and
+  shapes in, tag scores out; the runner decodes them (Viterbi with the CRF's saved
+  transitions, where the run has a CRF).
+- ``classify``: one ``model.onnx``: ``(N, T)`` ids or ``(N, T, F)`` vectors and a mask in,
+  log-probabilities out.
+- ``seq2seq``: ``encoder.onnx`` (source ids in; the encoder's outputs, the attention keys and
+  the decoder's first state out) and ``decoder_step.onnx`` (one decoder step), which the
+  runner loops greedily.
+- ``forecast``: one ``model.onnx``: the window of ``lookback`` steps in, the ensemble's
+  sorted quantiles out (the window has one length per model).
+- ``lm`` of characters: ``step.onnx``, one token and the state in, the logits and the new
+  state out; the runner feeds the prompt through it and decodes greedily.
+
+Batch and length axes are dynamic, and masks are of sequences padded at the end: the
+recurrent layers run torch's fused kernel over packed lengths, which torch's TorchScript
+exporter (``dynamo=False``) writes as ONNX LSTM/GRU/RNN ops with sequence lengths, so no
+loop is unrolled at the example's length. (Both exporters unroll rnnlab's step-by-step
+implementations, and the dynamo exporter fails on packed sequences.) A cell without a fused
+kernel (a relu LSTM, as the tutorial's) exports only at the example's length: not yet.
 
 Next to the graphs, ``rnnlab_onnx.json`` holds what the runner needs besides them: the kind,
-and its scaling and windows (forecast) or vocabulary (lm).
+its vocabularies, scaling or label set.
 """
 
 from __future__ import annotations
@@ -50,10 +54,9 @@ def export_onnx(run_dir, out: Path) -> list[str]:
         return _classify(run, out)
     if kind == "seq2seq":
         return _seq2seq(run, out)
-    raise ValueError(
-        f"{run_dir}: ONNX export of {kind} runs is not built yet; seq2seq, classify, forecast "
-        "and lm runs export"
-    )
+    if kind == "tag":
+        return _tag(run, out)
+    raise ValueError(f"{run_dir}: ONNX export of {kind} runs is not built yet")
 
 
 def _export(module: nn.Module, args: tuple, path: Path, names, outputs, dynamic) -> None:
@@ -267,3 +270,61 @@ def _seq2seq(run, out: Path) -> list[str]:
     }
     (out / SPEC).write_text(json.dumps(spec, ensure_ascii=False) + "\n")
     return ["encoder.onnx", "decoder_step.onnx", SPEC]
+
+
+class _Tagger(nn.Module):
+    """A tagger's scores ``(N, T, K)``, its character LSTM reading every word of the batch
+    (the trained model reads each distinct word once, through ``torch.unique`` and boolean
+    indexing, which do not export; masked, both give the same features)."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+        if model.config.char_features and model.config.char_encoder == "lstm":
+            model._char_lstm = self._every_word
+
+    def _every_word(self, flat):
+        model = self.model
+        mask = flat != 0
+        features = model.char_lstm(model.char_embedding(flat), mask=mask)  # (N*T, C)
+        return features * mask[:, :1].to(features.dtype)  # padding words: zeros
+
+    def forward(self, words, chars, mask, affixes):
+        return self.model(words, chars, mask, affixes)
+
+
+def _tag(run, out: Path) -> list[str]:
+    from rnnlab.words import SUFFIXES
+
+    model = run.model
+    words = torch.tensor([[4, 5, 6], [5, 4, 0]])
+    chars = torch.tensor([[[4, 5, 0], [5, 0, 0], [4, 4, 4]], [[5, 5, 0], [4, 0, 0], [0, 0, 0]]])
+    mask = words != 0
+    affixes = torch.zeros(2, 3, len(SUFFIXES) + 1, dtype=torch.long)
+    steps = {0: "batch", 1: "steps"}
+    _export(
+        _Tagger(model),
+        (words, chars, mask, affixes),
+        out / "model.onnx",
+        ["words", "chars", "mask", "affixes"],
+        ["scores"],
+        {"words": steps, "chars": {**steps, 2: "letters"}, "mask": steps, "affixes": steps,
+         "scores": steps},
+    )  # fmt: skip
+    crf = model.crf
+    spec = {
+        "kind": "tag",
+        "words": run.words.tokens,
+        "chars": run.chars.tokens,
+        "labels": run.labels.tokens,
+        "suffixes": run.suffixes.tokens if run.suffixes is not None else None,
+        "crf": None
+        if crf is None
+        else {
+            "transitions": crf.transitions.detach().tolist(),
+            "start": crf.start.detach().tolist(),
+            "end": crf.end.detach().tolist(),
+        },
+    }
+    (out / SPEC).write_text(json.dumps(spec, ensure_ascii=False) + "\n")
+    return ["model.onnx", SPEC]
