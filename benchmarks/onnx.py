@@ -1,14 +1,14 @@
 """ONNX export: onnxruntime (``rnnlab.interop.onnx.OnnxPredictor``, no torch) beside PyTorch
-(``rnnlab.load(RUN).predict``) on the same exported runs: a classifier's and an
+(``rnnlab.load(RUN).predict``) on the same exported runs: a tagger's, a classifier's and an
 encoder-decoder's latency at batch 1 and 64, a character language model's greedy
-generation, and the cold start of the first two (a fresh Python: import, load, first
+generation, and the cold start of the first three (a fresh Python: import, load, first
 prediction), side by side in one command.
 
     python -m benchmarks.onnx            # trains two small runs in a temporary folder first
     python -m benchmarks.onnx --repeats 50
 
 The runs are small (trained for a few seconds on generated data): the figures are of
-inference, not of accuracy. Taggers do not export yet.
+inference, not of accuracy.
 """
 
 from __future__ import annotations
@@ -69,9 +69,11 @@ def make_runs(folder: Path) -> tuple[Path, Path]:
           "--out", str(folder / "lm")])  # fmt: skip
     main(["train", "--task", "reverse", "--epochs", "3", "--quiet", "--out",
           str(folder / "seq2seq")])  # fmt: skip
-    for name in ("classify", "lm", "seq2seq"):
+    main(["train", "--task", "neighbours", "--samples", "1000", "--epochs", "1", "--quiet",
+          "--out", str(folder / "tag")])  # fmt: skip
+    for name in ("classify", "lm", "seq2seq", "tag"):
         main(["export", str(folder / name), "--out", str(folder / f"{name}.onnx")])
-    return folder / "classify", folder / "lm", folder / "seq2seq"
+    return folder / "classify", folder / "lm", folder / "seq2seq", folder / "tag"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        classify, lm, seq2seq = make_runs(Path(tmp))
+        classify, lm, seq2seq, tag = make_runs(Path(tmp))
         rng = np.random.default_rng(1)
         words = [f"w{i}" for i in range(50)]
         torch_run, onnx_run = rnnlab.load(classify), OnnxPredictor(f"{classify}.onnx")
@@ -92,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
             ours = timed(lambda i=inputs: onnx_run.probabilities(i), args.repeats)
             theirs = timed(lambda i=inputs: torch_run.probabilities(i), args.repeats)
             rows.append((f"classifier, batch {batch}, 20 steps", theirs, ours))
+        tag_torch, tag_onnx = rnnlab.load(tag), OnnxPredictor(f"{tag}.onnx")
+        letters = ["a", "b", "c", "d", "next", "prev"]
+        for batch in (1, 64):
+            sentences = [list(rng.choice(letters, size=20)) for _ in range(batch)]
+            ours = timed(lambda s=sentences: tag_onnx.predict(s), args.repeats)
+            theirs = timed(lambda s=sentences: tag_torch.predict(s), args.repeats)
+            rows.append((f"tagger (neighbours), batch {batch}", theirs, ours))
         s2s_torch, s2s_onnx = rnnlab.load(seq2seq), OnnxPredictor(f"{seq2seq}.onnx")
         for batch in (1, 64):
             sources = [[str(d) for d in rng.integers(1, 10, size=5)] for _ in range(batch)]
@@ -108,6 +117,14 @@ def main(argv: list[str] | None = None) -> int:
                 "classifier cold start",
                 cold(COLD_TORCH.format(inputs=sample), classify),
                 cold(COLD_ONNX.format(inputs=sample), Path(f"{classify}.onnx")),
+            )
+        )
+        words = repr([["a", "next", "b"]])
+        rows.append(
+            (
+                "tagger cold start",
+                cold(COLD_TORCH.format(inputs=words), tag),
+                cold(COLD_ONNX.format(inputs=words), Path(f"{tag}.onnx")),
             )
         )
         digits = repr([["3", "7", "2"]])

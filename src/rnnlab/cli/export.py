@@ -9,9 +9,10 @@ from rnnlab.cli.runs import add_out_options, output_folder
 
 DESCRIPTION = """\
 Export a finished run as ONNX graphs, with rnnlab_onnx.json beside them, for
-rnnlab.interop.onnx.OnnxPredictor (numpy and onnxruntime, no torch). Built so far: classify
-and forecast runs (model.onnx) and character lm runs (step.onnx, decoded greedily by the
-runner); other kinds are refused with one line."""
+rnnlab.interop.onnx.OnnxPredictor (numpy and onnxruntime, no torch): tag, classify and
+forecast runs as one model.onnx; seq2seq runs as an encoder and a one-step decoder; character
+lm runs as a one-step graph. Word-level lm runs and forecasters with covariates are refused
+with one line, for now."""
 
 
 def add_parser(commands) -> None:
