@@ -97,18 +97,43 @@ def test_a_language_model_continues_prompts_as_the_run_does(tmp_path, capsys):
     )
 
 
-def test_unbuilt_kinds_and_unfinished_runs_are_refused(tmp_path, capsys):
+def test_a_word_level_language_model_continues_prompts_as_the_run_does(tmp_path, capsys):
     text = tmp_path / "w.txt"
-    text.write_text("the cat sat\nthe dog ran\n" * 100)
-    small = ["--units", "8", "--embedding-dim", "4", "--layers", "1", "--bptt", "8"]
+    text.write_text("the cat sat on the mat\nthe dog ran to the tree\n" * 100)
+    small = ["--units", "16", "--embedding-dim", "8", "--layers", "1", "--bptt", "8"]
     args = ["train", "--kind", "lm", "--data", str(text), "--tokens", "space", *small]
     assert (
-        run_cli([*args, "--epochs", "1", "--quiet", "--out", str(tmp_path / "lm")], capsys)[0] == 0
+        run_cli([*args, "--epochs", "2", "--quiet", "--out", str(tmp_path / "lm")], capsys)[0] == 0
     )
+    assert run_cli(["export", str(tmp_path / "lm"), "--out", str(tmp_path / "x")], capsys)[0] == 0
+    prompts = ["the cat", "the dog ran\n", ""]
+    ours = OnnxPredictor(tmp_path / "x").predict(prompts, length=12)
+    assert ours == rnnlab.load(tmp_path / "lm").predict(prompts, length=12)
+
+
+def test_a_forecaster_with_covariates_reads_them_as_the_run_does(tmp_path, capsys):
+    from rnnlab.data.series import read_series_csv
+
+    values = cycles(84)
+    rows = ["series,time,value,promo"]
+    rows += [f"s,{t},{values[t]:.3f},{t % 2}" for t in range(80)]
+    rows += [f"s,{t},,{t % 2}" for t in range(80, 84)]
+    data = tmp_path / "c.csv"
+    data.write_text("\n".join(rows) + "\n")
+    args = ["train", "--data", str(data), "--horizon", "4", "--units", "4", "--epochs", "2"]
+    assert run_cli([*args, "--quiet", "--out", str(tmp_path / "f")], capsys)[0] == 0
+    assert run_cli(["export", str(tmp_path / "f"), "--out", str(tmp_path / "x")], capsys)[0] == 0
+    (series,) = read_series_csv(data).series
+    (theirs,) = rnnlab.load(tmp_path / "f").forecast([series])
+    predictor = OnnxPredictor(tmp_path / "x")
+    (ours,) = predictor.forecast([("s", series.values, series.covariates)])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="the model reads covariates promo"):
+        predictor.forecast([series.values])
+
+
+def test_an_unfinished_run_is_refused(tmp_path, capsys):
     out = tmp_path / "x"
-    code, _, err = run_cli(["export", str(tmp_path / "lm"), "--out", str(out)], capsys)
-    assert code == 2 and "ONNX export of a word-level (--tokens space) lm" in err
-    assert not out.exists()
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     (unfinished / "config.json").write_text("{}")

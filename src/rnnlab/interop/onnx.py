@@ -2,8 +2,10 @@
 onnxruntime alone, giving what ``rnnlab predict`` gives. This module imports no torch, and of
 rnnlab only ``rnnlab.words`` (how a tagger reads a word), which needs none.
 
-- ``forecast``: ``predict(series)`` takes sequences of numbers (or ``(name, values)`` pairs,
-  a training series' name using its saved scaling) and gives each one's median forecast;
+- ``forecast``: ``predict(series)`` takes sequences of numbers, or ``(name, values)`` pairs (a
+  training series' name uses its saved scaling), or ``(name, values, covariates)`` for a
+  model with covariates (``(T + H, C)``: the series' steps, then those to forecast), and
+  gives each one's median forecast;
   ``forecast(...)`` gives the ``(H, Q)`` quantiles (conformal intervals where the run has
   them).
 - ``classify``: ``predict(sequences)`` takes token lists or ``(T, F)`` arrays and gives each
@@ -12,19 +14,22 @@ rnnlab only ``rnnlab.words`` (how a tagger reads a word), which needs none.
 - ``tag``: ``predict(sentences)`` takes token lists and gives each one's labels.
 - ``seq2seq``: ``predict(sources)`` takes source token lists and gives each one's greedy
   target token list.
-- ``lm``: ``predict(prompts, length)`` gives each prompt's greedy continuation.
+- ``lm``: ``predict(prompts, length)`` gives each prompt's greedy continuation (characters,
+  or words with line breaks).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
 SPEC = "rnnlab_onnx.json"
 PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3  # rnnlab's vocabularies: <pad> <s> </s> <unk> ...
+END = "</s>"  # a word-level language model's line end
 
 
 class OnnxPredictor:
@@ -73,9 +78,25 @@ class OnnxPredictor:
         lookback, lags = spec["lookback"], spec["lags"]
         reach = lookback + max(lags, default=0)
         out = []
+        covariates = spec.get("covariate_names") or []
+        horizon = spec["horizon"]
         for item in inputs:
-            name, values = item if isinstance(item, tuple) else (None, item)
+            name, values, known = (
+                (*item, None)[:3] if isinstance(item, tuple) else (None, item, None)
+            )
             values = np.asarray(values, dtype=np.float64)
+            if covariates:
+                expected = (len(values) + horizon, len(covariates))
+                if known is None or np.shape(known) != expected:
+                    raise ValueError(
+                        f"the model reads covariates {', '.join(covariates)}: expected a "
+                        f"{expected} array of them (the series' steps, then the {horizon} to "
+                        "forecast)"
+                    )
+                means, spreads = (
+                    np.asarray(spec["scaling"][k]) for k in ("covariate_means", "covariate_scales")
+                )
+                known = ((np.asarray(known, np.float64) - means) / spreads).astype(np.float32)
             if len(values) < reach:
                 raise ValueError(f"a series of {len(values)} values; expected at least {reach}")
             if log and (values <= 0).any():
@@ -88,8 +109,14 @@ class OnnxPredictor:
             lagged = [
                 scaled[len(scaled) - lookback - lag : len(scaled) - lag] - last for lag in lags
             ]
-            features = np.stack([window - last, window, *lagged], axis=-1)[None]
-            (quantiles,) = self.session.run(None, {"window": features})
+            features = np.stack([window - last, window, *lagged], axis=-1)
+            feed = {}
+            if covariates:
+                past, future = known[: len(values)], known[len(values) :]
+                features = np.concatenate([features, past[-lookback:]], axis=-1)
+                feed["future"] = future[None]
+            feed["window"] = features[None].astype(np.float32)
+            (quantiles,) = self.session.run(None, feed)
             outputs = quantiles[0].astype(np.float64)
             widths = spec.get("interval_widths")
             if widths is not None:
@@ -234,13 +261,26 @@ class OnnxPredictor:
 
     # -- lm ---------------------------------------------------------------------------------
 
+    def _prompt_ids(self, prompt: str, ids: dict) -> list[int]:
+        """The prompt's token ids, as ``LMRun.encode_prompt`` gives them."""
+        if self.spec["tokens"] == "chars":
+            tokens = list(prompt)
+        else:  # each line's words and a line-end token, none after an unfinished last line
+            tokens = [t for line in _lines(prompt) for t in (*line.split(), END)]
+            if tokens and not prompt.endswith(("\n", "\r")):
+                tokens = tokens[:-1]
+        missing = sorted({t for t in tokens if t not in ids})
+        if missing:
+            shown = ", ".join(map(repr, missing[:10]))
+            raise ValueError(f"--prompt: {shown} not in the model's vocabulary")
+        if tokens:
+            return [ids[t] for t in tokens]
+        start = "\n" if self.spec["tokens"] == "chars" and "\n" in ids else END
+        return [ids.get(start, len(ids) - 1)]
+
     def _continue(self, prompt: str, length: int) -> str:
         vocab = self.spec["vocab"]
-        ids = {t: i for i, t in enumerate(vocab)}
-        missing = sorted({c for c in prompt if c not in ids})
-        if missing:
-            raise ValueError(f"--prompt: {', '.join(map(repr, missing))} not in the vocabulary")
-        tokens = [ids[c] for c in prompt] or [ids.get("\n", len(vocab) - 1)]
+        tokens = self._prompt_ids(prompt, {t: i for i, t in enumerate(vocab)})
         names = [f"state{i}" for i in range(self.spec["states"])]
         state = [np.zeros((1, self.spec["units"]), np.float32) for _ in names]
         logits = None
@@ -257,7 +297,18 @@ class OnnxPredictor:
                 None,
                 {"tokens": np.array([token], np.int64), **dict(zip(names, state, strict=True))},
             )
-        return "".join(drawn)
+        if self.spec["tokens"] == "chars":
+            return "".join(drawn)
+        line_start = not prompt or prompt.endswith(("\n", "\r"))
+        text = []
+        for token in drawn:  # as rnnlab.data.text.join_text joins words
+            if token == END:
+                line_start = True
+                text.append("\n")
+            else:
+                text.append(token if line_start else " " + token)
+                line_start = False
+        return "".join(text)
 
     # -- both -------------------------------------------------------------------------------
 
@@ -285,3 +336,11 @@ def _mase_scale(history: np.ndarray, season: int) -> float:
             if scale > 0:
                 return scale
     return float("nan")
+
+
+def _lines(text: str) -> list[str]:
+    """As ``rnnlab.data.files.split_lines``: broken at \\n, \\r\\n or \\r only."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

@@ -1,5 +1,5 @@
 """Runs exported to ONNX, for ``rnnlab.interop.onnx.OnnxPredictor`` (numpy and onnxruntime,
-no torch). Every kind but word-level language models and forecasters with covariates:
+no torch). Every kind:
 
 - ``tag``: one ``model.onnx``: words, their characters, a mask and the words' endings and
   shapes in, tag scores out; the runner decodes them (Viterbi with the CRF's saved
@@ -9,10 +9,11 @@ no torch). Every kind but word-level language models and forecasters with covari
 - ``seq2seq``: ``encoder.onnx`` (source ids in; the encoder's outputs, the attention keys and
   the decoder's first state out) and ``decoder_step.onnx`` (one decoder step), which the
   runner loops greedily.
-- ``forecast``: one ``model.onnx``: the window of ``lookback`` steps in, the ensemble's
-  sorted quantiles out (the window has one length per model).
-- ``lm`` of characters: ``step.onnx``, one token and the state in, the logits and the new
-  state out; the runner feeds the prompt through it and decodes greedily.
+- ``forecast``: one ``model.onnx``: the window of ``lookback`` steps (and the covariates of
+  the steps to forecast) in, the ensemble's sorted quantiles out (the window has one length
+  per model).
+- ``lm``: ``step.onnx``, one token and the state in, the logits and the new state out; the
+  runner feeds the prompt through it and decodes greedily.
 
 Batch and length axes are dynamic, and masks are of sequences padded at the end: the
 recurrent layers run torch's fused kernel over packed lengths, which torch's TorchScript
@@ -79,23 +80,25 @@ class _Forecast(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, window):
-        return self.model(window).mean(0).sort(dim=-1).values
+    def forward(self, window, future=None):
+        return self.model(window, future).mean(0).sort(dim=-1).values
 
 
 def _forecast(run, out: Path) -> list[str]:
     state = run.state
-    if run.model.config.covariates:
-        raise ValueError("ONNX export of a forecaster with covariates is not built yet")
-    features = run.model.config.inputs
-    window = torch.zeros(2, state["lookback"], features)
+    config = run.model.config
+    args = [torch.zeros(2, state["lookback"], config.inputs)]
+    names = ["window"]
+    if config.covariates:  # the covariates of the steps to forecast
+        args.append(torch.zeros(2, config.horizon, config.covariates))
+        names.append("future")
     _export(
         _Forecast(run.model),
-        (window,),
+        tuple(args),
         out / "model.onnx",
-        ["window"],
+        names,
         ["quantiles"],
-        {"window": {0: "batch"}, "quantiles": {0: "batch"}},
+        {**{n: {0: "batch"} for n in names}, "quantiles": {0: "batch"}},
     )
     spec = {
         "kind": "forecast",
@@ -107,6 +110,7 @@ def _forecast(run, out: Path) -> list[str]:
         "series": state["series"],
         "scaling": state["scaling"],
         "interval_widths": state.get("interval_widths"),
+        "covariate_names": state["covariate_names"],
     }
     (out / SPEC).write_text(json.dumps(spec) + "\n")
     return ["model.onnx", SPEC]
@@ -128,8 +132,6 @@ class _Step(nn.Module):
 
 
 def _lm(run, out: Path) -> list[str]:
-    if run.tokens != "chars":
-        raise ValueError("ONNX export of a word-level (--tokens space) lm is not built yet")
     model = run.model
     step = _Step(model)
     layers, units = model.config.layers, model.config.units
