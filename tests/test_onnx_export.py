@@ -216,3 +216,46 @@ def test_a_tagger_tags_as_the_run_does(tmp_path, capsys, options):
     ]
     assert predictor.predict(sentences) == run.predict(sentences)
     assert predictor.tag(sentences, batch_size=1) == run.predict(sentences)
+
+
+def test_tagger_scores_and_encoder_outputs_are_within_1e_4(tmp_path, capsys):
+    import onnxruntime as ort
+
+    small = ["--samples", "200", "--epochs", "1", "--units", "8", "--embedding-dim", "8"]
+    assert run_cli(["train", "--task", "neighbours", *small, "--quiet", "--out",
+                    str(tmp_path / "t")], capsys)[0] == 0  # fmt: skip
+    assert run_cli(["export", str(tmp_path / "t"), "--out", str(tmp_path / "tx")], capsys)[0] == 0
+    run = rnnlab.load(tmp_path / "t")
+    rng = np.random.default_rng(0)
+    sentences = [list(rng.choice(["a", "b", "c", "next", "prev"], size=n)) for n in (1, 4, 9)]
+    sentences += [["a"] * 12, ["b", "c"], ["next"] * 3, ["c"] * 6]  # a batch of 7
+    batch = next(run.encode(sentences).batches(7))
+    session = ort.InferenceSession(str(tmp_path / "tx" / "model.onnx"))
+    feed = {
+        "words": batch.words,
+        "chars": batch.chars,
+        "mask": batch.mask,
+        "affixes": batch.affixes,
+    }
+    names = {i.name for i in session.get_inputs()}
+    (scores,) = session.run(None, {k: v.numpy() for k, v in feed.items() if k in names})
+    with torch.no_grad():
+        expected = run.model(batch.words, batch.chars, batch.mask, batch.affixes).numpy()
+    real = batch.mask.numpy()
+    np.testing.assert_allclose(scores[real], expected[real], atol=1e-4)
+
+    small = ["--units", "16", "--embedding-dim", "8", "--epochs", "1", "--samples", "200"]
+    assert run_cli(["train", "--task", "reverse", *small, "--quiet", "--out",
+                    str(tmp_path / "s")], capsys)[0] == 0  # fmt: skip
+    assert run_cli(["export", str(tmp_path / "s"), "--out", str(tmp_path / "sx")], capsys)[0] == 0
+    s2s = rnnlab.load(tmp_path / "s")
+    sources = [[str(d) for d in rng.integers(1, 10, size=n)] for n in (1, 3, 9, 5, 2, 7, 4)]
+    ids = s2s.encode_sources(sources)[:, :9]
+    encoder = ort.InferenceSession(str(tmp_path / "sx" / "encoder.onnx"))
+    got = encoder.run(None, {"source": ids.numpy()})
+    with torch.no_grad():
+        memory, (states, _) = s2s.model.encode(ids)
+    mask = (ids != 0).numpy()
+    np.testing.assert_allclose(got[0][mask], memory.outputs.numpy()[mask], atol=1e-4)
+    first_state = 2 if s2s.model.config.attention else 1  # after the outputs (and keys)
+    np.testing.assert_allclose(got[first_state], states[0][0].numpy(), atol=1e-4)

@@ -7,8 +7,10 @@ Packages, from the bottom up (each imports only those below it):
   Bidirectional) and the small layers around them.
 - ``rnnlab.models``: the tutorial's tagger and encoder-decoder, model summaries.
 - ``rnnlab.training``: fit / evaluate / predict, metrics, optimisers, callbacks.
-- ``rnnlab.kinds``: the task kinds (seq2seq, tag, classify), training into a run folder, and
-  ``rnnlab.load(RUN_DIR)``.
+- ``rnnlab.kinds``: the task kinds (seq2seq, tag, classify, forecast, lm; keras for imported
+  models), training into a run folder, and ``rnnlab.load(RUN_DIR)``.
+- ``rnnlab.interop``: Keras 3 files read as rnnlab modules; runs exported to ONNX, and
+  ``OnnxPredictor``, which runs them without torch.
 - ``rnnlab.experiments``: ``compare`` and the other experiments.
 - ``rnnlab.cli``: the ``rnnlab`` command.
 

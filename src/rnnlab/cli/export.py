@@ -10,9 +10,9 @@ from rnnlab.cli.runs import add_out_options, output_folder
 DESCRIPTION = """\
 Export a finished run as ONNX graphs, with rnnlab_onnx.json beside them, for
 rnnlab.interop.onnx.OnnxPredictor (numpy and onnxruntime, no torch): tag, classify and
-forecast runs as one model.onnx; seq2seq runs as an encoder and a one-step decoder; character
-lm runs as a one-step graph. Word-level lm runs and forecasters with covariates are refused
-with one line, for now."""
+forecast runs as one model.onnx; seq2seq runs as an encoder and a one-step decoder; lm runs
+as a one-step graph. The graphs take any batch and length (masks of sequences padded at
+the end)."""
 
 
 def add_parser(commands) -> None:
