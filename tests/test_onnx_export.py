@@ -259,3 +259,17 @@ def test_tagger_scores_and_encoder_outputs_are_within_1e_4(tmp_path, capsys):
     np.testing.assert_allclose(got[0][mask], memory.outputs.numpy()[mask], atol=1e-4)
     first_state = 2 if s2s.model.config.attention else 1  # after the outputs (and keys)
     np.testing.assert_allclose(got[first_state], states[0][0].numpy(), atol=1e-4)
+
+
+def test_a_graph_unrolled_at_its_example_length_is_refused(tmp_path):
+    from rnnlab.interop.onnx_export import _export, check_other_lengths
+    from rnnlab.layers import LSTM
+
+    layer = LSTM(
+        4, input_size=2, activation="relu", return_sequences=True
+    ).eval()  # no fused kernel
+    path = tmp_path / "relu.onnx"
+    _export(layer, (torch.randn(2, 5, 2),), path, ["x"], ["y"], {"x": {0: "b", 1: "t"}})
+    check_other_lengths(layer, path, ["x"], (torch.randn(3, 5, 2),))  # the example's length
+    with pytest.raises(ValueError, match="does not take another length than the example's"):
+        check_other_lengths(layer, path, ["x"], (torch.randn(3, 8, 2),))

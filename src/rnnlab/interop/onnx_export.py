@@ -32,6 +32,7 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -72,6 +73,33 @@ def _export(module: nn.Module, args: tuple, path: Path, names, outputs, dynamic)
             output_names=outputs,
             dynamic_axes=dynamic,
             opset_version=OPSET,
+        )
+
+
+def check_other_lengths(module: nn.Module, path: Path, names: list[str], inputs: tuple) -> None:
+    """Run the exported graph on ``inputs`` (another batch and length than the export's
+    example) beside ``module``: a model whose recurrent layers ran step by step (a cell
+    without a fused kernel, as a relu LSTM) was unrolled at the example's length, and is
+    refused here rather than written."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        wanted = {i.name for i in session.get_inputs()}
+        feed = {n: t.numpy() for n, t in zip(names, inputs, strict=True) if n in wanted}
+        got = session.run(None, feed)[0]
+    except Exception as exc:  # onnxruntime's errors have no common base class
+        got, problem = None, str(exc).splitlines()[0][:200]
+    with torch.no_grad():
+        expected = module(*inputs)
+    expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
+    if got is None or got.shape != expected.shape or not np.allclose(got, expected, atol=1e-3):
+        why = problem if got is None else "its outputs differ from PyTorch's"
+        raise ValueError(
+            f"{path.name}: the graph does not take another length than the example's ({why}); "
+            "expected recurrent layers with torch's fused kernel (tanh cells)"
         )
 
 
@@ -177,6 +205,12 @@ def _classify(run, out: Path) -> list[str]:
             "log_probabilities": {0: "batch"},
         },
     )
+    if config.vocab_size is not None:
+        longer = torch.tensor([[4] * 8, [5] * 3 + [0] * 5, [6] * 6 + [0] * 2])
+    else:
+        longer = torch.randn(3, 8, config.features)
+    longer_mask = torch.tensor([[True] * 8, [True] * 3 + [False] * 5, [True] * 6 + [False] * 2])
+    check_other_lengths(run.model, out / "model.onnx", ["inputs", "mask"], (longer, longer_mask))
     encoder = run.encoder
     spec = {"kind": "classify", "classes": encoder.classes, "form": encoder.form}
     if encoder.form == "tokens":
@@ -245,6 +279,8 @@ def _seq2seq(run, out: Path) -> list[str]:
          **({"keys": {0: "batch", 1: "steps"}} if attention else {}),
          **{n: {0: "batch"} for n in names}},
     )  # fmt: skip
+    longer = torch.tensor([[4, 5, 6, 4, 5, 6, 4, 5], [5, 6, 4, 0, 0, 0, 0, 0], [6] * 7 + [0]])
+    check_other_lengths(_Encode(model), out / "encoder.onnx", ["source"], (longer,))
     with torch.no_grad():
         encoded = _Encode(model)(source)
     outputs, keys = encoded[0], encoded[1] if attention else None
@@ -313,6 +349,16 @@ def _tag(run, out: Path) -> list[str]:
         {"words": steps, "chars": {**steps, 2: "letters"}, "mask": steps, "affixes": steps,
          "scores": steps},
     )  # fmt: skip
+    longer = torch.tensor([[4, 5, 6, 4, 5, 6, 4], [5, 4, 0, 0, 0, 0, 0], [6] * 5 + [0, 0]])
+    longer_chars = torch.zeros(3, 7, 4, dtype=torch.long)
+    longer_chars[..., 0] = longer  # one character a word, at least
+    longer_chars[0, :, 1:] = 5
+    check_other_lengths(
+        _Tagger(model),
+        out / "model.onnx",
+        ["words", "chars", "mask", "affixes"],
+        (longer, longer_chars, longer != 0, torch.zeros(3, 7, len(SUFFIXES) + 1, dtype=torch.long)),
+    )
     crf = model.crf
     spec = {
         "kind": "tag",
