@@ -132,3 +132,36 @@ def test_import_keras_refuses_in_one_line(tmp_path, capsys, name, expected):
 def test_train_does_not_offer_the_keras_kind(capsys):
     code, _, err = run_cli(["train", "--kind", "keras", "--task", "reverse"], capsys)
     assert code == 2 and "invalid choice: 'keras'" in err
+
+
+def _edited(tmp_path, name: str, edit) -> Path:
+    """A copy of fixture ``name`` whose config.json ``edit(config)`` changed."""
+    import json
+
+    path = tmp_path / f"{name}-edited.keras"
+    with zipfile.ZipFile(FIXTURES / f"{name}.keras") as source, zipfile.ZipFile(path, "w") as z:
+        config = json.loads(source.read("config.json"))
+        edit(config)
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("model.weights.h5", source.read("model.weights.h5"))
+    return path
+
+
+def test_config_edge_cases(tmp_path):
+    def drop_input(config):
+        del config["config"]["layers"][0]
+
+    with pytest.raises(KerasImportError, match="a Sequential model saved without its Input"):
+        load_keras(_edited(tmp_path, "gru_reset_after", drop_input))
+
+    def hard_sigmoid(config):
+        config["config"]["layers"][1]["config"]["recurrent_activation"] = "hard_sigmoid"
+
+    model = load_keras(_edited(tmp_path, "gru_reset_after", hard_sigmoid))  # rnnlab has it
+    assert model.parameter_count == 162
+
+    def softmax(config):
+        config["config"]["layers"][1]["config"]["activation"] = "softmax"
+
+    with pytest.raises(KerasImportError, match="activation 'softmax'; expected one of"):
+        load_keras(_edited(tmp_path, "gru_reset_after", softmax))

@@ -179,10 +179,11 @@ def test_classifier_padded_batches_give_each_sequence_its_own_result(tmp_path, c
     assert predictor.predict(inputs) == run.predict(inputs)
 
 
-@pytest.mark.parametrize("attention", ["bahdanau", "none"])
-def test_an_encoder_decoder_translates_as_the_run_does(tmp_path, capsys, attention):
+@pytest.mark.parametrize(("attention", "beam"), [("bahdanau", "1"), ("none", "1"), ("dot", "3")])
+def test_an_encoder_decoder_translates_as_the_run_does(tmp_path, capsys, attention, beam):
     small = ["--units", "16", "--embedding-dim", "8", "--epochs", "3", "--samples", "300"]
     args = ["train", "--task", "reverse", *small, "--attention", attention, "--quiet"]
+    args += ["--beam-width", beam]
     assert run_cli([*args, "--out", str(tmp_path / "r")], capsys)[0] == 0
     assert run_cli(["export", str(tmp_path / "r"), "--out", str(tmp_path / "x")], capsys)[0] == 0
     run, predictor = rnnlab.load(tmp_path / "r"), OnnxPredictor(tmp_path / "x")
@@ -273,3 +274,25 @@ def test_a_graph_unrolled_at_its_example_length_is_refused(tmp_path):
     check_other_lengths(layer, path, ["x"], (torch.randn(3, 5, 2),))  # the example's length
     with pytest.raises(ValueError, match="does not take another length than the example's"):
         check_other_lengths(layer, path, ["x"], (torch.randn(3, 8, 2),))
+
+
+def test_small_vocabularies_and_bad_inputs(forecast_export, tmp_path, capsys):
+    data = tmp_path / "binary.tsv"
+    data.write_text("".join("0 1 1\tpos\n1 0\tneg\n" for _ in range(20)))  # 2 tokens
+    args = ["train", "--kind", "classify", "--data", str(data), "--units", "4", "--epochs", "1"]
+    assert (
+        run_cli([*args, "--ensemble", "1", "--quiet", "--out", str(tmp_path / "r")], capsys)[0] == 0
+    )
+    assert run_cli(["export", str(tmp_path / "r"), "--out", str(tmp_path / "x")], capsys)[0] == 0
+    predictor = OnnxPredictor(tmp_path / "x")
+    assert predictor.predict([["0", "1", "1"]]) == rnnlab.load(tmp_path / "r").predict(
+        [["0", "1", "1"]]
+    )
+    with pytest.raises(ValueError, match="expected sequences of at least one step"):
+        predictor.probabilities([[]])
+    _, exported = forecast_export
+    forecaster = OnnxPredictor(exported)
+    as_tuple = forecaster.predict([tuple(cycles(150))])  # a tuple of numbers is a series
+    np.testing.assert_allclose(as_tuple[0], forecaster.predict([cycles(150)])[0])
+    with pytest.raises(ValueError, match=r"no rnnlab_onnx\.json"):
+        OnnxPredictor(tmp_path)

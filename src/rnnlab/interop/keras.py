@@ -38,10 +38,7 @@ from rnnlab.layers import GRU, LSTM, MERGE_MODES, Bidirectional, RepeatVector, S
 MOST_BYTES = 2 * 1024**3  # the largest archive (uncompressed) that is read
 MEMBERS = ("config.json", "model.weights.h5")
 RECURRENT = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
-OPS = {  # operations a functional model records, with what they compute
-    "NotEqual": lambda a, b: a != b,
-    "Any": lambda x, axis=-1: x.any(dim=axis),
-}
+OPS = ("NotEqual", "Any")  # operations a functional model records (an Embedding's mask)
 SUPPORTED = (
     "InputLayer",
     *RECURRENT,
@@ -131,8 +128,14 @@ class KerasModel(nn.Module):
         self.sequential = kind == "Sequential"
         layers = config["config"]["layers"]
         self.imported = nn.ModuleDict()
-        # (layer, arguments: tensor refs or constants, initial-state refs, mask ref)
-        self.nodes: list[tuple[str, list, list, tuple | None]] = []
+        # (layer, its call's index, arguments: tensor refs or constants, initial-state refs,
+        # mask ref), in an order where each call's inputs come before it
+        self.nodes: list[tuple[str, int, list, list, tuple | None]] = []
+        if self.sequential and (not layers or layers[0]["class_name"] != "InputLayer"):
+            raise KerasImportError(
+                f"{source}: a Sequential model saved without its Input; expected a built model "
+                "(keras.Input first)"
+            )
         previous, paths = None, _weight_paths(layers)
         for layer, path in zip(layers, paths, strict=True):
             name = layer["config"]["name"]
@@ -142,11 +145,12 @@ class KerasModel(nn.Module):
             group = SHAPES_ONLY if weights is None else _group(weights, path)
             self.imported[name] = _imported(layer, group, source)
             if self.sequential:
-                self.nodes.append((name, [("ref", previous)], [], None))
+                self.nodes.append((name, 0, [("ref", previous)], [], None))
                 previous = (name, 0, 0)
                 continue
-            for node in layer.get("inbound_nodes", []):
-                self.nodes.append((name, _arguments(node.get("args", [])), *_kwargs(node, source)))
+            for index, node in enumerate(layer.get("inbound_nodes", [])):
+                arguments = _arguments(node.get("args", []))
+                self.nodes.append((name, index, arguments, *_kwargs(node, source)))
         if self.sequential:
             self.inputs = [(layers[0]["config"]["name"], 0, 0)]
             self.outputs = [previous]
@@ -155,6 +159,7 @@ class KerasModel(nn.Module):
             self.inputs = _ref_list(config["config"]["input_layers"])
             self.outputs = _ref_list(config["config"]["output_layers"])
             self.single_output = not _is_list_of_refs(config["config"]["output_layers"])
+            self.nodes = _in_order(self.nodes, self.inputs, source)
         self.parameter_count = sum(p.numel() for p in self.parameters())
 
     def forward(self, *inputs: torch.Tensor):
@@ -164,10 +169,7 @@ class KerasModel(nn.Module):
             raise ValueError(f"the model takes {len(self.inputs)} input(s), got {len(inputs)}")
         values: dict[tuple, torch.Tensor] = dict(zip(self.inputs, inputs, strict=True))
         masks: dict[tuple, torch.Tensor | None] = {}  # a Sequential model's implicit masks
-        calls: dict[str, int] = {}
-        for name, arguments, states, mask_ref in self.nodes:
-            node = calls.get(name, 0)
-            calls[name] = node + 1
+        for name, node, arguments, states, mask_ref in self.nodes:
             args = [values[v] if kind == "ref" else v for kind, v in arguments]
             if self.sequential:
                 mask = masks.get(arguments[0][1])
@@ -180,6 +182,31 @@ class KerasModel(nn.Module):
             masks[(name, node, 0)] = out_mask
         results = [values[r] for r in self.outputs]
         return results[0] if self.single_output else results
+
+
+def _in_order(nodes: list, inputs: list[tuple], source: str) -> list:
+    """``nodes`` ordered so that every call comes after the calls whose outputs it reads (a
+    layer called twice may read, the second time, a layer listed after it)."""
+    ready = {ref[:2] for ref in inputs}
+    pending, ordered = list(nodes), []
+    while pending:
+        waiting = []
+        for node in pending:
+            name, index, arguments, states, mask = node
+            needed = [v for kind, v in arguments if kind == "ref"] + list(states)
+            needed += [mask] if mask is not None else []
+            if all(tuple(ref)[:2] in ready for ref in needed):
+                ordered.append(node)
+                ready.add((name, index))
+            else:
+                waiting.append(node)
+        if len(waiting) == len(pending):
+            raise KerasImportError(
+                f"{source}: layer {waiting[0][0]!r} reads a tensor no layer makes; expected a "
+                "connected model"
+            )
+        pending = waiting
+    return ordered
 
 
 def _weight_paths(layers: list[dict]) -> list[str]:
@@ -282,7 +309,7 @@ def _imported(layer: dict, group, source: str) -> nn.Module:
     kind, config = layer["class_name"], layer["config"]
     where = f"{source}: layer {config['name']!r} ({kind})"
     if kind in OPS and str(layer.get("module", "")).startswith("keras.src.ops"):
-        return _Op(OPS[kind])
+        return _Op(kind, config)
     if kind not in SUPPORTED:
         raise KerasImportError(
             f"{where} is not supported; expected one of {', '.join(SUPPORTED[1:])}"
@@ -312,10 +339,15 @@ def _imported(layer: dict, group, source: str) -> nn.Module:
         raise KerasImportError(f"{where}: its config lacks {exc}") from None
 
 
-def _activation(name, where: str, argument: str = "activation"):
-    if name not in ACTIVATIONS:
+def _activation(name, where: str, argument: str = "activation", recurrent: bool = False):
+    """``name``, an activation the layer supports: rnnlab's recurrent layers take their own
+    (``rnnlab.layers.ACTIVATIONS``), Dense layers ``ACTIVATIONS`` here."""
+    from rnnlab.layers import ACTIVATIONS as RECURRENT_ACTIVATIONS
+
+    allowed = RECURRENT_ACTIVATIONS if recurrent else ACTIVATIONS
+    if name not in allowed:
         raise KerasImportError(
-            f"{where}: {argument} {name!r}; expected one of {', '.join(ACTIVATIONS)}"
+            f"{where}: {argument} {name!r}; expected one of {', '.join(sorted(allowed))}"
         )
     return name
 
@@ -337,14 +369,16 @@ def _recurrent(layer: dict, arrays: list[torch.Tensor] | None, where: str) -> nn
         raise KerasImportError(f"{where}: {len(arrays)} weights; expected kernel, recurrent, bias")
     options = {
         "input_size": arrays[0].shape[0] if arrays else _input_size(layer, where),
-        "activation": _activation(config.get("activation", "tanh"), where),
+        "activation": _activation(config.get("activation", "tanh"), where, recurrent=True),
         "use_bias": config.get("use_bias", True),
         "return_sequences": bool(config.get("return_sequences")),
         "return_state": bool(config.get("return_state")),
         "go_backwards": bool(config.get("go_backwards")),
     }
     if kind != "SimpleRNN":
-        recurrent = _activation(config.get("recurrent_activation", "sigmoid"), where)
+        recurrent = _activation(
+            config.get("recurrent_activation", "sigmoid"), where, "recurrent_activation", True
+        )
         options["recurrent_activation"] = recurrent
     if kind == "GRU":
         options["reset_after"] = config.get("reset_after", True)
@@ -516,12 +550,21 @@ class _Masking(nn.Module):
 class _Op(nn.Module):
     """An operation of ``keras.ops`` in a functional graph (the mask of an Embedding)."""
 
-    def __init__(self, function) -> None:
+    def __init__(self, kind: str, config: dict) -> None:
         super().__init__()
-        self.function = function
+        self.kind = kind
+        self.axis, self.keepdims = config.get("axis", -1), bool(config.get("keepdims"))
 
     def forward(self, inputs, mask, initial):
-        return [self.function(*inputs)], None
+        if self.kind == "NotEqual":
+            return [inputs[0] != inputs[1]], None
+        x = inputs[0]
+        if self.axis is None:
+            return [x.any()], None
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        for axis in sorted((a % x.dim() for a in axes), reverse=True):
+            x = x.any(dim=axis, keepdim=self.keepdims)
+        return [x], None
 
 
 def summary(model: KerasModel) -> str:

@@ -12,8 +12,8 @@ rnnlab only ``rnnlab.words`` (how a tagger reads a word), which needs none.
   one's label; ``probabilities(...)`` each class's probability, in batches padded at the end
   (``batch_size``).
 - ``tag``: ``predict(sentences)`` takes token lists and gives each one's labels.
-- ``seq2seq``: ``predict(sources)`` takes source token lists and gives each one's greedy
-  target token list.
+- ``seq2seq``: ``predict(sources)`` takes source token lists and gives each one's target
+  token list, decoded as the run decodes (beam search of its width; greedy at width 1).
 - ``lm``: ``predict(prompts, length)`` gives each prompt's greedy continuation (characters,
   or words with line breaks).
 """
@@ -30,20 +30,39 @@ import numpy as np
 SPEC = "rnnlab_onnx.json"
 PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3  # rnnlab's vocabularies: <pad> <s> </s> <unk> ...
 END = "</s>"  # a word-level language model's line end
+KINDS = {  # the graphs each kind's export holds
+    "tag": ("model.onnx",),
+    "classify": ("model.onnx",),
+    "forecast": ("model.onnx",),
+    "seq2seq": ("encoder.onnx", "decoder_step.onnx"),
+    "lm": ("step.onnx",),
+}
 
 
 class OnnxPredictor:
     """An exported run in the folder ``path``."""
 
     def __init__(self, path) -> None:
-        import onnxruntime as ort
-
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ValueError(
+                "running ONNX graphs needs onnxruntime; expected `pip install onnxruntime`"
+            ) from None
         self.path = Path(path)
         spec_path = self.path / SPEC
         if not spec_path.is_file():
             raise ValueError(f"{self.path}: no {SPEC}; expected a folder `rnnlab export` wrote")
-        self.spec = json.loads(spec_path.read_text(encoding="utf-8"))
-        self.kind = self.spec["kind"]
+        try:
+            self.spec = json.loads(spec_path.read_text(encoding="utf-8"))
+            self.kind = self.spec["kind"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{spec_path}: not what `rnnlab export` writes") from None
+        if self.kind not in KINDS:
+            raise ValueError(f"{spec_path}: kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        for name in KINDS[self.kind]:
+            if not (self.path / name).is_file():
+                raise ValueError(f"{self.path}: no {name}; expected what `rnnlab export` wrote")
         options = ort.SessionOptions()
         options.log_severity_level = 3
 
@@ -55,8 +74,7 @@ class OnnxPredictor:
             self.encoder, self.decoder = session("encoder.onnx"), session("decoder_step.onnx")
             self.decoder_inputs = {i.name for i in self.decoder.get_inputs()}
         else:
-            graph = {"lm": "step.onnx"}.get(self.kind, "model.onnx")
-            self.session = session(graph)
+            self.session = session(KINDS[self.kind][0])
             self.inputs = {i.name for i in self.session.get_inputs()}
 
     # -- forecast ---------------------------------------------------------------------------
@@ -81,9 +99,8 @@ class OnnxPredictor:
         covariates = spec.get("covariate_names") or []
         horizon = spec["horizon"]
         for item in inputs:
-            name, values, known = (
-                (*item, None)[:3] if isinstance(item, tuple) else (None, item, None)
-            )
+            named = isinstance(item, tuple) and (item[0] is None or isinstance(item[0], str))
+            name, values, known = (*item, None)[:3] if named else (None, item, None)
             values = np.asarray(values, dtype=np.float64)
             if covariates:
                 expected = (len(values) + horizon, len(covariates))
@@ -136,9 +153,18 @@ class OnnxPredictor:
             rows = [np.array([ids.get(t, UNK_ID) for t in s], np.int64) for s in sequences]
         else:
             mean, std = (np.asarray(spec["scaler"][k]) for k in ("mean", "std"))
-            rows = [
-                ((np.asarray(s, np.float64) - mean) / std).astype(np.float32) for s in sequences
-            ]
+            rows = []
+            for i, sequence in enumerate(sequences):
+                x = np.asarray(sequence, np.float64)
+                if x.ndim != 2 or x.shape[1] != len(mean) or len(x) == 0:
+                    raise ValueError(
+                        f"sequence {i + 1} has shape {x.shape}; expected (T, {len(mean)}), T >= 1"
+                    )
+                if not np.isfinite(x).all():
+                    raise ValueError(f"sequence {i + 1} has values that are not finite")
+                rows.append(((x - mean) / std).astype(np.float32))
+        if not rows or any(len(r) == 0 for r in rows):
+            raise ValueError("expected sequences of at least one step each")
         out = []
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
@@ -210,8 +236,9 @@ class OnnxPredictor:
     # -- seq2seq ----------------------------------------------------------------------------
 
     def translate(self, sources, unknown: str = "error", batch_size: int = 64) -> list:
-        """Each source token list's greedy target token list (the end token excluded); a
-        token the vocabulary lacks is an error, or ``<unk>`` with ``unknown="map"``."""
+        """Each source token list's target token list (the end token excluded), by beam
+        search of the run's width (greedy at width 1, the default); a token the vocabulary
+        lacks is an error, or ``<unk>`` with ``unknown="map"``."""
         spec = self.spec
         ids = {t: i for i, t in enumerate(spec["source_vocab"])}
         rows = []
@@ -222,13 +249,19 @@ class OnnxPredictor:
             rows.append([ids.get(t, UNK_ID) for t in source])
         out = []
         for start in range(0, len(rows), batch_size):
-            out += self._greedy(rows[start : start + batch_size])
+            out += self._search(rows[start : start + batch_size])
         target = spec["target_vocab"]  # padding and start tokens are skipped, as the run does
         return [[target[i] for i in row if i not in (PAD_ID, START_ID)] for row in out]
 
-    def _greedy(self, rows: list[list[int]]) -> list[list[int]]:
+    def _search(self, rows: list[list[int]]) -> list[list[int]]:
+        """Beam search of the run's width (1: greedy) over ``N*K`` rows, as
+        ``rnnlab.models.decoding.beam_search`` does it: finished hypotheses continue with
+        padding at no cost, and the best is chosen by log-probability / length ** penalty."""
         spec = self.spec
+        k, alpha = spec.get("beam_width", 1), spec.get("length_penalty", 0.6)
         n, longest = len(rows), max(len(r) for r in rows)
+        if longest == 0:
+            raise ValueError("empty sources; expected at least one token each")
         source = np.zeros((n, longest), np.int64)
         for i, r in enumerate(rows):
             source[i, : len(r)] = r
@@ -238,25 +271,51 @@ class OnnxPredictor:
         if spec["attention"]:
             memory["keys"], flat = encoded[1], encoded[2:]
             memory["feed"] = np.zeros((n, spec["units"]), np.float32)
+        memory = {name: np.repeat(a, k, axis=0) for name, a in memory.items()}
+        flat = [np.repeat(a, k, axis=0) for a in flat]
         names = [f"state{i}" for i in range(spec["states"])]
-        tokens = np.full(n, START_ID, np.int64)
-        done = np.zeros(n, bool)
-        out: list[list[int]] = [[] for _ in range(n)]
+        scores = np.full((n, k), -np.inf, np.float32)
+        scores[:, 0] = 0.0
+        tokens = np.full(n * k, START_ID, np.int64)
+        history = np.zeros((n * k, 0), np.int64)
+        finished = np.zeros(n * k, bool)
+        lengths = np.zeros(n * k, np.float32)
+        offsets = np.arange(n)[:, None] * k
         for _ in range(spec["max_output_len"]):
             inputs = {"tokens": tokens, **memory, **dict(zip(names, flat, strict=True))}
-            inputs = {k: v for k, v in inputs.items() if k in self.decoder_inputs}
+            inputs = {name: v for name, v in inputs.items() if name in self.decoder_inputs}
             logits, *rest = self.decoder.run(None, inputs)
             if spec["attention"]:
                 memory["feed"], rest = rest[0], rest[1:]
-            flat = rest
-            tokens = logits.argmax(-1).astype(np.int64)
-            for i in np.flatnonzero(~done):
-                if tokens[i] == END_ID:
-                    done[i] = True
-                else:
-                    out[i].append(int(tokens[i]))
-            if done.all():
+            shifted = logits - logits.max(-1, keepdims=True)
+            logp = (shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))).astype(np.float32)
+            logp[finished] = -np.inf
+            logp[finished, PAD_ID] = 0.0
+            total = (scores.reshape(-1, 1) + logp).reshape(n, -1)  # (N, K*V)
+            best = np.argsort(-total, axis=1, kind="stable")[:, :k]
+            scores = np.take_along_axis(total, best, axis=1)
+            vocab = logp.shape[1]
+            origin = (best // vocab + offsets).reshape(-1)
+            tokens = (best % vocab).reshape(-1).astype(np.int64)
+            flat = [a[origin] for a in rest]
+            if spec["attention"]:
+                memory = {name: a[origin] for name, a in memory.items()}
+            history = np.concatenate([history[origin], tokens[:, None]], axis=1)
+            was_finished = finished[origin]
+            lengths = lengths[origin] + (~was_finished).astype(np.float32)
+            finished = was_finished | (tokens == END_ID)
+            if finished.all():
                 break
+        normalised = scores.reshape(-1) / np.maximum(lengths, 1) ** alpha
+        if k > 1:
+            normalised = np.where(finished, normalised, -np.inf)
+        chosen = normalised.reshape(n, k).argmax(1) + offsets.reshape(-1)
+        out = []
+        for row in chosen:
+            ids = history[row].tolist()
+            out.append(
+                ids[: ids.index(END_ID)] if END_ID in ids else [i for i in ids if i != PAD_ID]
+            )
         return out
 
     # -- lm ---------------------------------------------------------------------------------
@@ -313,8 +372,9 @@ class OnnxPredictor:
     # -- both -------------------------------------------------------------------------------
 
     def predict(self, inputs, length: int = 100) -> list:
-        """What ``rnnlab.load(RUN).predict(inputs)`` gives: median forecasts (forecast),
-        labels (classify), or greedy continuations of ``length`` tokens (lm)."""
+        """What ``rnnlab.load(RUN).predict(inputs)`` gives: labels a token (tag), labels
+        (classify), median forecasts (forecast), target token lists (seq2seq), or greedy
+        continuations of ``length`` tokens (lm)."""
         if self.kind == "forecast":
             median = self.spec["levels"].index(0.5)
             return [f[:, median] for f in self.forecast(inputs)]

@@ -15,12 +15,14 @@ no torch). Every kind:
 - ``lm``: ``step.onnx``, one token and the state in, the logits and the new state out; the
   runner feeds the prompt through it and decodes greedily.
 
-Batch and length axes are dynamic, and masks are of sequences padded at the end: the
-recurrent layers run torch's fused kernel over packed lengths, which torch's TorchScript
-exporter (``dynamo=False``) writes as ONNX LSTM/GRU/RNN ops with sequence lengths, so no
-loop is unrolled at the example's length. (Both exporters unroll rnnlab's step-by-step
-implementations, and the dynamo exporter fails on packed sequences.) A cell without a fused
-kernel (a relu LSTM, as the tutorial's) exports only at the example's length: not yet.
+Batch and length axes are dynamic, and masks are of sequences padded at the end (as every
+kind pads; the graphs are traced for that): the recurrent layers run torch's fused kernel
+over the whole padded batch (``rnnlab.layers.fused`` then fixes up the padded steps), which
+torch's TorchScript exporter (``dynamo=False``) writes as ONNX LSTM/GRU/RNN ops, so no loop
+is unrolled at the example's length. (Both exporters unroll rnnlab's step-by-step
+implementations; the dynamo exporter also fails on packed sequences.) A cell without a fused
+kernel (a relu LSTM, as the tutorial's) would be unrolled: ``check_other_lengths`` refuses
+such a graph. seq2seq runs record their beam width, which the runner uses.
 
 Next to the graphs, ``rnnlab_onnx.json`` holds what the runner needs besides them: the kind,
 its vocabularies, scaling or label set.
@@ -101,6 +103,14 @@ def check_other_lengths(module: nn.Module, path: Path, names: list[str], inputs:
             f"{path.name}: the graph does not take another length than the example's ({why}); "
             "expected recurrent layers with torch's fused kernel (tanh cells)"
         )
+
+
+def _within(ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """Example token ids (4, 5, ...; 0 for padding) that a vocabulary of ``vocab_size`` holds:
+    wrapped among its tokens, or ``<unk>`` where it has only the four special ones."""
+    if vocab_size <= 4:
+        return torch.where(ids > 0, 3, ids)
+    return torch.where(ids > 0, 4 + (ids - 4) % (vocab_size - 4), ids)
 
 
 class _Forecast(nn.Module):
@@ -189,7 +199,7 @@ def _lm(run, out: Path) -> list[str]:
 def _classify(run, out: Path) -> list[str]:
     config = run.model.config
     if config.vocab_size is not None:
-        inputs = torch.tensor([[4, 5, 6, 7, 0], [5, 6, 0, 0, 0]])
+        inputs = _within(torch.tensor([[4, 5, 6, 7, 0], [5, 6, 0, 0, 0]]), config.vocab_size)
     else:
         inputs = torch.zeros(2, 5, config.features)
     mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
@@ -207,6 +217,7 @@ def _classify(run, out: Path) -> list[str]:
     )
     if config.vocab_size is not None:
         longer = torch.tensor([[4] * 8, [5] * 3 + [0] * 5, [6] * 6 + [0] * 2])
+        longer = _within(longer, config.vocab_size)
     else:
         longer = torch.randn(3, 8, config.features)
     longer_mask = torch.tensor([[True] * 8, [True] * 3 + [False] * 5, [True] * 6 + [False] * 2])
@@ -267,7 +278,7 @@ def _seq2seq(run, out: Path) -> list[str]:
     per_layer = 2 if config.cell == "lstm" else 1
     names = [f"state{i}" for i in range(config.layers * per_layer)]
     attention = bool(config.attention)
-    source = torch.tensor([[4, 5, 6, 4, 5], [5, 6, 0, 0, 0]])
+    source = _within(torch.tensor([[4, 5, 6, 4, 5], [5, 6, 0, 0, 0]]), config.source_vocab_size)
     memory_names = ["outputs", *(["keys"] if attention else [])]
     _export(
         _Encode(model),
@@ -280,6 +291,7 @@ def _seq2seq(run, out: Path) -> list[str]:
          **{n: {0: "batch"} for n in names}},
     )  # fmt: skip
     longer = torch.tensor([[4, 5, 6, 4, 5, 6, 4, 5], [5, 6, 4, 0, 0, 0, 0, 0], [6] * 7 + [0]])
+    longer = _within(longer, config.source_vocab_size)
     check_other_lengths(_Encode(model), out / "encoder.onnx", ["source"], (longer,))
     with torch.no_grad():
         encoded = _Encode(model)(source)
@@ -302,6 +314,8 @@ def _seq2seq(run, out: Path) -> list[str]:
         "source_vocab": run.source_vocab.tokens,
         "target_vocab": run.target_vocab.tokens,
         "max_output_len": run.max_output_len,
+        "beam_width": run.config.beam_width,
+        "length_penalty": run.config.length_penalty,
         "attention": attention,
         "units": config.units,
         "states": len(names),
@@ -335,8 +349,10 @@ def _tag(run, out: Path) -> list[str]:
     from rnnlab.words import SUFFIXES
 
     model = run.model
-    words = torch.tensor([[4, 5, 6], [5, 4, 0]])
+    n_words, n_chars = model.config.vocab_size, model.config.char_vocab_size
+    words = _within(torch.tensor([[4, 5, 6], [5, 4, 0]]), n_words)
     chars = torch.tensor([[[4, 5, 0], [5, 0, 0], [4, 4, 4]], [[5, 5, 0], [4, 0, 0], [0, 0, 0]]])
+    chars = _within(chars, n_chars)
     mask = words != 0
     affixes = torch.zeros(2, 3, len(SUFFIXES) + 1, dtype=torch.long)
     steps = {0: "batch", 1: "steps"}
@@ -353,6 +369,7 @@ def _tag(run, out: Path) -> list[str]:
     longer_chars = torch.zeros(3, 7, 4, dtype=torch.long)
     longer_chars[..., 0] = longer  # one character a word, at least
     longer_chars[0, :, 1:] = 5
+    longer, longer_chars = _within(longer, n_words), _within(longer_chars, n_chars)
     check_other_lengths(
         _Tagger(model),
         out / "model.onnx",
