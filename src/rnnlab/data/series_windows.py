@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rnnlab.training.forecast_metrics import mase_scale
+from rnnlab.forecast_measures import mase_scale
 
 SERIES_FEATURES = 2  # a window step's own inputs, before lags and covariates: change, level
 

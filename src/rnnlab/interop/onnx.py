@@ -1,6 +1,7 @@
 """``OnnxPredictor``: an exported run (``rnnlab export RUN --format onnx``) run with numpy and
 onnxruntime alone, giving what ``rnnlab predict`` gives. This module imports no torch, and of
-rnnlab only ``rnnlab.words`` (how a tagger reads a word), which needs none.
+rnnlab only ``rnnlab.words`` (how a tagger reads a word) and ``rnnlab.forecast_measures``,
+which need none.
 
 - ``forecast``: ``predict(series)`` takes sequences of numbers, or ``(name, values)`` pairs (a
   training series' name uses its saved scaling), or ``(name, values, covariates)`` for a
@@ -26,6 +27,8 @@ import re
 from pathlib import Path
 
 import numpy as np
+
+from rnnlab.forecast_measures import mase_scale
 
 SPEC = "rnnlab_onnx.json"
 PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3  # rnnlab's vocabularies: <pad> <s> </s> <unk> ...
@@ -84,7 +87,7 @@ class OnnxPredictor:
         if name and name in self.spec["series"]:
             i = self.spec["series"].index(name)
             return scaling["centres"][i], scaling["scales"][i]
-        scale = _mase_scale(values, self.spec["season"])
+        scale = mase_scale(values, self.spec["season"])
         if not math.isfinite(scale):
             scale = max(abs(float(values[0])), 1.0)
         return float(np.mean(values)), scale
@@ -385,17 +388,6 @@ class OnnxPredictor:
         if self.kind == "tag":
             return self.tag(inputs)
         return [self._continue(prompt, length) for prompt in inputs]
-
-
-def _mase_scale(history: np.ndarray, season: int) -> float:
-    """As ``rnnlab.training.forecast_metrics.mase_scale`` (kept here: that package needs
-    torch)."""
-    for lag in dict.fromkeys((season, 1)):
-        if len(history) > lag:
-            scale = float(np.mean(np.abs(history[lag:] - history[:-lag])))
-            if scale > 0:
-                return scale
-    return float("nan")
 
 
 def _lines(text: str) -> list[str]:

@@ -35,13 +35,13 @@ from rnnlab.data.series_windows import (
     SeriesWindows,
     window_inputs,
 )
+from rnnlab.forecast_measures import coverage, mase, mase_scale, smape
 from rnnlab.kinds.base import Kind, Prepared, Run, run_trainer
 from rnnlab.kinds.options import option
 from rnnlab.models.forecaster import DECODERS, ForecastEnsemble, ForecasterConfig
 from rnnlab.models.statistical import BASELINES, Baselines, require_statsmodels
 from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import png_bytes, pyplot
-from rnnlab.training.forecast_metrics import coverage, mase, mase_scale, smape
 
 TRAIN_STEPS = 300  # the default epochs make about this many updates ...
 LEAST_EPOCHS, MOST_EPOCHS = 30, 1000  # ... and read every window 30 to 1,000 times
@@ -402,7 +402,6 @@ class ForecastKind(Kind):
 
     def report(self, model, prepared: Prepared) -> dict:
         run = self.restore(prepared.config, model, {**prepared.state}, {})
-        run.state["model"] = dataclasses.asdict(prepared.model_config)
         shape = {"lookback": prepared.state["lookback"], "intervals": prepared.config.intervals}
         if prepared.state["lookback_note"]:
             shape["lookback_note"] = prepared.state["lookback_note"]

@@ -1,5 +1,7 @@
 """Forecast accuracy: MASE, sMAPE and interval coverage (Hyndman and Koehler, 2006; the M4
-competition's definitions)."""
+competition's definitions). Plain numpy, without torch, so that the series' scaling
+(``rnnlab.data.series_windows``), the forecast kind and the ONNX runner
+(``rnnlab.interop.onnx``) share one definition."""
 
 from __future__ import annotations
 
