@@ -8,30 +8,22 @@ import math
 import numpy as np
 import pytest
 import torch
+from commands import run_cli as run
 
 import rnnlab
 from rnnlab.cli import main
 from rnnlab.data.files import InputFileError
 from rnnlab.data.series import Series, SeriesSet, infer_season, parse_time, read_series_csv
 from rnnlab.data.series_windows import SeriesScaling, SeriesWindows
+from rnnlab.forecast_measures import coverage, mase, mase_scale, smape
 from rnnlab.kinds.base import train
 from rnnlab.kinds.forecast import ForecastConfig, QuantileForecasting
 from rnnlab.models.forecaster import ForecastEnsemble, ForecasterConfig
 from rnnlab.models.statistical import Baselines, naive, seasonal_naive
-from rnnlab.training.forecast_metrics import coverage, mase, mase_scale, smape
 
 pytest.importorskip("statsmodels")
 
 TINY = ["--units", "16", "--epochs", "30", "--quiet"]
-
-
-def run(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = exc.code
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
 
 
 def cycles(n: int = 240, period: float = 10.5, seed: int = 0) -> np.ndarray:

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 import torch
+from commands import run_cli as run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,16 +33,6 @@ from rnnlab.training.resources import ResourceError, check_fits
 
 TINY = ["--samples", "120", "--units", "16", "--embedding-dim", "8", "--epochs", "2", "--quiet"]
 SHORT_COMPARE = ["compare", "--epochs", "1", "--samples", "60", "--quiet", "--jobs", "1"]
-
-
-def run(args, capsys) -> tuple[int, str, str]:
-    """``main(args)`` as the console runs it: (exit status, stdout, stderr)."""
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = exc.code
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
 
 
 def one_line_error(args, capsys, code: int = 2) -> str:

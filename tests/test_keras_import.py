@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from commands import run_cli
 
 pytest.importorskip("h5py")
+
 
 from rnnlab.interop import KerasImportError, load_keras
 
@@ -75,17 +77,6 @@ def test_a_weight_of_the_wrong_shape_is_refused(tmp_path):
         KerasImportError, match=r"kernel: a weight of shape \(5, 3\); expected \(4, 3\)"
     ):
         load_keras(path)
-
-
-def run_cli(args, capsys):
-    from rnnlab.cli import main
-
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = exc.code
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
 
 
 def test_import_keras_writes_a_run_folder_that_predicts(tmp_path, capsys):

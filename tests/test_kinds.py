@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from commands import run_cli as run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,15 +23,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TAG_TINY = ["--task", "neighbours", "--samples", "800", "--units", "32", "--embedding-dim", "16"]
 TAG_TINY += ["--char-features", "8", "--no-affixes", "--layers", "1", "--epochs", "10", "--quiet"]
 TAG_TINY += ["--batch-size", "32", "--learning-rate", "0.002"]
-
-
-def run(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = exc.code
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
 
 
 def test_every_kind_is_registered_with_its_config():

@@ -7,6 +7,7 @@ import random
 
 import pytest
 import torch
+from commands import run_cli as run
 
 import rnnlab
 from rnnlab.cli import main
@@ -21,15 +22,6 @@ from rnnlab.training.run_folder import RunFolderError
 
 TINY = ["--units", "32", "--embedding-dim", "16", "--layers", "1", "--batch-size", "8"]
 TINY += ["--bptt", "32", "--epochs", "8", "--learning-rate", "0.01", "--quiet"]
-
-
-def run(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = exc.code
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
 
 
 def rhymes(lines: int = 600, seed: int = 0) -> str:

@@ -1,5 +1,5 @@
-"""``rnnlab export --format onnx`` and ``rnnlab.interop.onnx.OnnxPredictor``: exported forecast
-and language-model runs give what the runs give, with onnxruntime and numpy alone."""
+"""``rnnlab export --format onnx`` and ``rnnlab.interop.onnx.OnnxPredictor``: exported runs of
+every kind give what the runs give, with onnxruntime and numpy alone."""
 
 import json
 import subprocess
@@ -8,23 +8,16 @@ import sys
 import numpy as np
 import pytest
 import torch
+from commands import run_cli
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("statsmodels")
+
 
 import rnnlab
 from rnnlab.cli import main
 from rnnlab.data.series import Series
 from rnnlab.interop.onnx import OnnxPredictor
-
-
-def run_cli(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = exc.code
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
 
 
 def cycles(n: int, seed: int = 0) -> np.ndarray:
