@@ -7,17 +7,21 @@ import sys
 import time
 
 from rnnlab.cli.options import (
-    add_jobs_option,
     batch_int,
     learning_rate_float,
     length_int,
     name_list,
-    non_negative_int,
     positive_int,
     resolve_jobs,
     units_int,
 )
-from rnnlab.cli.runs import Progress, add_out_options, output_folder, use_one_thread
+from rnnlab.cli.runs import (
+    Progress,
+    add_experiment_options,
+    output_folder,
+    preset_values,
+    use_one_thread,
+)
 
 DESCRIPTION = """\
 Measure how the gradient of the loss at the last step with respect to each earlier input
@@ -61,19 +65,14 @@ def add_parser(commands) -> None:
         default=1e-2,
         help="Adam's step (default: 0.01)",
     )
-    p.add_argument("--seed", type=non_negative_int, default=0, help="first seed (default: 0)")
-    p.add_argument("--quick", action="store_true", help="a small run that takes seconds")
-    add_jobs_option(p, "with --trained: models")
-    add_out_options(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_experiment_options(p, "with --trained: models", seed="first seed (default: 0)")
     p.set_defaults(run=run, parser=p)
 
 
 def _config(args: argparse.Namespace):
     from rnnlab.experiments.gradients import GradientsConfig
 
-    preset = QUICK if args.quick else DEFAULTS
-    chosen = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in preset.items()}
+    chosen = preset_values(args, DEFAULTS, QUICK)
     if chosen["length"] < 2:
         raise ValueError(f"argument --length: expected at least 2, got {chosen['length']}")
     return GradientsConfig(

@@ -7,18 +7,22 @@ import sys
 import time
 
 from rnnlab.cli.options import (
-    add_jobs_option,
     batch_int,
     int_list,
     learning_rate_float,
     name_list,
-    non_negative_int,
     positive_int,
     resolve_jobs,
     samples_int,
     units_int,
 )
-from rnnlab.cli.runs import Progress, add_out_options, output_folder, use_one_thread
+from rnnlab.cli.runs import (
+    Progress,
+    add_experiment_options,
+    output_folder,
+    preset_values,
+    use_one_thread,
+)
 
 DESCRIPTION = """\
 Train SimpleRNN, LSTM and GRU (tanh, Keras's initialisers, the same width and budget) on the
@@ -76,19 +80,14 @@ def add_parser(commands) -> None:
         help="Adam's step (default: 0.01)",
     )
     p.add_argument("--val-samples", type=samples_int, help="held-out sequences (default: 500)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
-    p.add_argument("--quick", action="store_true", help="a small run that takes seconds")
-    add_jobs_option(p, "runs")
-    add_out_options(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_experiment_options(p, "runs")
     p.set_defaults(run=run, parser=p)
 
 
 def _config(args: argparse.Namespace):
     from rnnlab.experiments.memory import MemoryConfig
 
-    preset = QUICK if args.quick else DEFAULTS
-    chosen = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in preset.items()}
+    chosen = preset_values(args, DEFAULTS, QUICK)
     return MemoryConfig(
         tasks=tuple(args.tasks),
         cells=tuple(args.cells),

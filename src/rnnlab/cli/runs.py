@@ -49,6 +49,25 @@ def add_out_options(parser, what: str = "results folder") -> None:
     )
 
 
+def add_experiment_options(parser, jobs: str, seed: str = "seed (default: 0)") -> None:
+    """The options every claim experiment shares: ``--seed``, ``--quick`` (its small preset),
+    ``--jobs`` (``jobs`` says of what), ``--out``/``--overwrite`` and ``--quiet``."""
+    from rnnlab.cli.options import add_jobs_option, non_negative_int
+
+    parser.add_argument("--seed", type=non_negative_int, default=0, help=seed)
+    parser.add_argument("--quick", action="store_true", help="a small run that takes seconds")
+    add_jobs_option(parser, jobs)
+    add_out_options(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def preset_values(args, defaults: dict, quick: dict) -> dict:
+    """Each field of the preset (``quick`` with ``--quick``, else ``defaults``), or the
+    option given for it."""
+    preset = quick if args.quick else defaults
+    return {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in preset.items()}
+
+
 def output_folder(args, command: str):
     """The checked ``OutputFolder`` of ``args.out`` (default: a new one under runs/)."""
     from rnnlab.data.files import OutputFolder
