@@ -88,53 +88,32 @@ def main(argv: list[str] | None = None) -> int:
         classify, lm, seq2seq, tag = make_runs(Path(tmp))
         rng = np.random.default_rng(1)
         words = [f"w{i}" for i in range(50)]
-        torch_run, onnx_run = rnnlab.load(classify), OnnxPredictor(f"{classify}.onnx")
-        for batch in (1, 64):
-            inputs = [list(rng.choice(words, size=20)) for _ in range(batch)]
-            ours = timed(lambda i=inputs: onnx_run.probabilities(i), args.repeats)
-            theirs = timed(lambda i=inputs: torch_run.probabilities(i), args.repeats)
-            rows.append((f"classifier, batch {batch}, 20 steps", theirs, ours))
-        tag_torch, tag_onnx = rnnlab.load(tag), OnnxPredictor(f"{tag}.onnx")
         letters = ["a", "b", "c", "d", "next", "prev"]
-        for batch in (1, 64):
-            sentences = [list(rng.choice(letters, size=20)) for _ in range(batch)]
-            ours = timed(lambda s=sentences: tag_onnx.predict(s), args.repeats)
-            theirs = timed(lambda s=sentences: tag_torch.predict(s), args.repeats)
-            rows.append((f"tagger (neighbours), batch {batch}", theirs, ours))
-        s2s_torch, s2s_onnx = rnnlab.load(seq2seq), OnnxPredictor(f"{seq2seq}.onnx")
-        for batch in (1, 64):
-            sources = [[str(d) for d in rng.integers(1, 10, size=5)] for _ in range(batch)]
-            ours = timed(lambda s=sources: s2s_onnx.predict(s), args.repeats)
-            theirs = timed(lambda s=sources: s2s_torch.predict(s), args.repeats)
-            rows.append((f"seq2seq (reverse), batch {batch}", theirs, ours))
+        cases = {  # name: (run folder, one input, a sample for the cold start)
+            "classifier": (classify, lambda: list(rng.choice(words, size=20)), [["w1", "w2"]]),
+            "tagger": (tag, lambda: list(rng.choice(letters, size=20)), [["a", "next", "b"]]),
+            "seq2seq": (seq2seq, lambda: [str(d) for d in rng.integers(1, 10, size=5)], [["3"]]),
+        }
+        for name, (folder, one, _) in cases.items():
+            torch_run, onnx_run = rnnlab.load(folder), OnnxPredictor(f"{folder}.onnx")
+            for batch in (1, 64):
+                inputs = [one() for _ in range(batch)]
+                ours = timed(lambda i=inputs, r=onnx_run: r.predict(i), args.repeats)
+                theirs = timed(lambda i=inputs, r=torch_run: r.predict(i), args.repeats)
+                rows.append((f"{name}, batch {batch}", theirs, ours))
         lm_torch, lm_onnx = rnnlab.load(lm), OnnxPredictor(f"{lm}.onnx")
         ours = timed(lambda: lm_onnx.predict(["the "], length=100), max(3, args.repeats // 4))
         theirs = timed(lambda: lm_torch.predict(["the "], length=100), max(3, args.repeats // 4))
         rows.append(("lm, 100 greedy characters", theirs, ours))
-        sample = repr([["w1", "w2", "w3"]])
-        rows.append(
-            (
-                "classifier cold start",
-                cold(COLD_TORCH.format(inputs=sample), classify),
-                cold(COLD_ONNX.format(inputs=sample), Path(f"{classify}.onnx")),
+        for name, (folder, _, sample) in cases.items():
+            code = repr(sample)
+            rows.append(
+                (
+                    f"{name} cold start",
+                    cold(COLD_TORCH.format(inputs=code), folder),
+                    cold(COLD_ONNX.format(inputs=code), Path(f"{folder}.onnx")),
+                )
             )
-        )
-        words = repr([["a", "next", "b"]])
-        rows.append(
-            (
-                "tagger cold start",
-                cold(COLD_TORCH.format(inputs=words), tag),
-                cold(COLD_ONNX.format(inputs=words), Path(f"{tag}.onnx")),
-            )
-        )
-        digits = repr([["3", "7", "2"]])
-        rows.append(
-            (
-                "seq2seq cold start",
-                cold(COLD_TORCH.format(inputs=digits), seq2seq),
-                cold(COLD_ONNX.format(inputs=digits), Path(f"{seq2seq}.onnx")),
-            )
-        )
     print(f"\n{'':<34}{'PyTorch':>12}{'onnxruntime':>14}{'speed-up':>10}")
     for name, theirs, ours in rows:
         print(f"{name:<34}{theirs * 1000:>10.2f}ms{ours * 1000:>12.2f}ms{theirs / ours:>9.2f}x")
