@@ -86,6 +86,7 @@ class ClassifyObjective:
 
     metrics = ("accuracy", "macro_f1")
     lower_is_better = ()
+    unit = "sequences"
 
     def __init__(self, classes: int) -> None:
         self.classes = classes

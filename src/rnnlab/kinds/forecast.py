@@ -178,13 +178,16 @@ class QuantileForecasting:
 
     metrics = ()
     lower_is_better = ()
+    unit = "windows"
 
     def __init__(self, levels: list[float]) -> None:
         self.levels = torch.tensor(levels)
 
     def loss(self, model, batch) -> torch.Tensor:
-        outputs = model(batch.window, batch.future)  # (K, N, H, Q)
-        error = batch.target[None, :, :, None] - outputs
+        device = next(model.parameters()).device
+        future = None if batch.future is None else batch.future.to(device)
+        outputs = model(batch.window.to(device), future)  # (K, N, H, Q)
+        error = batch.target.to(device)[None, :, :, None] - outputs
         levels = self.levels.to(outputs.device)
         return 2 * torch.maximum(levels * error, (levels - 1) * error).mean()
 

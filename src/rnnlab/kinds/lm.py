@@ -136,6 +136,7 @@ class LanguageModelling:
 
     metrics = ("bits_per_token", "perplexity")
     lower_is_better = metrics
+    unit = "tokens"
 
     def __init__(self) -> None:
         self.state = None
@@ -146,6 +147,9 @@ class LanguageModelling:
         logits, state = model(batch.inputs.to(device), state)
         self.state = detach_state(state)
         return F.cross_entropy(logits.flatten(0, 1), batch.targets.to(device).flatten())
+
+    def loss_weight(self, batch) -> int:
+        return batch.inputs.numel()  # streams x steps, every one a token predicted
 
     def predict(self, model, data, batch_size: int):
         raise NotImplementedError("a language model generates; see LMRun.generate")

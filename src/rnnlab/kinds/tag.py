@@ -147,6 +147,7 @@ class TagObjective:
     in training, and chunk scores when the labels are BIO/BIOES."""
 
     lower_is_better = ()
+    unit = "tokens"
 
     def __init__(self, labels: Vocabulary) -> None:
         self.labels = labels
@@ -165,6 +166,9 @@ class TagObjective:
     def loss(self, model, batch) -> torch.Tensor:
         inputs = self.inputs(model, batch)
         return model.loss(tags=batch.tags.to(inputs["words"].device), **inputs)
+
+    def loss_weight(self, batch) -> int:
+        return int(batch.mask.sum())  # the loss is a mean per real word
 
     def predict(self, model, data: TaggedData, batch_size: int) -> list[list[int]]:
         out: list = [None] * len(data)

@@ -31,9 +31,14 @@ class Objective(Protocol):
 
     metrics: tuple[str, ...]
     lower_is_better: tuple[str, ...]
+    unit: str  # what ``loss_weight`` counts: "tokens", "sequences", "windows"
 
     def loss(self, model: nn.Module, batch) -> torch.Tensor:
         """The mean loss of one batch (a scalar with a gradient)."""
+
+    def loss_weight(self, batch) -> int:
+        """The count ``loss`` is a mean over (``len(batch)`` examples, or real tokens): what
+        the processes of a distributed run weight their parts of a batch by."""
 
     def evaluate(self, model: nn.Module, data, batch_size: int) -> dict[str, float]:
         """``loss`` and every name in ``metrics``, over a whole data set."""
@@ -58,6 +63,7 @@ class ValueRegression:
 
     metrics = ("token_accuracy", "exact_match")
     lower_is_better = ()
+    unit = "sequences"
 
     def __init__(self, loss: str = "mse", use_mask: bool = False, decode: Callable | None = None):
         self.loss_fn = get_loss(loss)
@@ -73,6 +79,9 @@ class ValueRegression:
 
     def loss(self, model: nn.Module, batch: SequenceDataset) -> torch.Tensor:
         return self.loss_fn(self.outputs(model, batch), batch.targets.to(_device(model)))
+
+    def loss_weight(self, batch: SequenceDataset) -> int:
+        return len(batch)  # a mean over every (padded) target element, the same per row
 
     def predict(self, model: nn.Module, data: SequenceDataset, batch_size: int) -> torch.Tensor:
         return torch.cat([self.outputs(model, b).cpu() for b in data.batches(batch_size)])
@@ -102,6 +111,7 @@ class SequenceGeneration:
 
     metrics = ("exact_match", "token_accuracy", "token_error_rate")
     lower_is_better = ("token_error_rate",)
+    unit = "tokens"
 
     def __init__(self, beam_width: int = 1, length_penalty: float = 0.6, extra_steps: int = 5):
         self.beam_width = beam_width
@@ -113,6 +123,9 @@ class SequenceGeneration:
         logits = model(batch.sources.to(device), batch.decoder_inputs().to(device))  # (N, T, V)
         targets = batch.targets.to(device)
         return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=0)
+
+    def loss_weight(self, batch: TokenPairs) -> int:
+        return int((batch.targets != 0).sum())  # the real target tokens
 
     def generate(self, model: nn.Module, sources: torch.Tensor, max_len: int) -> list[list[int]]:
         return model.generate(
@@ -158,6 +171,7 @@ class TokenTagging:
 
     metrics = ("token_accuracy", "exact_match")
     lower_is_better = ()
+    unit = "tokens"
 
     def __init__(self, use_mask: bool = True) -> None:
         self.use_mask = use_mask
@@ -174,6 +188,9 @@ class TokenTagging:
         targets = batch.targets.squeeze(-1).round().long().to(logits.device)
         mask = batch.target_mask().to(logits.device)
         return F.cross_entropy(logits[mask], targets[mask])
+
+    def loss_weight(self, batch: SequenceDataset) -> int:
+        return int(batch.target_mask().sum())
 
     def predict(self, model: nn.Module, data: SequenceDataset, batch_size: int) -> torch.Tensor:
         return torch.cat([self.logits(model, b).cpu() for b in data.batches(batch_size)])

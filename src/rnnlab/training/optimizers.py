@@ -76,6 +76,11 @@ class Adam:
             self.m = [torch.zeros_like(p) for p in self.params]
             self.v = [torch.zeros_like(p) for p in self.params]
 
+    @property
+    def param_groups(self) -> list[dict]:
+        """The parameters as ``torch.optim`` lists them (what ``GradScaler`` unscales)."""
+        return [{"params": self.params}]
+
     def _shaped(self, flat: torch.Tensor) -> list[torch.Tensor]:
         """Views of ``flat``, one per parameter, in its shape."""
         return [

@@ -4,6 +4,11 @@ The trainer knows no architecture: it takes a model, an objective (its loss and 
 an optimiser, and callbacks for progress. It also owns what a resumed run must get back
 exactly: the optimiser's moments, the shuffling generator, the global RNG (dropout), the
 early-stopping record and the history (see ``state`` and ``load_state``).
+
+It also owns where the steps run: the model goes to the trainer's ``device``, the forward
+passes run in its ``precision`` (``rnnlab.training.devices``), and with a ``group`` the steps
+are shared by several processes (``rnnlab.training.distributed``: DDP over shards of the same
+global batches, giving the steps one process would take).
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import time
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from rnnlab.training import distributed
 from rnnlab.training.callbacks import Callback
+from rnnlab.training.devices import DeviceMemoryError, Precision, is_device_out_of_memory
 from rnnlab.training.history import History
 from rnnlab.training.objectives import Objective
 from rnnlab.training.optimizers import make_optimizer
@@ -60,7 +68,12 @@ class Trainer:
         average: keep an exponential moving average of the weights with this decay per step
             (Polyak averaging; e.g. 0.999); validation, early stopping and the weights the
             model ends with are the average's. None (default): the weights as trained.
-        callbacks: ``Callback``s told of every step and epoch.
+        callbacks: ``Callback``s told of every step and epoch. Their epoch logs also hold
+            ``epoch_seconds`` and ``throughput`` (the loss's units a second: tokens, or
+            examples, as the objective's ``unit`` says), which the history leaves out.
+        device: where the model and its batches go (None: where the model is).
+        precision: ``"fp32"``, or ``"bf16"``/``"fp16"`` mixed precision (a ``Precision``).
+        group: the processes that share each step (a ``distributed.Group``; None: this one).
     """
 
     def __init__(
@@ -80,6 +93,9 @@ class Trainer:
         patience: int | None = None,
         average: float | None = None,
         callbacks: Sequence[Callback] = (),
+        device: torch.device | str | None = None,
+        precision: str | Precision = "fp32",
+        group: distributed.Group | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
@@ -103,8 +119,15 @@ class Trainer:
                 f"`monitor` must be one of {list(known)} (what the objective reports), "
                 f"got {monitor!r}."
             )
-        self.model = model
+        distributed.check_batch(batch_size, group)
+        self.device = torch.device(device) if device is not None else _device_of(model)
+        self.model = model.to(self.device)
         self.objective = objective
+        if not isinstance(precision, Precision):
+            precision = Precision(precision, self.device)
+        self.precision = precision
+        self.group = group
+        self._step_module: nn.Module | None = None  # what the steps call (DDP with a group)
         self.optimizer = make_optimizer(optimizer, model.parameters(), learning_rate)
         self.learning_rate = learning_rate
         self.schedule = get_schedule(schedule)
@@ -139,19 +162,32 @@ class Trainer:
             raise ValueError("early stopping (`patience`) needs `validation` data.")
         steps = -(-len(train) // self.batch_size)
         self._total_steps = epochs * steps
+        if self.group is not None and self._step_module is None:
+            self._step_module = distributed.wrap(
+                self.model, self.objective, self.group, self.device
+            )
+            # the ranks' dropout draws its own numbers: one draw of the shared state, offset
+            # by the rank (their weights are rank 0's, whatever each drew to make them)
+            torch.manual_seed(int(torch.randint(2**62, (1,))) + self.group.rank)
         for cb in self.callbacks:
             cb.on_train_begin(epochs=epochs, steps_per_epoch=steps)
         for epoch in range(self.history.epochs, epochs):
             for cb in self.callbacks:
                 cb.on_epoch_begin(epoch)
-            logs = {"loss": self._train_epoch(train, epoch), "lr": self.optimizer.learning_rate}
+            began = time.perf_counter()
+            loss, units = self._train_epoch(train, epoch)
+            seconds = time.perf_counter() - began
+            logs = {"loss": loss, "lr": self.optimizer.learning_rate}
             with self.averaged_weights():
                 if validation is not None:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
+                if self.group is not None:  # rank 0's numbers, so that every rank decides alike
+                    logs = self.group.from_main(logs)
                 self.history.append(logs)
                 stop = self._update_best(epoch, logs)
+            timing = {"epoch_seconds": seconds, "throughput": units / max(seconds, 1e-9)}
             for cb in self.callbacks:
-                cb.on_epoch_end(epoch, logs)
+                cb.on_epoch_end(epoch, {**logs, **timing})
             if stop:
                 break
         if self.patience is not None and self.best["weights"] is not None:
@@ -175,29 +211,68 @@ class Trainer:
             self.best = {"value": value, "epoch": epoch, "weights": weights}
         return epoch - self.best["epoch"] >= self.patience
 
-    def _train_epoch(self, train, epoch: int) -> float:
+    def _train_epoch(self, train, epoch: int) -> tuple[float, float]:
+        """One epoch's steps; returns the mean training loss and the loss's units trained
+        on (summed over the processes)."""
         self.model.train()
-        total, seen = 0.0, 0
+        total, seen, units = 0.0, 0, 0.0
         batches = train.batches(self.batch_size, shuffle=self.shuffle, generator=self.generator)
         for step, batch in enumerate(batches):
             scale = self.schedule(self.optimizer.iterations, self._total_steps)
             self.optimizer.learning_rate = self.learning_rate * scale
-            loss = self.objective.loss(self.model, batch)
-            value = loss.item()
+            try:
+                value, weight = self._step(batch)
+            except RuntimeError as exc:
+                if is_device_out_of_memory(exc):
+                    where = f"epoch {epoch + 1}, step {step + 1}"
+                    raise DeviceMemoryError(self.device, len(batch), where) from None
+                raise
             if not math.isfinite(value):
                 raise NonFiniteLossError(epoch, step, value)
-            self.optimizer.zero_grad()
-            loss.backward()
-            if self.clip_norm is not None:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
-            self.optimizer.step()
-            if self.average is not None:
-                self._update_average()
             total += value * len(batch)
             seen += len(batch)
+            units += weight
             for cb in self.callbacks:
                 cb.on_batch_end(step, {"loss": total / seen})
-        return total / seen
+        return total / seen, units
+
+    def _step(self, batch) -> tuple[float, float]:
+        """One update on ``batch`` (this process's rows of it, with a group); returns the
+        batch's mean loss and its weight (the count the mean is over), both global."""
+        weight_of = getattr(self.objective, "loss_weight", len)
+        if self.group is None:
+            with self.precision.autocast():
+                loss = self.objective.loss(self.model, batch)
+            value, weight = loss.item(), float(weight_of(batch))
+        else:
+            part, has_rows = distributed.shard(batch, self.group.rank, self.group.world)
+            with self.precision.autocast():
+                loss = self._step_module(part)
+            mine = float(weight_of(part)) if has_rows else 0.0
+            weight, weighted = self.group.sum([mine, mine * loss.item()], self.device)
+            value = weighted / weight
+            # DDP averages the gradients over the processes: scaled so, the average is the
+            # gradient of the global batch's mean loss
+            loss = loss * (self.group.world * mine / weight)
+        if not math.isfinite(value):
+            return value, weight
+        self.optimizer.zero_grad()
+        scaler = self.precision.scaler
+        if scaler is None:
+            loss.backward()
+        else:
+            scaler.scale(loss).backward()
+            scaler.unscale_(self.optimizer)
+        if self.clip_norm is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
+        if scaler is None:
+            self.optimizer.step()
+        else:
+            scaler.step(self.optimizer)  # skipped where the gradients overflowed
+            scaler.update()
+        if self.average is not None:
+            self._update_average()
+        return value, weight
 
     def _parameters(self) -> list[torch.Tensor]:
         return [p for p in self.model.parameters() if p.requires_grad]
@@ -236,13 +311,15 @@ class Trainer:
     def predict(self, data):
         """The objective's predictions for every example (model outputs, or token ids)."""
         self.model.eval()
-        return self.objective.predict(self.model, data, self.eval_batch_size)
+        with self.precision.autocast():
+            return self.objective.predict(self.model, data, self.eval_batch_size)
 
     @torch.no_grad()
     def evaluate(self, data) -> dict[str, float]:
         """The objective's metrics on ``data`` (``loss`` and accuracies)."""
         self.model.eval()
-        return self.objective.evaluate(self.model, data, self.eval_batch_size)
+        with self.precision.autocast():
+            return self.objective.evaluate(self.model, data, self.eval_batch_size)
 
     # -- resuming ---------------------------------------------------------------------------
 
@@ -254,12 +331,15 @@ class Trainer:
         tensors.update({f"optimizer.v.{i}": v for i, v in enumerate(opt["v"])})
         tensors["rng.shuffle"] = self.generator.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
+        if self.device.type == "cuda":  # dropout's numbers on a GPU
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         if self.best["weights"] is not None:
             tensors.update({f"best.{k}": v for k, v in self.best["weights"].items()})
         if self.averaged is not None:
             tensors.update({f"average.{i}": v for i, v in enumerate(self.averaged)})
         numbers = {
             "iterations": opt["iterations"],
+            **({"loss_scale": self.precision.scaler.get_scale()} if self.precision.scaler else {}),
             "history": self.history.history,
             "best_value": self.best["value"],
             "best_epoch": self.best["epoch"],
@@ -281,6 +361,12 @@ class Trainer:
         )
         self.generator.set_state(tensors["rng.shuffle"])
         torch.set_rng_state(tensors["rng.torch"])
+        if self.device.type == "cuda" and "rng.cuda" in tensors:  # not when it ran on a CPU
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        scale = numbers.get("loss_scale")
+        if self.precision.scaler is not None and _is_number(scale) and scale > 0:
+            saved = self.precision.scaler.state_dict()
+            self.precision.scaler.load_state_dict({**saved, "scale": float(scale)})
         self.history = History(copy.deepcopy(numbers["history"]))
         best = _strip(tensors, "best.") or None
         averaged = _strip(tensors, "average.")
@@ -294,6 +380,11 @@ class Trainer:
             "epoch": numbers["best_epoch"],
             "weights": best,
         }
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
 
 
 def _is_number(value) -> bool:
