@@ -68,9 +68,10 @@ class Trainer:
         average: keep an exponential moving average of the weights with this decay per step
             (Polyak averaging; e.g. 0.999); validation, early stopping and the weights the
             model ends with are the average's. None (default): the weights as trained.
-        callbacks: ``Callback``s told of every step and epoch. Their epoch logs also hold
-            ``epoch_seconds`` and ``throughput`` (the loss's units a second: tokens, or
-            examples, as the objective's ``unit`` says), which the history leaves out.
+        callbacks: ``Callback``s told of every step and epoch. While they hear of an epoch's
+            end, ``trainer.timing`` holds its ``epoch_seconds`` (the training steps) and
+            ``throughput`` (the loss's units a second over all processes: tokens, or
+            examples, as the objective's ``unit`` says).
         device: where the model and its batches go (None: where the model is).
         precision: ``"fp32"``, or ``"bf16"``/``"fp16"`` mixed precision (a ``Precision``).
         group: the processes that share each step (a ``distributed.Group``; None: this one).
@@ -128,6 +129,7 @@ class Trainer:
         self.precision = precision
         self.group = group
         self._step_module: nn.Module | None = None  # what the steps call (DDP with a group)
+        self.timing: dict[str, float] = {}  # the last epoch's seconds and throughput
         self.optimizer = make_optimizer(optimizer, model.parameters(), learning_rate)
         self.learning_rate = learning_rate
         self.schedule = get_schedule(schedule)
@@ -185,9 +187,9 @@ class Trainer:
                     logs = self.group.from_main(logs)
                 self.history.append(logs)
                 stop = self._update_best(epoch, logs)
-            timing = {"epoch_seconds": seconds, "throughput": units / max(seconds, 1e-9)}
+            self.timing = {"epoch_seconds": seconds, "throughput": units / max(seconds, 1e-9)}
             for cb in self.callbacks:
-                cb.on_epoch_end(epoch, {**logs, **timing})
+                cb.on_epoch_end(epoch, logs)
             if stop:
                 break
         if self.patience is not None and self.best["weights"] is not None:
