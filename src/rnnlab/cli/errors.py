@@ -30,6 +30,8 @@ def describe(exc: BaseException) -> tuple[str, int]:
         return one_line(_os_error(exc)), EXIT_USAGE
     if isinstance(exc, ValueError | UsageError):
         return one_line(as_options(str(exc))), EXIT_USAGE
+    if type(exc).__name__ == "CollectiveError":  # another process of a launch has stopped
+        return one_line(str(exc)), EXIT_INTERNAL
     if isinstance(exc, RecursionError):
         return "input nested too deeply (JSON?); expected at most a few levels", EXIT_USAGE
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnlab.cli.options import seed_int
+from rnnlab.cli.options import add_device_options, seed_int
 
 
 def add_parser(commands) -> None:
@@ -35,6 +35,7 @@ def add_parser(commands) -> None:
         action="store_true",
         help="replace the metrics.json an earlier `rnnlab evaluate` wrote in --out",
     )
+    add_device_options(p)
     p.set_defaults(run=run, parser=p)
 
 
@@ -43,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.data.files import OutputFolder
     from rnnlab.kinds import load
     from rnnlab.kinds.seq2seq import TrainedRun
+    from rnnlab.training.devices import resolve_device
     from rnnlab.training.run_folder import json_numbers
 
     out = None if args.out is None else OutputFolder(args.out, "evaluate", overwrite=args.overwrite)
-    trained = load(args.run_dir)
+    trained = load(args.run_dir, device=resolve_device(args.device))
     if not isinstance(trained, TrainedRun):
         metrics = trained.evaluate_file(args.data)
         if out is not None:

@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnlab.cli.options import samples_int, seed_int, temperature_float, units_int
+from rnnlab.cli.options import (
+    add_device_options,
+    samples_int,
+    seed_int,
+    temperature_float,
+    units_int,
+)
 
 
 def add_parser(commands) -> None:
@@ -37,14 +43,16 @@ def add_parser(commands) -> None:
         help="prompt tokens the vocabulary lacks: an error (default) or <unk>",
     )
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the sampling (default: 0)")
+    add_device_options(p)
     p.set_defaults(run=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.kinds import load
     from rnnlab.kinds.lm import LMRun
+    from rnnlab.training.devices import resolve_device
 
-    trained = load(args.run_dir)
+    trained = load(args.run_dir, device=resolve_device(args.device))
     if not isinstance(trained, LMRun):
         raise ValueError(
             f"{args.run_dir}: a {trained.kind.name} run; rnnlab generate samples from language "

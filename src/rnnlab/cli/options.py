@@ -165,6 +165,26 @@ def add_jobs_option(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def add_device_options(parser: argparse.ArgumentParser, *, precision: bool = False) -> None:
+    """``--device`` (checked when the command runs, where it can say what this machine has)
+    and, for commands that train, ``--precision``."""
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        metavar="DEVICE",
+        help="where the model runs: cpu (default), cuda, cuda:N, or auto (a GPU when one is "
+        "visible)",
+    )
+    if precision:
+        parser.add_argument(
+            "--precision",
+            choices=("fp32", "bf16", "fp16"),
+            default="fp32",
+            help="arithmetic of the forward passes: fp32 (default), or mixed precision on a "
+            "CUDA device (bf16, or fp16 with loss scaling)",
+        )
+
+
 def resolve_jobs(jobs: int | str, runs: int) -> int:
     """The ``--jobs`` value as a number of workers for ``runs`` runs."""
     if jobs != "auto":

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnlab.cli.options import beam_int, seed_int
+from rnnlab.cli.options import add_device_options, beam_int, seed_int
 
 
 def add_parser(commands) -> None:
@@ -44,6 +44,7 @@ def add_parser(commands) -> None:
         help="classify runs: each class's probability after the label",
     )
     p.add_argument("--seed", type=seed_int, default=0, help="unused: decoding is deterministic")
+    add_device_options(p)
     p.set_defaults(run=run, parser=p)
 
 
@@ -59,10 +60,11 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.data.files import check_output_file
     from rnnlab.kinds import load
     from rnnlab.kinds.seq2seq import TrainedRun, attention_png
+    from rnnlab.training.devices import resolve_device
 
     if args.plot_attention is not None:
         check_output_file(args.plot_attention, overwrite=args.overwrite, what="--plot-attention")
-    trained = load(args.run_dir)
+    trained = load(args.run_dir, device=resolve_device(args.device))
     if not isinstance(trained, TrainedRun):  # the other kinds read and write their own formats
         for option in ("beam_width", "plot_attention"):
             if getattr(args, option) is not None:

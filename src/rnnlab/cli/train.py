@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnlab.cli.options import UsageError, given_options
+from rnnlab.cli.options import UsageError, add_device_options, given_options
 from rnnlab.cli.runs import default_out
 
 DESCRIPTION = """\
@@ -18,10 +18,14 @@ sunspots, with --horizon), or a language model (--kind lm: a UTF-8 text, or --ta
 The kind follows from --task or the file's extension where --kind is not given (.conllu:
 tag, .ts: classify, .csv: forecast, anything else: seq2seq). Each kind and built-in task has
 defaults that solve it. The run folder holds config.json, model.safetensors, history.csv,
-metrics.json and PNGs; an interrupted run continues with --resume."""
+metrics.json and PNGs; an interrupted run continues with --resume. --device cuda trains on
+a GPU; under torchrun (torchrun --standalone --nproc_per_node N -m rnnlab train ...) the
+processes train one model with DistributedDataParallel, --batch-size being the global
+batch."""
 
 KIND_OPTIONS = {"kind", "resume", "out", "overwrite", "quiet"}  # the command's own options
-RESUME_OPTIONS = {"resume", "quiet"}  # besides the config fields a resumed run may change
+# besides the config fields a resumed run may change: where and how it runs, not what it is
+RESUME_OPTIONS = {"resume", "quiet", "device", "precision", "tensorboard"}
 
 
 def add_parser(commands) -> None:
@@ -52,6 +56,14 @@ def _add_options(p) -> None:
         help="replace the run that an earlier `rnnlab train` left in --out",
     )
     p.add_argument("--quiet", action="store_true", help="print only the final figures")
+    add_device_options(p, precision=True)
+    p.add_argument(
+        "--tensorboard",
+        type=Path,
+        metavar="DIR",
+        help="also log loss, metrics, learning rate and throughput to TensorBoard event files "
+        "in DIR (needs the tensorboard package)",
+    )
     configs = {name: kind.config for name, kind in kinds.items()}
     add_config_options(p, configs)
     p.config_fields = {f.name for config in configs.values() for f in cli_fields(config)}
@@ -82,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.cli.progress import ProgressBar
     from rnnlab.kinds import KINDS
     from rnnlab.kinds.base import RESUME, train
+    from rnnlab.training import distributed
 
     given = given_options(args)
     if args.resume is not None:
@@ -93,9 +106,17 @@ def run(args: argparse.Namespace) -> int:
         kind = _choose_kind(args)
         changes, out = None, args.out or default_out("train")
         config = config_from_args(KINDS[kind].config, kind, args, given)
+    placement = placement_from_args(args)
+    main = placement.group is None or placement.group.main
     shown = ("loss", "val_loss", "val_exact_match", "val_accuracy", "val_token_accuracy")
     shown += ("val_bits_per_token",)
-    callbacks = () if args.quiet else (ProgressBar("train", shown=shown),)
+    callbacks = []
+    if main and not args.quiet:
+        callbacks.append(ProgressBar("train", shown=shown))
+    if main and args.tensorboard is not None:
+        from rnnlab.training.tensorboard import TensorBoard
+
+        callbacks.append(TensorBoard(args.tensorboard))
     try:
         result = train(
             config,
@@ -104,17 +125,38 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume is not None,
             overwrite=args.overwrite,
             changes=changes,
+            placement=placement,
         )
     except KeyboardInterrupt:
         if (out / RESUME).is_file():
             hint = f"continue with: rnnlab train --resume {out}"
         else:
             hint = "nothing was written"
-        sys.stderr.write(f"\nrnnlab train: interrupted; {hint}\n")
+        if main:
+            sys.stderr.write(f"\nrnnlab train: interrupted; {hint}\n")
         return 130
-    print(result.kind.summary(result.metrics))
-    print(f"Run written to {out}/")
+    finally:
+        for callback in callbacks:
+            if hasattr(callback, "close"):
+                callback.close()
+        distributed.stop()
+    if main:
+        print(result.kind.summary(result.metrics))
+        print(f"Run written to {out}/")
     return 0
+
+
+def placement_from_args(args: argparse.Namespace):
+    """Where the command runs: ``--device`` and ``--precision``, and the processes of a
+    ``torchrun`` launch (joined here; the device of a process under ``--device cuda`` is
+    the GPU of its local rank)."""
+    from rnnlab.training import distributed
+    from rnnlab.training.devices import Placement, check_precision, resolve_device
+
+    device = resolve_device(args.device, local_rank=distributed.local_rank())
+    precision = getattr(args, "precision", "fp32")
+    check_precision(precision, device)
+    return Placement(device, precision, distributed.start(device))
 
 
 def _resume_changes(args: argparse.Namespace, given: set[str]) -> dict:

@@ -5,7 +5,14 @@ this module knows the run folder. ``train(config, out)`` asks the config's kind 
 ``prepare`` the data (a ``Prepared``: data sets, objective, what to save beside the
 weights, how to build the model), checks that the run fits in memory, trains with
 checkpoints after every epoch, and writes the run folder (``rnnlab.training.run_folder``),
-whose ``config.json`` names the kind and the format version. ``load(path)`` reads any run
+whose ``config.json`` names the kind and the format version. ``history.csv`` grows by a row
+an epoch as the run goes.
+
+A run trains on the ``Placement`` it is given (a device, a precision, and the processes of a
+``torchrun`` launch, ``rnnlab.training.distributed``). Of several processes, rank 0 alone
+checks and writes the run folder; the others read the data themselves, and what only the
+folder holds (a resumed run's config and checkpoint) comes to them from rank 0, so that the
+machines of a multi-node run need not share a file system. ``load(path)`` reads any run
 folder back as the kind's ``Run``, ready to ``predict``; a folder written before kinds
 existed has no ``kind`` and is a ``seq2seq`` run.
 """
@@ -26,8 +33,11 @@ from torch import nn
 from rnnlab.data.files import atomic_write_text, check_output_folder, folder_owner, mark_folder
 from rnnlab.kinds.options import check_values
 from rnnlab.training import Callback, Trainer
+from rnnlab.training.devices import Placement, check_precision, describe_device
+from rnnlab.training.history import History
 from rnnlab.training.resources import BYTES_PER_PARAMETER, check_fits, parameter_count
 from rnnlab.training.run_folder import (
+    HISTORY,
     METRICS,
     RunFolderError,
     has_checkpoint,
@@ -68,6 +78,7 @@ class Prepared:
     activation_bytes: int = 0  # an estimate for one batch of the longest sequences
     sizes: str = ""  # what the estimate is of, for its message
     data: Any = None  # the data as read, where ``Kind.report`` needs more than the data sets
+    placement: Placement = field(default_factory=Placement)  # where ``run_trainer`` trains
 
 
 class Kind:
@@ -136,6 +147,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     changes: dict | None = None,
+    placement: Placement | None = None,
 ) -> Run:
     """Train ``config``'s kind into the run folder ``out``; returns the trained ``Run``.
 
@@ -143,24 +155,36 @@ def train(
     (its files are replaced; files of others are left alone). With ``resume``, go on from the
     checkpoint an interrupted run in ``out`` left (from its start, when it was stopped before
     its first checkpoint), with ``changes`` to the fields in ``CHANGEABLE_ON_RESUME``; then
-    ``config`` is not used and may be None.
+    ``config`` is not used and may be None. ``placement``: where to train (default: this
+    process, on the CPU, in float32); a resumed run may train on another device, or with
+    another number of processes, than it started with. Of several processes, only rank 0
+    writes and tells ``callbacks``; the others return their copy of the run, without the
+    kind's ``report``.
     """
     from rnnlab.kinds import kind_of
 
     out = Path(out)
+    placement = placement or Placement()
+    group = placement.group
+    main = group is None or group.main
+    check_precision(placement.precision, placement.device)
     if resume:
-        config = dataclasses.replace(read_resume_config(out), **(changes or {}))
+        config = _from_main(group, lambda: read_resume_config(out))
+        config = dataclasses.replace(config, **(changes or {}))
     else:
-        prepare_run_folder(out, overwrite=overwrite)
+        if main:
+            prepare_run_folder(out, overwrite=overwrite)
         config = config.resolved()
     kind = kind_of(config)
     prepared = kind.prepare(config)
     config = prepared.config or config
+    prepared.placement = placement
     _check_memory(prepared, config)
     torch.manual_seed(config.seed)
     model = prepared.build(prepared.model_config)
     checkpoint = _Checkpointer(out)
-    trainer = run_trainer(model, prepared, config, callbacks=[*callbacks, checkpoint])
+    callbacks = [*callbacks, checkpoint] if main else []
+    trainer = run_trainer(model, prepared, config, callbacks=callbacks)
     run_config = {
         "kind": kind.name,
         "format": FORMAT,
@@ -168,17 +192,26 @@ def train(
         **prepared.state,
         "model": asdict(prepared.model_config),
     }
-    if overwrite and not resume:
-        clear_run_folder(out)
-    out.mkdir(parents=True, exist_ok=True)
-    mark_folder(out, "train")
-    atomic_write_text(out / RESUME, json.dumps(run_config) + "\n")
-    if resume and has_checkpoint(out):
-        try:
-            trainer.load_state(*read_checkpoint(out))
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise RunFolderError(f"{out}: its checkpoint does not fit its run ({exc})") from None
-    checkpoint.trainer = trainer
+    if main:
+        if overwrite and not resume:
+            clear_run_folder(out)
+        out.mkdir(parents=True, exist_ok=True)
+        mark_folder(out, "train")
+        atomic_write_text(out / RESUME, json.dumps(run_config) + "\n")
+    if resume:
+        saved = _from_main(group, lambda: read_checkpoint(out) if has_checkpoint(out) else None)
+        if saved is not None:
+            try:
+                trainer.load_state(*saved)
+            except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+                raise RunFolderError(
+                    f"{out}: its checkpoint does not fit its run ({exc})"
+                ) from None
+        if main:
+            write_history(out, trainer.history)  # what the checkpoint holds, no more
+    for callback in callbacks:  # those that read the trainer's state (checkpoints, timing)
+        if hasattr(callback, "trainer"):
+            callback.trainer = trainer
     start = time.perf_counter()
     try:
         history = trainer.fit(prepared.train, epochs=config.epochs, validation=prepared.val)
@@ -197,8 +230,13 @@ def train(
         "best_epoch": (trainer.best["epoch"] or 0) + 1,
         "train_size": len(prepared.train),
         "val_size": len(prepared.val),
-        **kind.report(model, prepared),
+        "device": describe_device(trainer.device),
+        "precision": placement.precision,
+        "processes": 1 if group is None else group.world,
     }
+    if not main:
+        return kind.restore(config, model, run_config, metrics)
+    metrics.update(kind.report(model, prepared))
     run = kind.restore(config, model, run_config, metrics)
     pictures = kind.pictures(history.history, run)
     write_run(out, run_config, model, history.to_csv(), metrics, pictures)
@@ -206,14 +244,43 @@ def train(
     return run
 
 
+def _from_main(group, read: Callable[[], Any]):
+    """What ``read()`` gives on rank 0, on every rank (``read()`` itself without a group).
+    An error on rank 0 ends it; the others are ended by the launcher or the timeout."""
+    if group is None:
+        return read()
+    return group.from_main(read() if group.main else None)
+
+
+def write_history(out: Path, history: History) -> None:
+    """Bring ``history.csv`` up to ``history``: the new epoch's row appended when the file
+    holds every row before it, else the file written again (a resumed run's file may hold
+    an epoch its checkpoint does not)."""
+    path = out / HISTORY
+    rows = history.to_csv().splitlines(keepends=True)
+    try:
+        held = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except FileNotFoundError:
+        held = []
+    if held and len(held) == len(rows) - 1 and held == rows[:-1]:
+        with path.open("a", encoding="utf-8") as file:
+            file.write(rows[-1])
+    elif held != rows:
+        atomic_write_text(path, "".join(rows))
+
+
 def run_trainer(
     model: nn.Module, prepared: Prepared, config, *, callbacks=(), early_stopping: bool = True
 ) -> Trainer:
     """The trainer of a run of ``config``: its step size, batch, seed, clip, schedule,
     weight average and (with ``early_stopping``) patience."""
+    placement = prepared.placement
     return Trainer(
         model,
         prepared.objective,
+        device=placement.device,
+        precision=placement.precision,
+        group=placement.group,
         learning_rate=config.learning_rate,
         batch_size=config.batch_size,
         seed=config.seed,
@@ -289,17 +356,19 @@ def read_resume_config(out: Path):
 
 
 class _Checkpointer(Callback):
-    """Writes the trainer's state after every epoch."""
+    """Writes the trainer's state after every epoch, then the epoch's row of the history."""
 
     def __init__(self, out: Path) -> None:
         self.out, self.trainer = out, None
 
     def on_epoch_end(self, epoch, logs):
         write_checkpoint(self.out, *self.trainer.state())
+        write_history(self.out, self.trainer.history)
 
 
-def load(path) -> Run:
-    """Rebuild a finished run of any kind from its folder, checking every file."""
+def load(path, *, device: torch.device | str | None = None) -> Run:
+    """Rebuild a finished run of any kind from its folder, checking every file; its model
+    on ``device`` (default: the CPU), where its inputs follow it."""
     from rnnlab.kinds import KINDS, config_class
 
     path = Path(path)
@@ -315,6 +384,8 @@ def load(path) -> Run:
         ) from None
     load_weights(model, weights, path)
     model.eval()
+    if device is not None:
+        model.to(device)
     try:
         return kind.restore(config, model, saved, metrics)
     except (KeyError, TypeError, ValueError) as exc:

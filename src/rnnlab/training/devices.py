@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass, field
 
 import torch
 
@@ -76,6 +77,16 @@ class Precision:
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a run trains: its device, its arithmetic (a ``PRECISIONS`` name) and the
+    processes it shares its steps with (a ``distributed.Group``, or None)."""
+
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    precision: str = "fp32"
+    group: object = None
 
 
 def check_precision(name: str, device: torch.device) -> None:

@@ -140,7 +140,7 @@ class collective:
         return self
 
     def __exit__(self, kind, exc, tb):
-        if exc is None or not isinstance(exc, RuntimeError) or isinstance(exc, CollectiveError):
+        if not _is_collective_failure(exc):
             return False
         group = _current
         who = f"rank {group.rank} of {group.world}" if group else "this process"
@@ -149,6 +149,22 @@ class collective:
             f"{who}: another process stopped while {self.what}{waited}; see that process's "
             f"output for why ({_first_line(exc)})"
         ) from None
+
+
+def _is_collective_failure(exc: BaseException | None) -> bool:
+    """A failure of the process group's communication (a peer gone, a timeout), as opposed
+    to one of the computation (out of memory, a bug)."""
+    import torch.distributed as dist
+
+    if exc is None or isinstance(exc, CollectiveError):
+        return False
+    if isinstance(exc, getattr(dist, "DistError", ())):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(
+        word in text
+        for word in ("gloo", "nccl", "connection closed", "connection reset", "timed out")
+    )
 
 
 def shard(batch, rank: int, world: int):

@@ -248,7 +248,7 @@ class Trainer:
             value, weight = loss.item(), float(weight_of(batch))
         else:
             part, has_rows = distributed.shard(batch, self.group.rank, self.group.world)
-            with self.precision.autocast():
+            with self.precision.autocast(), distributed.collective("a training step"):
                 loss = self._step_module(part)
             mine = float(weight_of(part)) if has_rows else 0.0
             weight, weighted = self.group.sum([mine, mine * loss.item()], self.device)
@@ -258,6 +258,13 @@ class Trainer:
             loss = loss * (self.group.world * mine / weight)
         if not math.isfinite(value):
             return value, weight
+        shared = self.group is not None
+        with distributed.collective("averaging the gradients") if shared else _nothing():
+            self._update(loss)
+        return value, weight
+
+    def _update(self, loss: torch.Tensor) -> None:
+        """The backward pass (DDP averages the gradients in it) and the optimiser's step."""
         self.optimizer.zero_grad()
         scaler = self.precision.scaler
         if scaler is None:
@@ -274,7 +281,6 @@ class Trainer:
             scaler.update()
         if self.average is not None:
             self._update_average()
-        return value, weight
 
     def _parameters(self) -> list[torch.Tensor]:
         return [p for p in self.model.parameters() if p.requires_grad]
@@ -374,7 +380,7 @@ class Trainer:
         averaged = _strip(tensors, "average.")
         if averaged:
             shapes = [p.shape for p in self._parameters()]
-            self.averaged = [averaged[str(i)].clone() for i in range(len(shapes))]
+            self.averaged = [averaged[str(i)].to(self.device) for i in range(len(shapes))]
             if [a.shape for a in self.averaged] != shapes:
                 raise ValueError("the averaged weights do not fit the model")
         self.best = {
@@ -382,6 +388,9 @@ class Trainer:
             "epoch": numbers["best_epoch"],
             "weights": best,
         }
+
+
+_nothing = contextlib.nullcontext
 
 
 def _device_of(model: nn.Module) -> torch.device:

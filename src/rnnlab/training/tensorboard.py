@@ -1,0 +1,61 @@
+"""``--tensorboard DIR``: a run's numbers as TensorBoard event files, with PyTorch's
+``SummaryWriter`` (the ``tensorboard`` package must be installed: ``rnnlab[tensorboard]``).
+
+Scalars, by the step they belong to: ``train/loss`` (the epoch's running mean so far)
+every few steps; at each epoch's end ``epoch/...`` for every logged number (``loss``,
+``lr``, the ``val_`` metrics), ``epoch/seconds`` and ``epoch/<unit>_per_second`` (the loss's
+units, ``tokens`` or examples, over all processes). A resumed run adds events to the same
+directory, from the epoch it resumes at; TensorBoard joins them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnlab.training.callbacks import Callback
+
+STEP_EVERY = 10  # training steps between two points of train/loss
+
+
+class TensorBoard(Callback):
+    """Writes the run's scalars to a new event file in ``logdir``."""
+
+    def __init__(self, logdir: Path | str) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ValueError(
+                f"`tensorboard` {logdir}: needs the tensorboard package (pip install "
+                "'rnnlab[tensorboard]' or pip install tensorboard)"
+            ) from None
+        logdir = Path(logdir)
+        if logdir.exists() and not logdir.is_dir():
+            raise ValueError(f"`tensorboard` {logdir}: not a directory")
+        self.writer = SummaryWriter(log_dir=str(logdir))
+        self.trainer = None  # set by ``rnnlab.kinds.base.train``: its timing and unit
+        self.steps = 1
+        self.epoch = 0
+
+    def on_train_begin(self, *, epochs, steps_per_epoch):
+        self.steps = steps_per_epoch
+
+    def on_epoch_begin(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, step, logs):
+        if step % STEP_EVERY == 0 or step == self.steps - 1:
+            self.writer.add_scalar("train/loss", logs["loss"], self.epoch * self.steps + step + 1)
+
+    def on_epoch_end(self, epoch, logs):
+        for name, value in logs.items():
+            if isinstance(value, int | float) and value == value:  # NaN: nothing measured
+                self.writer.add_scalar(f"epoch/{name}", value, epoch + 1)
+        timing = getattr(self.trainer, "timing", None) or {}
+        if timing:
+            unit = getattr(self.trainer.objective, "unit", "examples")
+            self.writer.add_scalar("epoch/seconds", timing["epoch_seconds"], epoch + 1)
+            self.writer.add_scalar(f"epoch/{unit}_per_second", timing["throughput"], epoch + 1)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
