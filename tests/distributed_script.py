@@ -1,0 +1,68 @@
+"""What ``test_distributed`` runs under ``torchrun --nproc_per_node 2``: the runs of
+``RUNS`` (a JSON file of name -> ``rnnlab train`` arguments), each with ``--out
+OUT/name``, then the special cases the test checks:
+
+- ``cut``: the first run, interrupted (as by Ctrl-C) as its second epoch begins, on every
+  rank, for the test to resume with one process;
+- ``odd``: the first run with a batch that does not split across the processes.
+
+Rank 1 records in ``OUT/rank1_writes.txt`` every run-folder write it attempts (there must
+be none), and the exit status of each run goes to ``OUT/status-RANK.json``.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import rnnlab.kinds.base as base
+from rnnlab.cli import main
+from rnnlab.training import Trainer, distributed
+
+
+def main_of_test(runs_file: str, out: str) -> None:
+    runs = json.loads(Path(runs_file).read_text())
+    out = Path(out)
+    rank = int(os.environ["RANK"])
+    stop = distributed.stop
+    distributed.stop = lambda: None  # one process group for all the runs of this script
+    if rank == 1:
+        _record_writes(out / "rank1_writes.txt")
+    status = {}
+    for name, args in runs.items():
+        status[name] = main(["train", *args, "--quiet", "--out", str(out / name)])
+    first = next(iter(runs.values()))
+    train_epoch = Trainer._train_epoch
+
+    def interrupted(self, train, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return train_epoch(self, train, epoch)
+
+    Trainer._train_epoch = interrupted
+    status["cut"] = main(["train", *first, "--quiet", "--out", str(out / "cut")])
+    Trainer._train_epoch = train_epoch
+    odd = [*first, "--batch-size", "33"]
+    status["odd"] = main(["train", *odd, "--quiet", "--out", str(out / "odd")])
+    (out / f"status-{rank}.json").write_text(json.dumps(status))
+    stop()
+
+
+def _record_writes(path: Path) -> None:
+    path.write_text("")
+
+    def recorder(name, function):
+        def record(*args, **kwargs):
+            with path.open("a") as f:
+                f.write(f"{name} {args[0] if args else ''}\n")
+            return function(*args, **kwargs)
+
+        return record
+
+    for name in ("write_run", "write_checkpoint", "write_history", "atomic_write_text"):
+        setattr(base, name, recorder(name, getattr(base, name)))
+    base.mark_folder = recorder("mark_folder", base.mark_folder)
+
+
+if __name__ == "__main__":
+    main_of_test(*sys.argv[1:])
