@@ -8,7 +8,7 @@ import torch
 from commands import run_cli as run
 from torch import nn
 
-from rnnlab.training import Callback, Trainer, ValueRegression
+from rnnlab.training import Trainer, ValueRegression
 from rnnlab.training.devices import DeviceMemoryError, Precision, resolve_device
 
 TINY = ["--task", "reverse", "--samples", "120", "--units", "16", "--embedding-dim", "8"]

@@ -160,7 +160,7 @@ def test_a_batch_that_does_not_split_is_refused_by_every_rank(launched):
 
 
 def test_a_run_started_with_two_processes_resumes_with_one(launched):
-    runs, one, two, _ = launched
+    _, one, two, _ = launched
     status = json.loads((two / "status-0.json").read_text())
     assert status["cut"] == 130
     cut = two / "cut"
