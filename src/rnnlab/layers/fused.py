@@ -15,6 +15,13 @@ per-step outputs, so one extra input feature, 1 at padded steps, drives the forg
 exactly 1 and the input gate to exactly 0 there: the cell state is carried through padding
 unchanged (and so is its gradient, since a saturated sigmoid has a zero derivative).
 
+On a GPU, cuDNN reads its weights from one flat buffer in a layout of its own; given separate
+tensors it copies them into one at every call and warns ("RNN module weights are not part of
+single contiguous chunk of memory"). ``torch.nn.LSTM`` keeps its parameters in such a buffer
+(``flatten_parameters``); here the parameters stay in Keras's layout, so each call that cuDNN
+runs builds the buffer once, in cuDNN's layout (asked of torch once per shape), and hands the
+kernel views into it; autograd carries the gradients back through the views and the map.
+
 Legend: ``N`` batch, ``T`` time, ``I`` input features, ``H`` units.
 """
 
@@ -89,22 +96,97 @@ def _lstm(cell: LSTMCell, x, state: State, padded: torch.Tensor | None):
         x = torch.cat([x, padded.unsqueeze(-1).to(x.dtype)], dim=2)  # (N, T, I + 1)
     params = _weights(kernel, cell.recurrent_kernel, cell.bias)
     h0, c0 = state
-    hx = (h0[None], c0[None])
-    out, h, c = _VF.lstm(x, hx, params, cell.use_bias, 1, 0.0, _train(), False, True)
+    out, h, c = run_kernel("lstm", x, (h0[None], c0[None]), params, cell.use_bias)
     return out, (h[0], c[0])
 
 
 def _gru(cell: GRUCell, x, state: State, padded):
-    params = _gru_params(cell)
-    out, h = _VF.gru(x, state[0][None], params, cell.use_bias, 1, 0.0, _train(), False, True)
+    out, h = run_kernel("gru", x, state[0][None], _gru_params(cell), cell.use_bias)
     return out, (h[0],)
 
 
 def _simple_rnn(cell: SimpleRNNCell, x, state: State, padded):
-    run = _VF.rnn_tanh if cell.activation_name == "tanh" else _VF.rnn_relu
+    name = "rnn_tanh" if cell.activation_name == "tanh" else "rnn_relu"
     params = _lstm_params(cell)  # the same layout: one weight pair and bias
-    out, h = run(x, state[0][None], params, cell.use_bias, 1, 0.0, _train(), False, True)
+    out, h = run_kernel(name, x, state[0][None], params, cell.use_bias)
     return out, (h[0],)
+
+
+def run_kernel(name: str, x, hx, params: list[torch.Tensor], has_biases: bool, both=False):
+    """``torch._VF.<name>`` (``"lstm"``, ``"gru"``, ``"rnn_tanh"``, ``"rnn_relu"``) over ``x``
+    ``(N, T, I)``: one layer, batch first, both directions with ``both``; ``hx`` is ``(D, N,
+    H)``, a pair of them for an LSTM; ``params`` in torch's layout (``_weights``)."""
+    if _cudnn_runs(x):
+        hidden = (hx[0] if isinstance(hx, tuple) else hx).shape[-1]
+        params, has_biases = _cudnn_flat(params, has_biases, name, hidden, both)
+    kernel = getattr(_VF, name)
+    return kernel(x, hx, params, has_biases, 1, 0.0, _train(), both, True)
+
+
+def _cudnn_runs(x: torch.Tensor) -> bool:
+    """Whether cuDNN runs torch's kernel on ``x``, reading its weights from a flat buffer."""
+    return (
+        x.is_cuda
+        and torch._use_cudnn_rnn_flatten_weight()
+        and torch.backends.cudnn.is_acceptable(x)
+    )
+
+
+def _cudnn_flat(params, has_biases: bool, name: str, hidden: int, both: bool):
+    """``params`` as views into one new buffer laid out as cuDNN lays out its weights, so that
+    it reads them where they are (without the buffer it copies them at every call, and
+    warns). cuDNN always adds both biases: without any, they are zeros."""
+    if not has_biases:
+        per_direction = [params[i : i + 2] for i in range(0, len(params), 2)]
+        params = [t for w in per_direction for t in (*w, *_zero_biases(w[0]))]
+    offsets, size = _cudnn_layout(params, name, hidden, both)
+    return flat_views(params, offsets, size), True
+
+
+def _zero_biases(weight_ih: torch.Tensor) -> list[torch.Tensor]:
+    return [weight_ih.new_zeros(weight_ih.shape[0]) for _ in range(2)]
+
+
+# (device, dtype, kernel, H, both directions, the parameters' shapes) -> (offsets, size)
+_CUDNN_LAYOUTS: dict[tuple, tuple[tuple[int, ...], int]] = {}
+
+
+def _cudnn_layout(params, name: str, hidden: int, both: bool) -> tuple[tuple[int, ...], int]:
+    """Where cuDNN wants each of ``params`` in its flat buffer (offsets in elements) and the
+    buffer's size: asked of torch once per shape, by letting ``torch._cudnn_rnn_flatten_weight``
+    (what ``torch.nn.LSTM.flatten_parameters`` calls) point stand-ins into a buffer of its own."""
+    first = params[0]
+    shapes = tuple(tuple(p.shape) for p in params)
+    key = (first.device, first.dtype, name, hidden, both, shapes)
+    if key not in _CUDNN_LAYOUTS:
+        from torch.backends.cudnn.rnn import get_cudnn_mode
+
+        like = {"device": first.device, "dtype": first.dtype}
+        stand_ins = [torch.empty(shape, **like) for shape in shapes]
+        mode = get_cudnn_mode(name.upper())  # "LSTM", "GRU", "RNN_TANH", "RNN_RELU"
+        with torch.no_grad(), torch.cuda.device(first.device):
+            buffer = torch._cudnn_rnn_flatten_weight(
+                stand_ins, 4, shapes[0][1], mode, hidden, 0, 1, True, both
+            )
+        _CUDNN_LAYOUTS[key] = (tuple(t.storage_offset() for t in stand_ins), buffer.numel())
+    return _CUDNN_LAYOUTS[key]
+
+
+def flat_views(params: list[torch.Tensor], offsets, size: int) -> list[torch.Tensor]:
+    """Copies of ``params`` as views into one new 1-D buffer of ``size`` elements, each at
+    its offset (zeros in any gap), made by one ``cat``: differentiable, so each parameter
+    gets the gradient of its view."""
+    pieces, where, end = [], {}, 0
+    for i in sorted(range(len(params)), key=lambda i: offsets[i]):
+        if offsets[i] > end:  # a gap in cuDNN's layout
+            pieces.append(params[i].new_zeros(offsets[i] - end))
+        where[i] = len(pieces)
+        pieces.append(params[i].reshape(-1))
+        end = offsets[i] + params[i].numel()
+    if size > end:
+        pieces.append(params[0].new_zeros(size - end))
+    parts = torch.cat(pieces).split([p.numel() for p in pieces])  # views into one buffer
+    return [parts[where[i]].view(p.shape) for i, p in enumerate(params)]
 
 
 def _train() -> bool:
@@ -144,14 +226,12 @@ class FusedKernel:
     unsupported: Callable[[RecurrentCell], str | None]  # why a cell cannot run it, or None
     run: Callable  # (cell, x, state, padded) -> (out (N, T, H), final state)
     params: Callable[[RecurrentCell], list[torch.Tensor]]  # torch's layout, for two directions
-    kernel: Callable | None = None  # the _VF function, for a two-direction call
+    kernel: str | None = None  # the _VF function's name, for a two-direction call
 
 
 FUSED_KERNELS: dict[type[RecurrentCell], FusedKernel] = {
-    LSTMCell: FusedKernel(
-        "torch._VF.lstm", _lstm_unsupported, _lstm, _lstm_params, lambda: _VF.lstm
-    ),
-    GRUCell: FusedKernel("torch._VF.gru", _gru_unsupported, _gru, _gru_params, lambda: _VF.gru),
+    LSTMCell: FusedKernel("torch._VF.lstm", _lstm_unsupported, _lstm, _lstm_params, "lstm"),
+    GRUCell: FusedKernel("torch._VF.gru", _gru_unsupported, _gru, _gru_params, "gru"),
     SimpleRNNCell: FusedKernel(
         "torch._VF.rnn_tanh/rnn_relu", _simple_rnn_unsupported, _simple_rnn, _lstm_params
     ),
@@ -165,10 +245,8 @@ def run_fused_bidirectional(forward_cell, backward_cell, x, state_f: State, stat
     fused = FUSED_KERNELS[type(forward_cell)]
     params = fused.params(forward_cell) + fused.params(backward_cell)
     hx = tuple(torch.stack([f, b]) for f, b in zip(state_f, state_b, strict=True))  # (2, N, H)
-    use_bias = forward_cell.use_bias
-    out, *final = fused.kernel()(
-        x, hx if len(hx) > 1 else hx[0], params, use_bias, 1, 0.0, _train(), True, True
-    )
+    hx = hx if len(hx) > 1 else hx[0]
+    out, *final = run_kernel(fused.kernel, x, hx, params, forward_cell.use_bias, both=True)
     units = forward_cell.units
     # The backward direction's last output is the one it gave at the first step.
     last = (out[:, -1, :units], out[:, 0, units:])
