@@ -6,7 +6,9 @@ that picks rows of its state; the encoder-decoder (``rnnlab.models.seq2seq``) an
 language model (``rnnlab.models.language_model``) both decode through this module.
 
 Sampling draws from a ``torch.Generator`` the caller seeds, never from the global random
-state: the same seed gives the same text, whatever else the process draws.
+state: the same seed gives the same text, whatever else the process draws. The draw happens
+on the generator's device (a CPU generator serves a model on a GPU), so that a seed gives
+the same text wherever the model runs.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def next_tokens(
         kth = logits.topk(top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probabilities = torch.softmax(logits, dim=-1)
-    return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
+    if generator is None or generator.device == probabilities.device:
+        return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
+    drawn = torch.multinomial(probabilities.to(generator.device), 1, generator=generator)
+    return drawn.squeeze(-1).to(logits.device)
 
 
 def beam_search(

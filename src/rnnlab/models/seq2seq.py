@@ -229,7 +229,8 @@ def _beam_search(model: Seq2Seq, source, max_len: int, k: int, alpha: float):
     """Beam search (``k=1``: greedy) through the shared decoder (``rnnlab.models.decoding``)."""
     n = source.shape[0]
     memory, state = model.encode(source)
-    memory, state = memory.repeat(k), _reorder(state, torch.arange(n).repeat_interleave(k))
+    rows = torch.arange(n, device=source.device).repeat_interleave(k)  # (N*K,)
+    memory, state = memory.repeat(k), _reorder(state, rows)
     return beam_search(
         lambda tokens, s: model.decode_step(tokens, s, memory),
         state,
