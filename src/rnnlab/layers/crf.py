@@ -57,7 +57,9 @@ class CRF(nn.Module):
 
     Inputs, common to every method:
         - ``emissions``: ``(N, T, K)`` floating point; the computation follows its device and
-          dtype (float32 or float64), the parameters are cast to them.
+          dtype (float32 or float64), the parameters are cast to them. Half precision (what
+          a tagger's scores are under autocast) is computed in float32: a sentence's score
+          is a sum over its words, and bfloat16 keeps about three digits.
         - ``tags``: ``(N, T)`` ``torch.long``, in ``[0, K)`` at real steps; padded steps are
           ignored (any value, e.g. ``-100``).
         - ``mask``: ``(N, T)`` bool, True at real steps. Each row's real steps come first
@@ -275,6 +277,7 @@ class CRF(nn.Module):
                 f"`mask` must be left-aligned (real steps first, then padding), got a True "
                 f"after a False in rows {gaps}."
             )
+        emissions = emissions.to(torch.promote_types(emissions.dtype, torch.float32))
         return emissions.masked_fill(~mask.unsqueeze(-1), 0), mask
 
     def _check_tags(self, tags, emissions, mask) -> torch.Tensor:

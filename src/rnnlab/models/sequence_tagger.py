@@ -192,7 +192,9 @@ class SequenceTagger(nn.Module):
             mask = read != 0
             longest = int(mask.sum(1).max())
             read, mask = read[:, :longest], mask[:, :longest]
-            features[real] = self.char_lstm(self.char_embedding(read), mask=mask)
+            encoded = self.char_lstm(self.char_embedding(read), mask=mask)  # (R, C)
+            features = features.to(encoded.dtype)  # lower under autocast than the weights
+            features[real] = encoded
         return features[where]
 
     def loss(self, words, chars, tags, mask, affixes=None) -> torch.Tensor:
