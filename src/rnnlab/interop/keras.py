@@ -574,12 +574,14 @@ def summary(model: KerasModel) -> str:
 
     shapes: dict[str, str] = {}
     inputs = []
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else None  # where the model is
     for layer in model.config["config"]["layers"]:
         if layer["class_name"] == "InputLayer":
             config = layer["config"]
             dims = [2 if d is None else d for d in config["batch_shape"]]
             dtype = torch.long if "int" in config.get("dtype", "float32") else torch.float32
-            inputs.append(torch.ones(dims, dtype=dtype))
+            inputs.append(torch.ones(dims, dtype=dtype, device=device))
 
     def record(name):
         def hook(module, args, out) -> None:  # out: (outputs, mask)
