@@ -396,10 +396,12 @@ class ForecastKind(Kind):
         )
         calibrating.eval()
         median = config.levels.index(0.5)
-        errors = [
-            (b.target - calibrating.forecast(b.window, b.future)[..., median]).abs().numpy()
-            for b in held.batches(256)
-        ]
+        device = next(calibrating.parameters()).device  # where the trainer left it
+        errors = []
+        for b in held.batches(256):
+            future = None if b.future is None else b.future.to(device)
+            forecast = calibrating.forecast(b.window.to(device), future)[..., median].cpu()
+            errors.append((b.target - forecast).abs().numpy())
         level = config.quantiles[1] - config.quantiles[0]
         return {"interval_widths": conformal_widths(np.concatenate(errors), level)}
 
@@ -507,6 +509,7 @@ class ForecastRun(Run):
         """For each series, the ``(H, Q)`` forecast of the steps after its last value (the
         columns are the quantile levels, the median among them)."""
         self.model.eval()
+        device = next(self.model.parameters()).device
         out = []
         n_covariates = self.model.config.covariates
         for s in series:
@@ -538,7 +541,8 @@ class ForecastRun(Run):
             window, ahead, last = window_inputs(
                 values, self.lookback, covariates, future, self.lags
             )
-            outputs = self.model.forecast(window, ahead)[0].numpy().astype(float)
+            ahead = None if ahead is None else ahead.to(device)
+            outputs = self.model.forecast(window.to(device), ahead)[0].cpu().numpy().astype(float)
             widths = self.state.get("interval_widths")
             if widths is not None:  # conformal: the median plus and minus calibrated widths
                 median = outputs[:, self.state["levels"].index(0.5)]

@@ -81,11 +81,16 @@ class KerasRun(Run):
         if len(self.inputs) != 1:
             raise ValueError("a model of several inputs: call the module (`run.model`) directly")
         dtype = torch.long if "int" in self.inputs[0]["dtype"] else torch.float32
+        param = next(self.model.parameters(), None)
+        like = {"dtype": dtype, "device": param.device if param is not None else None}
         out = []
         with torch.no_grad():
             for x in inputs:
-                y = self.model(torch.as_tensor(np.asarray(x), dtype=dtype)[None])
-                out.append([t[0].numpy() for t in y] if isinstance(y, list) else y[0].numpy())
+                y = self.model(torch.as_tensor(np.asarray(x), **like)[None])
+                if isinstance(y, list):  # several outputs
+                    out.append([t[0].cpu().numpy() for t in y])
+                else:
+                    out.append(y[0].cpu().numpy())
         return out
 
     def predict_file(self, path=None, **options) -> str:

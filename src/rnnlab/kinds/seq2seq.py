@@ -311,6 +311,7 @@ class TrainedRun(Run):
     ) -> list[list[str]]:
         """Target token lists for source token lists, decoded greedily or by beam search."""
         self.model.eval()
+        device = next(self.model.parameters()).device
         ids = self.encode_sources(sources, names, unknown)
         lengths = torch.tensor([len(s) for s in sources])
         limit = max_len or self.max_output_len
@@ -318,7 +319,7 @@ class TrainedRun(Run):
         for start in range(0, len(sources), batch_size):
             n = int(lengths[start : start + batch_size].max())
             out += self.model.generate(
-                ids[start : start + batch_size, :n],
+                ids[start : start + batch_size, :n].to(device),
                 max_len=limit,
                 beam_width=beam_width or self.config.beam_width,
                 length_penalty=self.config.length_penalty,
