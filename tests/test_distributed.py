@@ -31,6 +31,7 @@ LOSS_TOLERANCE = 1e-5  # the issue's: 2 processes = 1 process, in the loss, afte
 WEIGHT_TOLERANCE = 1e-4  # Adam divides by sqrt(v): rounding in tiny gradients shows more
 
 SMALL = ["--units", "16", "--epochs", "2", "--dropout", "0"]
+TINY_RUN = ["--samples", "120", "--embedding-dim", "8", "--batch-size", "10", *SMALL, "--quiet"]
 
 
 def _vectors(path: Path, n: int = 120) -> Path:
@@ -275,3 +276,32 @@ def test_a_bad_timeout_is_one_line(monkeypatch):
     monkeypatch.setenv(distributed.TIMEOUT_ENV, "soon")
     with pytest.raises(ValueError, match="RNNLAB_DIST_TIMEOUT='soon': expected a number"):
         distributed._timeout()
+
+
+def test_two_nodes_train_one_model_and_only_node_0_has_the_run_folder(tmp_path):
+    """The multi-node form (``--nnodes 2`` and a rendezvous endpoint), on one machine: two
+    launchers, each in its own folder, as two machines without a shared file system."""
+    port = _free_port()
+    procs = []
+    for node in (0, 1):
+        folder = tmp_path / f"node{node}"
+        folder.mkdir()
+        command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2"]
+        command += ["--nproc_per_node", "1", "--node_rank", str(node), "--rdzv-backend", "c10d"]
+        command += ["--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "rnnlab-test"]
+        command += ["-m", "rnnlab", "train", "--task", "reverse", *TINY_RUN, "--out", "run"]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE.parent / "src")}
+        procs.append(
+            subprocess.Popen(
+                command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        )
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err.decode()[-3000:]
+    assert (tmp_path / "node0" / "run" / "metrics.json").is_file()
+    assert list((tmp_path / "node1").iterdir()) == []
+    assert b"Run written to" in outputs[0][0] and b"Run written to" not in outputs[1][0]
+    one = tmp_path / "one"
+    assert main(["train", "--task", "reverse", *TINY_RUN, "--out", str(one)]) == 0
+    _same_run(one, tmp_path / "node0" / "run")
