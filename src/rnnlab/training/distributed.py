@@ -204,17 +204,16 @@ class LossModule(nn.Module):
         return self.objective.loss(self.model, batch)
 
 
-def wrap(model: nn.Module, objective, group: Group, device: torch.device) -> nn.Module:
-    """The DDP module that trains ``model`` across ``group`` (its weights are rank 0's)."""
+def wrap(model: nn.Module, objective, group: Group) -> nn.Module:
+    """The DDP module that trains ``model`` across ``group`` (its weights are rank 0's).
+
+    Without ``device_ids`` (allowed for a module on one device), DDP leaves the batch as it
+    is: the objective moves its tensors to the model's device itself."""
     from torch.nn.parallel import DistributedDataParallel
 
     module = LossModule(model, objective)
     with collective("sharing the initial weights"):
-        return DistributedDataParallel(
-            module,
-            device_ids=[device.index] if device.type == "cuda" else None,
-            broadcast_buffers=False,
-        )
+        return DistributedDataParallel(module, device_ids=None, broadcast_buffers=False)
 
 
 def check_batch(batch_size: int, group: Group | None) -> None:

@@ -165,9 +165,7 @@ class Trainer:
         steps = -(-len(train) // self.batch_size)
         self._total_steps = epochs * steps
         if self.group is not None and self._step_module is None:
-            self._step_module = distributed.wrap(
-                self.model, self.objective, self.group, self.device
-            )
+            self._step_module = distributed.wrap(self.model, self.objective, self.group)
             # the ranks' dropout draws its own numbers: one draw of the shared state, offset
             # by the rank (their weights are rank 0's, whatever each drew to make them)
             torch.manual_seed(int(torch.randint(2**62, (1,))) + self.group.rank)
