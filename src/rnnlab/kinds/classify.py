@@ -109,7 +109,8 @@ class ClassifyObjective:
         total, predicted = 0.0, []
         for batch in data.batches(batch_size):
             logits = self.logits(model, batch)  # log-probabilities
-            total += F.nll_loss(logits, batch.labels, reduction="sum").item()
+            labels = batch.labels.to(logits.device)
+            total += F.nll_loss(logits.float(), labels, reduction="sum").item()
             predicted += logits.argmax(-1).tolist()
         matrix = confusion(predicted, data.labels, self.classes)
         return {"loss": total / len(data), **accuracy_and_f1(matrix)}

@@ -42,6 +42,7 @@ from rnnlab.models.forecaster import DECODERS, ForecastEnsemble, ForecasterConfi
 from rnnlab.models.statistical import BASELINES, Baselines, require_statsmodels
 from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import png_bytes, pyplot
+from rnnlab.training.objectives import model_device
 
 TRAIN_STEPS = 300  # the default epochs make about this many updates ...
 LEAST_EPOCHS, MOST_EPOCHS = 30, 1000  # ... and read every window 30 to 1,000 times
@@ -172,6 +173,10 @@ def load_series(config: ForecastConfig) -> SeriesSet:
     return read_series_csv(config.data, fill=config.fill)
 
 
+def _to(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if tensor is None else tensor.to(device)
+
+
 class QuantileForecasting:
     """The quantile (pinball) loss of every member's outputs at every level, doubled so that
     the median's part is the mean absolute error."""
@@ -184,9 +189,8 @@ class QuantileForecasting:
         self.levels = torch.tensor(levels)
 
     def loss(self, model, batch) -> torch.Tensor:
-        device = next(model.parameters()).device
-        future = None if batch.future is None else batch.future.to(device)
-        outputs = model(batch.window.to(device), future)  # (K, N, H, Q)
+        device = model_device(model)
+        outputs = model(batch.window.to(device), _to(batch.future, device))  # (K, N, H, Q)
         error = batch.target.to(device)[None, :, :, None] - outputs
         levels = self.levels.to(outputs.device)
         return 2 * torch.maximum(levels * error, (levels - 1) * error).mean()
@@ -199,7 +203,13 @@ class QuantileForecasting:
         return {"loss": total / max(count, 1)}
 
     def predict(self, model, data: SeriesWindows, batch_size: int) -> torch.Tensor:
-        return torch.cat([model.forecast(b.window, b.future) for b in data.batches(batch_size)])
+        device = model_device(model)
+        return torch.cat(
+            [
+                model.forecast(b.window.to(device), _to(b.future, device)).cpu()
+                for b in data.batches(batch_size)
+            ]
+        )
 
 
 def calibration(config: ForecastConfig) -> int:

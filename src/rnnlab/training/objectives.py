@@ -47,7 +47,8 @@ class Objective(Protocol):
         """The model's predictions for every example, in order."""
 
 
-def _device(model: nn.Module) -> torch.device:
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model``'s parameters are (the CPU for a model without any)."""
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
 
@@ -71,14 +72,14 @@ class ValueRegression:
         self.decode = decode or (lambda y: round_to_tokens(y.squeeze(-1)))
 
     def outputs(self, model: nn.Module, batch: SequenceDataset) -> torch.Tensor:
-        device = _device(model)
+        device = model_device(model)
         x = batch.inputs.to(device)
         if self.use_mask:
             return model(x, mask=batch.input_mask().to(device))
         return model(x)
 
     def loss(self, model: nn.Module, batch: SequenceDataset) -> torch.Tensor:
-        return self.loss_fn(self.outputs(model, batch), batch.targets.to(_device(model)))
+        return self.loss_fn(self.outputs(model, batch), batch.targets.to(model_device(model)))
 
     def loss_weight(self, batch: SequenceDataset) -> int:
         return len(batch)  # a mean over every (padded) target element, the same per row
@@ -119,7 +120,7 @@ class SequenceGeneration:
         self.extra_steps = extra_steps
 
     def loss(self, model: nn.Module, batch: TokenPairs) -> torch.Tensor:
-        device = _device(model)
+        device = model_device(model)
         logits = model(batch.sources.to(device), batch.decoder_inputs().to(device))  # (N, T, V)
         targets = batch.targets.to(device)
         return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=0)
@@ -129,7 +130,7 @@ class SequenceGeneration:
 
     def generate(self, model: nn.Module, sources: torch.Tensor, max_len: int) -> list[list[int]]:
         return model.generate(
-            sources.to(_device(model)),
+            sources.to(model_device(model)),
             max_len=max_len,
             beam_width=self.beam_width,
             length_penalty=self.length_penalty,
@@ -177,7 +178,7 @@ class TokenTagging:
         self.use_mask = use_mask
 
     def logits(self, model: nn.Module, batch: SequenceDataset) -> torch.Tensor:
-        device = _device(model)
+        device = model_device(model)
         ids = batch.inputs.squeeze(-1).round().long().to(device)  # (N, T)
         if self.use_mask:
             return model(ids, mask=batch.input_mask().to(device))

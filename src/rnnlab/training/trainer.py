@@ -26,7 +26,7 @@ from rnnlab.training import distributed
 from rnnlab.training.callbacks import Callback
 from rnnlab.training.devices import DeviceMemoryError, Precision, is_device_out_of_memory
 from rnnlab.training.history import History
-from rnnlab.training.objectives import Objective
+from rnnlab.training.objectives import Objective, model_device
 from rnnlab.training.optimizers import make_optimizer
 from rnnlab.training.schedules import get_schedule
 
@@ -121,7 +121,7 @@ class Trainer:
                 f"got {monitor!r}."
             )
         distributed.check_batch(batch_size, group)
-        self.device = torch.device(device) if device is not None else _device_of(model)
+        self.device = torch.device(device) if device is not None else model_device(model)
         self.model = model.to(self.device)
         self.objective = objective
         if not isinstance(precision, Precision):
@@ -378,7 +378,9 @@ class Trainer:
         averaged = _strip(tensors, "average.")
         if averaged:
             shapes = [p.shape for p in self._parameters()]
-            self.averaged = [averaged[str(i)].to(self.device) for i in range(len(shapes))]
+            self.averaged = [
+                averaged[str(i)].to(self.device, copy=True) for i in range(len(shapes))
+            ]
             if [a.shape for a in self.averaged] != shapes:
                 raise ValueError("the averaged weights do not fit the model")
         self.best = {
@@ -389,11 +391,6 @@ class Trainer:
 
 
 _nothing = contextlib.nullcontext
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 def _is_number(value) -> bool:
