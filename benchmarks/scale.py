@@ -9,7 +9,8 @@ same global batch, side by side in one command.
 The model is the ``lm`` kind's default (a 2-layer LSTM of 256 units over characters, 16
 streams of 64 steps a batch) on the first ``--chars`` characters of the text (copied to a
 temporary folder, never into the repository); ``--units`` and ``--batch-size`` change it,
-``--kind tag --data EWT_TRAIN.conllu`` measures the tagger instead. Each configuration runs
+``--kind tag --data EWT_TRAIN.conllu`` measures the tagger instead, ``--kind seq2seq --task
+dates`` an encoder-decoder with attention. Each configuration runs
 in its own process(es) (``--worker``), and reports the tokens (words, for the tagger) a
 second of each epoch's training steps, excluding validation, summed over the processes;
 the first epoch is dropped when there are several (start-up). The scaling efficiency is
@@ -89,12 +90,13 @@ def run(args: argparse.Namespace) -> list[dict]:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        data = Path(args.data)
-        if args.kind == "lm":
+        data = Path(args.data) if args.data else None
+        if args.kind == "lm" and not args.task:
             text = data.read_text(encoding="utf-8")[: args.chars]
             data = folder / "text.txt"
             data.write_text(text, encoding="utf-8")
-        train_args = ["--kind", args.kind, "--data", str(data), "--epochs", str(args.epochs)]
+        source = ["--task", args.task] if args.task else ["--data", str(data)]
+        train_args = ["--kind", args.kind, *source, "--epochs", str(args.epochs)]
         train_args += ["--device", args.device, "--quiet"]
         train_args += ["--batch-size", str(args.batch_size)] if args.batch_size else []
         train_args += ["--units", str(args.units)] if args.units else []
@@ -125,7 +127,8 @@ def run(args: argparse.Namespace) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="tinyshakespeare's input.txt, or a .conllu for --kind tag")
-    parser.add_argument("--kind", choices=("lm", "tag"), default="lm")
+    parser.add_argument("--kind", choices=("lm", "tag", "seq2seq", "classify"), default="lm")
+    parser.add_argument("--task", help="a built-in task instead of --data (e.g. dates)")
     parser.add_argument("--chars", type=int, default=200_000, help="characters of the text")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--processes", type=int, default=2)
@@ -144,8 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         worker(args)
         return
-    if args.data is None:
-        parser.error("--data is required")
+    if args.data is None and args.task is None:
+        parser.error("--data or --task is required")
     run(args)
 
 

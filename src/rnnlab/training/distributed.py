@@ -208,12 +208,25 @@ def wrap(model: nn.Module, objective, group: Group) -> nn.Module:
     """The DDP module that trains ``model`` across ``group`` (its weights are rank 0's).
 
     Without ``device_ids`` (allowed for a module on one device), DDP leaves the batch as it
-    is: the objective moves its tensors to the model's device itself."""
+    is: the objective moves its tensors to the model's device itself. On CPUs (gloo) the
+    gradients go in one bucket, averaged once the backward pass is done: the cores that
+    would overlap the communication with the backward pass are all computing it (measured
+    on 2 cores: 0.96x to 0.98x the throughput of two threads in one process for the
+    language model, 0.90x to 0.94x for the EWT tagger). GPUs (NCCL) keep DDP's 25 MB buckets,
+    which overlap.
+    """
     from torch.nn.parallel import DistributedDataParallel
 
     module = LossModule(model, objective)
+    buckets = {"bucket_cap_mb": 256} if group.backend == "gloo" else {}
     with collective("sharing the initial weights"):
-        return DistributedDataParallel(module, device_ids=None, broadcast_buffers=False)
+        return DistributedDataParallel(
+            module,
+            device_ids=None,
+            broadcast_buffers=False,
+            gradient_as_bucket_view=True,
+            **buckets,
+        )
 
 
 def check_batch(batch_size: int, group: Group | None) -> None:
