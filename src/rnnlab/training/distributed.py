@@ -210,10 +210,10 @@ def wrap(model: nn.Module, objective, group: Group) -> nn.Module:
     Without ``device_ids`` (allowed for a module on one device), DDP leaves the batch as it
     is: the objective moves its tensors to the model's device itself. On CPUs (gloo) the
     gradients go in one bucket, averaged once the backward pass is done: the cores that
-    would overlap the communication with the backward pass are all computing it (measured
-    on 2 cores: 0.96x to 0.98x the throughput of two threads in one process for the
-    language model, 0.90x to 0.94x for the EWT tagger). GPUs (NCCL) keep DDP's 25 MB buckets,
-    which overlap.
+    would overlap the communication with the backward pass are all computing it. Measured on
+    2 cores, 2 processes against 2 threads: the language model 0.96x with 25 MB buckets,
+    0.98x with one; the EWT tagger 0.90x and 0.94x (``benchmarks.scale``). GPUs (NCCL) keep
+    DDP's 25 MB buckets, which overlap.
     """
     from torch.nn.parallel import DistributedDataParallel
 
