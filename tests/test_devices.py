@@ -307,3 +307,11 @@ def test_tensorboard_into_a_file_is_one_line(tmp_path, capsys):
         ["train", *TINY, "--tensorboard", str(target), "--out", str(tmp_path / "r")], capsys
     )
     assert "not a directory" in err and target.read_text() == "mine\n"
+
+
+def test_load_puts_the_model_on_the_device(run_dir):
+    import rnnlab
+
+    trained = rnnlab.load(run_dir, device="cpu")
+    assert next(trained.model.parameters()).device == torch.device("cpu")
+    assert len(trained.predict([["1", "2", "3"], ["4", "5"]])) == 2

@@ -20,9 +20,10 @@ Importing ``rnnlab`` itself is cheap; PyTorch is imported by the subpackages tha
 __version__ = "0.1.0"
 
 
-def load(run_dir):
-    """The trained run in ``run_dir``, of any kind, ready to ``predict`` (see
-    ``rnnlab.kinds.load``). Imported on first use, so that ``import rnnlab`` stays cheap."""
+def load(run_dir, *, device=None):
+    """The trained run in ``run_dir``, of any kind, ready to ``predict``, its model on
+    ``device`` (default: the CPU; see ``rnnlab.kinds.load``). Imported on first use, so that
+    ``import rnnlab`` stays cheap."""
     from rnnlab.kinds import load as load_run
 
-    return load_run(run_dir)
+    return load_run(run_dir, device=device)
