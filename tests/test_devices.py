@@ -183,7 +183,7 @@ def test_a_checkpoint_keeps_the_loss_scale():
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**7)
     trainer = _trained(scaler, epochs=1)
     tensors, numbers = trainer.state()
-    assert numbers["loss_scale"] == 2.0**7
+    assert numbers["loss_scaler"]["scale"] == 2.0**7
     other = Trainer(_Model(), ValueRegression(), batch_size=8, seed=0)
     other.precision.scaler = torch.amp.GradScaler("cpu")
     other.load_state(tensors, numbers)
@@ -263,13 +263,11 @@ def test_a_row_the_checkpoint_lacks_is_dropped_on_resume(run_dir, tmp_path, caps
 def _scalars(logdir) -> dict[str, list[tuple[int, float]]]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    found: dict[str, list[tuple[int, float]]] = {}
-    for path in sorted(logdir.iterdir()):
-        events = EventAccumulator(str(path))
-        events.Reload()
-        for tag in events.Tags()["scalars"]:
-            found.setdefault(tag, []).extend((e.step, e.value) for e in events.Scalars(tag))
-    return found
+    events = EventAccumulator(str(logdir))  # every file, as TensorBoard reads the directory
+    events.Reload()
+    return {
+        tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]
+    }
 
 
 def test_tensorboard_gets_loss_metrics_learning_rate_and_throughput(tmp_path, capsys):
@@ -297,6 +295,40 @@ def test_tensorboard_without_the_package_is_one_line(monkeypatch, tmp_path, caps
         ["train", *TINY, "--tensorboard", str(tmp_path / "tb"), "--out", str(out)], capsys
     )
     assert "--tensorboard" in err and "pip install" in err and not out.exists()
+
+
+def test_a_refused_run_leaves_no_tensorboard_files(tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "theirs.txt").write_text("x")
+    logs = tmp_path / "tb"
+    _one_line_error(["train", *TINY, "--tensorboard", str(logs), "--out", str(taken)], capsys)
+    assert not logs.exists()
+
+
+def test_tensorboard_after_a_cut_mid_epoch_keeps_each_step_once(run_dir, tmp_path, capsys):
+    """Stopped during epoch 2: the steps it logged past the checkpoint (epoch 1) are
+    purged when the resumed run logs them again."""
+    pytest.importorskip("tensorboard")
+    logs, out = tmp_path / "tb", tmp_path / "run"
+    steps = -(-json.loads((run_dir / "metrics.json").read_text())["train_size"] // 32)
+    original = Trainer._step
+
+    def step(self, batch):
+        if self.optimizer.iterations == steps + 1:  # epoch 2's first step is logged
+            raise KeyboardInterrupt
+        return original(self, batch)
+
+    Trainer._step = step
+    try:
+        code, _, err = run(["train", *TINY, "--tensorboard", str(logs), "--out", str(out)], capsys)
+    finally:
+        Trainer._step = original
+    assert code == 130, err
+    assert run(["train", "--resume", str(out), "--tensorboard", str(logs)], capsys)[0] == 0
+    logged = [step for step, _ in _scalars(logs)["train/loss"]]
+    assert steps + 1 in logged and logged == sorted(set(logged)) and logged[-1] == 3 * steps
 
 
 def test_tensorboard_into_a_file_is_one_line(tmp_path, capsys):

@@ -221,12 +221,14 @@ def wrap(model: nn.Module, objective, group: Group) -> nn.Module:
     buckets = {"bucket_cap_mb": 256} if group.backend == "gloo" else {}
     with collective("sharing the initial weights"):
         return DistributedDataParallel(
-            module,
-            device_ids=None,
-            broadcast_buffers=False,
-            gradient_as_bucket_view=True,
-            **buckets,
+            module, device_ids=None, gradient_as_bucket_view=True, **buckets
         )
+
+
+def dropout_seed(seed: int, epoch: int, rank: int) -> int:
+    """The seed of ``rank``'s random numbers (dropout) in ``epoch``: different for every
+    rank and epoch, the same for a resumed run."""
+    return ((seed * 1_000_003 + epoch) * 4099 + rank + 1) % 2**63
 
 
 def check_batch(batch_size: int, group: Group | None) -> None:

@@ -4,8 +4,10 @@
 Scalars, by the step they belong to: ``train/loss`` (the epoch's running mean so far)
 every few steps; at each epoch's end ``epoch/...`` for every logged number (``loss``,
 ``lr``, the ``val_`` metrics), ``epoch/seconds`` and ``epoch/<unit>_per_second`` (the loss's
-units, ``tokens`` or examples, over all processes). A resumed run adds events to the same
-directory, from the epoch it resumes at; TensorBoard joins them.
+units, ``tokens`` or examples, over all processes). The event file is made when training
+starts, so a command refused before leaves nothing. A resumed run adds a file to the same
+directory that purges what the interrupted run logged past its checkpoint (``purge_step``);
+TensorBoard joins them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ class TensorBoard(Callback):
 
     def __init__(self, logdir: Path | str) -> None:
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # noqa: F401
         except ImportError:
             raise ValueError(
                 f"`tensorboard` {logdir}: needs the tensorboard package (pip install "
@@ -31,13 +33,20 @@ class TensorBoard(Callback):
         logdir = Path(logdir)
         if logdir.exists() and not logdir.is_dir():
             raise ValueError(f"`tensorboard` {logdir}: not a directory")
-        self.writer = SummaryWriter(log_dir=str(logdir))
+        self.logdir = logdir
+        self.writer = None
         self.trainer = None  # set by ``rnnlab.kinds.base.train``: its timing and unit
         self.steps = 1
         self.epoch = 0
 
     def on_train_begin(self, *, epochs, steps_per_epoch):
+        from torch.utils.tensorboard import SummaryWriter
+
         self.steps = steps_per_epoch
+        done = self.trainer.history.epochs if self.trainer is not None else 0
+        # the steps of a resumed run, and its epochs, start after its checkpoint's
+        purge = done * steps_per_epoch + 1 if done else None
+        self.writer = SummaryWriter(log_dir=str(self.logdir), purge_step=purge)
 
     def on_epoch_begin(self, epoch):
         self.epoch = epoch
@@ -58,4 +67,5 @@ class TensorBoard(Callback):
         self.writer.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()

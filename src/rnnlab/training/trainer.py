@@ -139,6 +139,9 @@ class Trainer:
         self.clip_norm = clip_norm
         self.monitor, self.patience = monitor, patience
         self.callbacks = list(callbacks)
+        if group is not None and seed is None:
+            raise ValueError("a run of several processes needs a `seed` (they shuffle alike)")
+        self.seed = seed
         self.generator = torch.Generator()
         if seed is not None:
             self.generator.manual_seed(seed)
@@ -166,14 +169,15 @@ class Trainer:
         self._total_steps = epochs * steps
         if self.group is not None and self._step_module is None:
             self._step_module = distributed.wrap(self.model, self.objective, self.group)
-            # the ranks' dropout draws its own numbers: one draw of the shared state, offset
-            # by the rank (their weights are rank 0's, whatever each drew to make them)
-            torch.manual_seed(int(torch.randint(2**62, (1,))) + self.group.rank)
         for cb in self.callbacks:
             cb.on_train_begin(epochs=epochs, steps_per_epoch=steps)
         for epoch in range(self.history.epochs, epochs):
             for cb in self.callbacks:
                 cb.on_epoch_begin(epoch)
+            if self.group is not None:
+                # each rank's dropout draws its own numbers, from the seed, the epoch and the
+                # rank: what a resumed run's ranks draw again, however many there were
+                torch.manual_seed(distributed.dropout_seed(self.seed, epoch, self.group.rank))
             began = time.perf_counter()
             loss, units = self._train_epoch(train, epoch)
             seconds = time.perf_counter() - began
@@ -244,13 +248,15 @@ class Trainer:
             with self.precision.autocast():
                 loss = self.objective.loss(self.model, batch)
             value, weight = loss.item(), float(weight_of(batch))
+            if weight <= 0:  # a batch without anything to learn from (no real tokens)
+                value = math.nan
         else:
             part, has_rows = distributed.shard(batch, self.group.rank, self.group.world)
             with self.precision.autocast(), distributed.collective("a training step"):
                 loss = self._step_module(part)
             mine = float(weight_of(part)) if has_rows else 0.0
             weight, weighted = self.group.sum([mine, mine * loss.item()], self.device)
-            value = weighted / weight
+            value = weighted / weight if weight > 0 else math.nan
             # DDP averages the gradients over the processes: scaled so, the average is the
             # gradient of the global batch's mean loss
             loss = loss * (self.group.world * mine / weight)
@@ -317,15 +323,25 @@ class Trainer:
     def predict(self, data):
         """The objective's predictions for every example (model outputs, or token ids)."""
         self.model.eval()
-        with self.precision.autocast():
+        with self.precision.autocast(), self._memory("predicting"):
             return self.objective.predict(self.model, data, self.eval_batch_size)
 
     @torch.no_grad()
     def evaluate(self, data) -> dict[str, float]:
         """The objective's metrics on ``data`` (``loss`` and accuracies)."""
         self.model.eval()
-        with self.precision.autocast():
+        with self.precision.autocast(), self._memory("evaluating"):
             return self.objective.evaluate(self.model, data, self.eval_batch_size)
+
+    @contextlib.contextmanager
+    def _memory(self, where: str):
+        """A device out of memory as a ``DeviceMemoryError`` naming the evaluation batch."""
+        try:
+            yield
+        except RuntimeError as exc:
+            if is_device_out_of_memory(exc):
+                raise DeviceMemoryError(self.device, self.eval_batch_size, where) from None
+            raise
 
     # -- resuming ---------------------------------------------------------------------------
 
@@ -345,7 +361,9 @@ class Trainer:
             tensors.update({f"average.{i}": v for i, v in enumerate(self.averaged)})
         numbers = {
             "iterations": opt["iterations"],
-            **({"loss_scale": self.precision.scaler.get_scale()} if self.precision.scaler else {}),
+            **(
+                {"loss_scaler": self.precision.scaler.state_dict()} if self.precision.scaler else {}
+            ),
             "history": self.history.history,
             "best_value": self.best["value"],
             "best_epoch": self.best["epoch"],
@@ -369,10 +387,12 @@ class Trainer:
         torch.set_rng_state(tensors["rng.torch"])
         if self.device.type == "cuda" and "rng.cuda" in tensors:  # not when it ran on a CPU
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        scale = numbers.get("loss_scale")
-        if self.precision.scaler is not None and _is_number(scale) and scale > 0:
-            saved = self.precision.scaler.state_dict()
-            self.precision.scaler.load_state_dict({**saved, "scale": float(scale)})
+        scaler, saved = self.precision.scaler, numbers.get("loss_scaler")
+        if scaler is not None and isinstance(saved, dict):  # none when it ran in fp32
+            fresh = scaler.state_dict()
+            if set(saved) != set(fresh) or not all(_is_number(v) for v in saved.values()):
+                raise ValueError("'loss_scaler' is not a GradScaler's state")
+            scaler.load_state_dict(saved)
         self.history = History(copy.deepcopy(numbers["history"]))
         best = _strip(tensors, "best.") or None
         averaged = _strip(tensors, "average.")
