@@ -4,7 +4,9 @@ OUT/name``, then the special cases the test checks:
 
 - ``cut``: the first run, interrupted (as by Ctrl-C) as its second epoch begins, on every
   rank, for the test to resume with one process;
-- ``odd``: the first run with a batch that does not split across the processes.
+- ``odd``: the first run with a batch that does not split across the processes;
+- ``drop``: the first run with dropout, whole, and ``drop-cut``: the same, interrupted as
+  its second epoch begins and resumed in this launch.
 
 Rank 1 records in ``OUT/rank1_writes.txt`` every run-folder write it attempts (there must
 be none), and the exit status of each run goes to ``OUT/status-RANK.json``.
@@ -39,9 +41,13 @@ def main_of_test(runs_file: str, out: str) -> None:
             raise KeyboardInterrupt
         return train_epoch(self, train, epoch)
 
+    dropout = [*first, "--dropout", "0.3"]
+    status["drop"] = main(["train", *dropout, "--quiet", "--out", str(out / "drop")])
     Trainer._train_epoch = interrupted
     status["cut"] = main(["train", *first, "--quiet", "--out", str(out / "cut")])
+    status["drop-cut"] = main(["train", *dropout, "--quiet", "--out", str(out / "drop-cut")])
     Trainer._train_epoch = train_epoch
+    status["drop-resumed"] = main(["train", "--resume", str(out / "drop-cut"), "--quiet"])
     odd = [*first, "--batch-size", "33"]
     status["odd"] = main(["train", *odd, "--quiet", "--out", str(out / "odd")])
     (out / f"status-{rank}.json").write_text(json.dumps(status))

@@ -347,3 +347,30 @@ def test_load_puts_the_model_on_the_device(run_dir):
     trained = rnnlab.load(run_dir, device="cpu")
     assert next(trained.model.parameters()).device == torch.device("cpu")
     assert len(trained.predict([["1", "2", "3"], ["4", "5"]])) == 2
+
+
+@NO_GPU
+def test_a_resumed_run_trains_where_it_trained_unless_told(run_dir, tmp_path, capsys):
+    cut = tmp_path / "cut"
+    _interrupted(TINY, cut, capsys)
+    saved = json.loads((cut / "resume.json").read_text())
+    assert saved["placement"] == {"device": "cpu", "precision": "fp32"}
+    saved["placement"]["device"] = "cuda"  # as if it had started on a GPU machine
+    (cut / "resume.json").write_text(json.dumps(saved))
+    err = _one_line_error(["train", "--resume", str(cut), "--quiet"], capsys)
+    assert "--device cuda: no CUDA GPU is visible" in err
+    code, _, err = run(["train", "--resume", str(cut), "--quiet", "--device", "cpu"], capsys)
+    assert code == 0, err
+    assert (cut / "history.csv").read_text() == (run_dir / "history.csv").read_text()
+
+
+def test_a_gpu_index_under_a_launcher_of_several_processes_is_refused(
+    monkeypatch, tmp_path, capsys
+):
+    for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    out = tmp_path / "run"
+    err = _one_line_error(["train", *TINY, "--device", "cuda:1", "--out", str(out)], capsys)
+    assert "each process takes the GPU of its local rank; give --device cuda" in err
+    assert not out.exists()

@@ -61,6 +61,10 @@ def _runs(data: Path) -> dict[str, list[str]]:
             *("8", "--char-features", "8", "--layers", "1", "--crf", "--batch-size", "10"),
             *SMALL,
         ],
+        "tag-softmax": [
+            *("--kind", "tag", "--task", "neighbours", "--samples", "120", "--embedding-dim"),
+            *("8", "--char-features", "8", "--layers", "1", "--batch-size", "10", *SMALL),
+        ],
         "classify": [
             *("--kind", "classify", "--data", str(_vectors(data / "vectors.jsonl"))),
             *("--batch-size", "10", *SMALL),
@@ -132,7 +136,9 @@ def launched(tmp_path_factory):
     return runs, one, two, done
 
 
-@pytest.mark.parametrize("name", ["seq2seq", "seq2seq-plain", "tag", "classify", "forecast", "lm"])
+@pytest.mark.parametrize(
+    "name", ["seq2seq", "seq2seq-plain", "tag", "tag-softmax", "classify", "forecast", "lm"]
+)
 def test_two_processes_take_the_steps_of_one(launched, name):
     runs, one, two, done = launched
     status = json.loads((two / "status-0.json").read_text())
@@ -148,8 +154,9 @@ def test_only_rank_0_writes_and_prints(launched):
     runs, _, two, done = launched
     assert (two / "rank1_writes.txt").read_text() == ""
     assert json.loads((two / "status-1.json").read_text())["seq2seq"] == 0
-    assert done.stdout.count("Run written to") == len(runs)  # rank 0's lines alone
-    assert done.stdout.count("held-out exact match") == 2  # of the two seq2seq runs
+    finished = len(runs) + 2  # and drop, drop-cut resumed
+    assert done.stdout.count("Run written to") == finished  # rank 0's lines alone
+    assert done.stdout.count("held-out exact match") == 4  # of the seq2seq runs
 
 
 def test_a_batch_that_does_not_split_is_refused_by_every_rank(launched):
@@ -170,6 +177,24 @@ def test_a_run_started_with_two_processes_resumes_with_one(launched):
     _same_run(one / "seq2seq", cut)
     lines = (cut / "history.csv").read_text().splitlines()
     assert lines[0].startswith("epoch,") and sum(line.startswith("epoch") for line in lines) == 1
+
+
+def test_a_launch_with_dropout_resumed_with_as_many_processes_is_exact(launched):
+    """Each rank's dropout draws from the seed, the epoch and the rank: a resumed launch
+    draws what the uninterrupted one drew."""
+    _, _, two, _ = launched
+    status = json.loads((two / "status-0.json").read_text())
+    assert status["drop"] == 0 and status["drop-cut"] == 130 and status["drop-resumed"] == 0
+    assert (two / "drop" / "history.csv").read_text() == (
+        two / "drop-cut" / "history.csv"
+    ).read_text()
+    a, b = (
+        load_file(two / "drop" / "model.safetensors"),
+        load_file(two / "drop-cut" / "model.safetensors"),
+    )
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # and dropout did draw: the run differs from the one without it
+    assert _history(two / "drop") != _history(two / "seq2seq")
 
 
 def test_a_run_started_with_one_process_resumes_with_two(tmp_path):

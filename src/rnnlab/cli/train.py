@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         changes = _resume_changes(args, given)
         config, out = None, args.resume
+        _resume_placement(args, given)
     else:
         if not given & {"task", "data"}:
             args.parser.error("give --task NAME, --data FILE or --resume RUN_DIR")
@@ -153,10 +154,33 @@ def placement_from_args(args: argparse.Namespace):
     from rnnlab.training import distributed
     from rnnlab.training.devices import Placement, check_precision, resolve_device
 
+    if distributed.local_world() > 1 and args.device.strip().lower().startswith("cuda:"):
+        raise UsageError(
+            f"--device {args.device}: under torchrun each process takes the GPU of its local "
+            "rank; give --device cuda (CUDA_VISIBLE_DEVICES chooses which GPUs)"
+        )
     device = resolve_device(args.device, local_rank=distributed.local_rank())
     precision = getattr(args, "precision", "fp32")
     check_precision(precision, device)
     return Placement(device, precision, distributed.start(device))
+
+
+def _resume_placement(args: argparse.Namespace, given: set[str]) -> None:
+    """A resumed run trains where it trained (``resume.json`` records the device's type and
+    the precision) unless ``--device`` or ``--precision`` say otherwise."""
+    import json
+
+    from rnnlab.kinds.base import RESUME
+
+    if given & {"device", "precision"}:
+        return
+    try:
+        recorded = json.loads((args.resume / RESUME).read_text(encoding="utf-8"))["placement"]
+        device, precision = recorded["device"], recorded["precision"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return  # no record (an older run, or none to resume: train says what is wrong)
+    if isinstance(device, str) and isinstance(precision, str):
+        args.device, args.precision = device, precision
 
 
 def _resume_changes(args: argparse.Namespace, given: set[str]) -> dict:
@@ -168,9 +192,9 @@ def _resume_changes(args: argparse.Namespace, given: set[str]) -> dict:
     refused = sorted(given - allowed)
     if refused:
         names = ", ".join("--" + dest.replace("_", "-") for dest in refused)
-        may = ", ".join("--" + name for name in sorted(CHANGEABLE_ON_RESUME))
+        may = ", ".join("--" + name.replace("_", "-") for name in sorted(allowed - {"resume"}))
         raise UsageError(
             f"--resume continues a run as it was started, so {names} cannot be given with it "
-            f"(only {may} and --quiet can)"
+            f"(only {may} can)"
         )
     return {name: getattr(args, name) for name in CHANGEABLE_ON_RESUME if name in given}

@@ -197,7 +197,10 @@ def train(
             clear_run_folder(out)
         out.mkdir(parents=True, exist_ok=True)
         mark_folder(out, "train")
-        atomic_write_text(out / RESUME, json.dumps(run_config) + "\n")
+        # where it trains, for a resume that does not say (the device's type: a GPU's index
+        # is its process's)
+        where = {"device": placement.device.type, "precision": placement.precision}
+        atomic_write_text(out / RESUME, json.dumps({**run_config, "placement": where}) + "\n")
     if resume:
         saved = _from_main(group, lambda: read_checkpoint(out) if has_checkpoint(out) else None)
         if saved is not None:
@@ -234,13 +237,14 @@ def train(
         "precision": placement.precision,
         "processes": 1 if group is None else group.world,
     }
-    if not main:
-        return kind.restore(config, model, run_config, metrics)
-    metrics.update(kind.report(model, prepared))
+    if main:
+        metrics.update(kind.report(model, prepared))
     run = kind.restore(config, model, run_config, metrics)
-    pictures = kind.pictures(history.history, run)
-    write_run(out, run_config, model, history.to_csv(), metrics, pictures)
-    (out / RESUME).unlink(missing_ok=True)
+    if main:
+        pictures = kind.pictures(history.history, run)
+        write_run(out, run_config, model, history.to_csv(), metrics, pictures)
+        (out / RESUME).unlink(missing_ok=True)
+    _from_main(group, lambda: True)  # the others end once rank 0 has written the run
     return run
 
 

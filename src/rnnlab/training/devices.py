@@ -100,7 +100,7 @@ def check_precision(name: str, device: torch.device) -> None:
             f"`precision` {name}: mixed precision needs a CUDA device (--device cuda); on a "
             "CPU use fp32 (PyTorch's CPU LSTM kernel has no half-precision form)"
         )
-    if name == "bf16" and not torch.cuda.is_bf16_supported():
+    if name == "bf16" and torch.cuda.get_device_capability(device) < (8, 0):  # before Ampere
         raise ValueError(
             f"`precision` bf16: {torch.cuda.get_device_name(device)} has no bfloat16; use "
             "fp16 (loss-scaled) or fp32"

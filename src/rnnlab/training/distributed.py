@@ -83,6 +83,11 @@ def launched() -> bool:
     return _env_int("WORLD_SIZE", 1) > 1
 
 
+def local_world() -> int:
+    """The processes of this launch on this machine (``LOCAL_WORLD_SIZE``; 1 without one)."""
+    return _env_int("LOCAL_WORLD_SIZE", 1) if launched() else 1
+
+
 def local_rank() -> int | None:
     return _env_int("LOCAL_RANK", 0) if launched() else None
 
