@@ -226,7 +226,11 @@ def wrap(model: nn.Module, objective, group: Group) -> nn.Module:
     buckets = {"bucket_cap_mb": 256} if group.backend == "gloo" else {}
     with collective("sharing the initial weights"):
         return DistributedDataParallel(
-            module, device_ids=None, gradient_as_bucket_view=True, **buckets
+            module,
+            device_ids=None,
+            forward_sync_buffers=False,  # buffers (the tagger's rare words) are data's, alike
+            gradient_as_bucket_view=True,
+            **buckets,
         )
 
 
