@@ -65,8 +65,9 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def _launch(args, processes: int, threads: int, folder: Path, train_args: list[str]) -> dict:
-    result = folder / f"result-{processes}x{threads}.json"
-    out = folder / f"run-{processes}x{threads}"
+    runs = len(list(folder.glob("run-*")))
+    result = folder / f"result-{runs}-{processes}x{threads}.json"
+    out = folder / f"run-{runs}-{processes}x{threads}"
     inner = ["-m", "benchmarks.scale", "--worker", "--threads", str(threads)]
     inner += ["--result", str(result), "--out", str(out), "--", *train_args]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
