@@ -29,6 +29,7 @@ from rnnlab.models.sequence_classifier import (
 )
 from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import learning_curves_png, png_bytes, pyplot
+from rnnlab.training.objectives import model_device
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,11 @@ class ClassifyObjective:
         self.classes = classes
 
     def logits(self, model, batch) -> torch.Tensor:
-        device = next(model.parameters()).device
+        device = model_device(model)
         return model(batch.inputs.to(device), batch.mask.to(device))
 
     def loss(self, model, batch) -> torch.Tensor:
-        device = next(model.parameters()).device
+        device = model_device(model)
         return model.loss(batch.inputs.to(device), batch.mask.to(device), batch.labels.to(device))
 
     def predict(self, model, data: LabelledData, batch_size: int) -> torch.Tensor:

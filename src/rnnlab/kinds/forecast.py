@@ -519,7 +519,7 @@ class ForecastRun(Run):
         """For each series, the ``(H, Q)`` forecast of the steps after its last value (the
         columns are the quantile levels, the median among them)."""
         self.model.eval()
-        device = next(self.model.parameters()).device
+        device = model_device(self.model)
         out = []
         n_covariates = self.model.config.covariates
         for s in series:

@@ -38,6 +38,7 @@ from rnnlab.kinds.options import option
 from rnnlab.models.language_model import LanguageModel, LanguageModelConfig, detach_state
 from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import png_bytes, pyplot
+from rnnlab.training.objectives import model_device
 
 
 def pydoc_text() -> str:
@@ -142,7 +143,7 @@ class LanguageModelling:
         self.state = None
 
     def loss(self, model, batch) -> torch.Tensor:
-        device = next(model.parameters()).device
+        device = model_device(model)
         state = None if batch.first else self.state
         logits, state = model(batch.inputs.to(device), state)
         self.state = detach_state(state)
@@ -162,7 +163,7 @@ def total_loss(model, ids: torch.Tensor, chunk: int = EVAL_CHUNK) -> float:
     """The summed cross-entropy (nats) of predicting ``ids[1:]`` from what precedes each,
     read as one stream with the state carried."""
     model.eval()
-    device = next(model.parameters()).device
+    device = model_device(model)
     total, state = 0.0, None
     with torch.no_grad():
         for start in range(0, len(ids) - 1, chunk):

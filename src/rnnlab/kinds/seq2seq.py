@@ -26,6 +26,7 @@ from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots import figures
 from rnnlab.plots.figures import png_bytes, pyplot
 from rnnlab.training import SequenceGeneration
+from rnnlab.training.objectives import model_device
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,7 @@ class TrainedRun(Run):
     ) -> list[list[str]]:
         """Target token lists for source token lists, decoded greedily or by beam search."""
         self.model.eval()
-        device = next(self.model.parameters()).device
+        device = model_device(self.model)
         ids = self.encode_sources(sources, names, unknown)
         lengths = torch.tensor([len(s) for s in sources])
         limit = max_len or self.max_output_len

@@ -26,6 +26,7 @@ from rnnlab.models.sequence_tagger import CHAR_ENCODERS, SequenceTagger, Sequenc
 from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import learning_curves_png
 from rnnlab.training.metrics import is_span_scheme, span_scores
+from rnnlab.training.objectives import model_device
 
 TAG_TASKS = {"neighbours": make_tag_task}
 
@@ -159,7 +160,7 @@ class TagObjective:
     @staticmethod
     def inputs(model, batch) -> dict[str, torch.Tensor]:
         """The batch's tensors the model reads, on the model's device."""
-        device = next(model.parameters()).device
+        device = model_device(model)
         names = ("words", "chars", "mask", "affixes")
         return {name: getattr(batch, name).to(device) for name in names}
 

@@ -224,13 +224,8 @@ class Trainer:
         for step, batch in enumerate(batches):
             scale = self.schedule(self.optimizer.iterations, self._total_steps)
             self.optimizer.learning_rate = self.learning_rate * scale
-            try:
+            with self._memory(len(batch), f"epoch {epoch + 1}, step {step + 1}"):
                 value, weight = self._step(batch)
-            except RuntimeError as exc:
-                if is_device_out_of_memory(exc):
-                    where = f"epoch {epoch + 1}, step {step + 1}"
-                    raise DeviceMemoryError(self.device, len(batch), where) from None
-                raise
             if not math.isfinite(value):
                 raise NonFiniteLossError(epoch, step, value)
             total += value * len(batch)
@@ -248,8 +243,6 @@ class Trainer:
             with self.precision.autocast():
                 loss = self.objective.loss(self.model, batch)
             value, weight = loss.item(), float(weight_of(batch))
-            if weight <= 0:  # a batch without anything to learn from (no real tokens)
-                value = math.nan
         else:
             part, has_rows = distributed.shard(batch, self.group.rank, self.group.world)
             with self.precision.autocast(), distributed.collective("a training step"):
@@ -260,6 +253,8 @@ class Trainer:
             # DDP averages the gradients over the processes: scaled so, the average is the
             # gradient of the global batch's mean loss
             loss = loss * (self.group.world * mine / weight)
+        if not weight > 0:  # a batch without anything to learn from (no real tokens)
+            value = math.nan
         if not math.isfinite(value):
             return value, weight
         shared = self.group is not None
@@ -323,24 +318,25 @@ class Trainer:
     def predict(self, data):
         """The objective's predictions for every example (model outputs, or token ids)."""
         self.model.eval()
-        with self.precision.autocast(), self._memory("predicting"):
+        with self.precision.autocast(), self._memory(self.eval_batch_size, "predicting"):
             return self.objective.predict(self.model, data, self.eval_batch_size)
 
     @torch.no_grad()
     def evaluate(self, data) -> dict[str, float]:
         """The objective's metrics on ``data`` (``loss`` and accuracies)."""
         self.model.eval()
-        with self.precision.autocast(), self._memory("evaluating"):
+        with self.precision.autocast(), self._memory(self.eval_batch_size, "evaluating"):
             return self.objective.evaluate(self.model, data, self.eval_batch_size)
 
     @contextlib.contextmanager
-    def _memory(self, where: str):
-        """A device out of memory as a ``DeviceMemoryError`` naming the evaluation batch."""
+    def _memory(self, batch_size: int, where: str):
+        """The device out of memory within the block as a ``DeviceMemoryError`` that names
+        the batch size and where (a training step, or evaluating)."""
         try:
             yield
         except RuntimeError as exc:
             if is_device_out_of_memory(exc):
-                raise DeviceMemoryError(self.device, self.eval_batch_size, where) from None
+                raise DeviceMemoryError(self.device, batch_size, where) from None
             raise
 
     # -- resuming ---------------------------------------------------------------------------
