@@ -17,9 +17,11 @@ import os
 import sys
 from pathlib import Path
 
+from commands import stopped_at_epoch
+
 import rnnlab.kinds.base as base
 from rnnlab.cli import main
-from rnnlab.training import Trainer, distributed
+from rnnlab.training import distributed
 
 
 def main_of_test(runs_file: str, out: str) -> None:
@@ -34,19 +36,11 @@ def main_of_test(runs_file: str, out: str) -> None:
     for name, args in runs.items():
         status[name] = main(["train", *args, "--quiet", "--out", str(out / name)])
     first = next(iter(runs.values()))
-    train_epoch = Trainer._train_epoch
-
-    def interrupted(self, train, epoch):
-        if epoch == 1:
-            raise KeyboardInterrupt
-        return train_epoch(self, train, epoch)
-
     dropout = [*first, "--dropout", "0.3"]
     status["drop"] = main(["train", *dropout, "--quiet", "--out", str(out / "drop")])
-    Trainer._train_epoch = interrupted
-    status["cut"] = main(["train", *first, "--quiet", "--out", str(out / "cut")])
-    status["drop-cut"] = main(["train", *dropout, "--quiet", "--out", str(out / "drop-cut")])
-    Trainer._train_epoch = train_epoch
+    with stopped_at_epoch(1):
+        status["cut"] = main(["train", *first, "--quiet", "--out", str(out / "cut")])
+        status["drop-cut"] = main(["train", *dropout, "--quiet", "--out", str(out / "drop-cut")])
     status["drop-resumed"] = main(["train", "--resume", str(out / "drop-cut"), "--quiet"])
     odd = [*first, "--batch-size", "33"]
     status["odd"] = main(["train", *odd, "--quiet", "--out", str(out / "odd")])

@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 from commands import run_cli as run
+from commands import stopped_at_epoch
 from torch import nn
 
 from rnnlab.training import Trainer, ValueRegression
@@ -224,18 +225,8 @@ def test_precision_names_are_checked():
 
 def _interrupted(args, out, capsys, at_epoch=2):
     """``rnnlab train`` stopped (as by Ctrl-C) as epoch ``at_epoch`` (from 0) begins."""
-    original = Trainer._train_epoch
-
-    def stop(self, train, epoch):
-        if epoch == at_epoch:
-            raise KeyboardInterrupt
-        return original(self, train, epoch)
-
-    Trainer._train_epoch = stop
-    try:
+    with stopped_at_epoch(at_epoch):
         code, _, err = run(["train", *args, "--out", str(out)], capsys)
-    finally:
-        Trainer._train_epoch = original
     assert code == 130, err
 
 

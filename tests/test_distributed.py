@@ -12,11 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from commands import stopped_at_epoch
 from safetensors.torch import load_file
 from test_forecast import cycles, wide_csv
+from test_kinds import _vector_file
 from test_lm import rhymes
 
 from rnnlab.cli import main
@@ -34,23 +35,13 @@ SMALL = ["--units", "16", "--epochs", "2", "--dropout", "0"]
 TINY_RUN = ["--samples", "120", "--embedding-dim", "8", "--batch-size", "10", *SMALL, "--quiet"]
 
 
-def _vectors(path: Path, n: int = 120) -> Path:
-    rng = np.random.default_rng(0)
-    with path.open("w") as f:
-        for _ in range(n):
-            length = int(rng.integers(4, 12))
-            x = rng.normal(size=(length, 2))
-            label = "up" if x[length // 2 :, 0].mean() > 0 else "down"
-            f.write(json.dumps({"sequence": x.round(4).tolist(), "label": label}) + "\n")
-    return path
-
-
 def _runs(data: Path) -> dict[str, list[str]]:
     """A run of every kind, of at least 20 steps, without dropout (whose numbers differ
     between one process and several); uneven last batches; attention on and off."""
     data.mkdir(exist_ok=True)
     text = data / "rhymes.txt"
     text.write_text(rhymes(300))
+    _vector_file(data / "vectors.jsonl")
     series = wide_csv(data / "cycles.csv", {"a": cycles(seed=0), "b": cycles(200, 9.0, seed=1)})
     seq2seq = ["--task", "reverse", "--samples", "120", "--embedding-dim", "8", "--batch-size"]
     return {
@@ -66,7 +57,7 @@ def _runs(data: Path) -> dict[str, list[str]]:
             *("8", "--char-features", "8", "--layers", "1", "--batch-size", "10", *SMALL),
         ],
         "classify": [
-            *("--kind", "classify", "--data", str(_vectors(data / "vectors.jsonl"))),
+            *("--kind", "classify", "--data", str(data / "vectors.jsonl")),
             *("--batch-size", "10", *SMALL),
         ],
         "forecast": [
@@ -198,22 +189,10 @@ def test_a_launch_with_dropout_resumed_with_as_many_processes_is_exact(launched)
 
 
 def test_a_run_started_with_one_process_resumes_with_two(tmp_path):
-    from rnnlab.training import Trainer
-
     args = _runs(tmp_path / "data")["seq2seq"]
     cut = tmp_path / "cut"
-    original = Trainer._train_epoch
-
-    def interrupted(self, train, epoch):
-        if epoch == 1:
-            raise KeyboardInterrupt
-        return original(self, train, epoch)
-
-    Trainer._train_epoch = interrupted
-    try:
+    with stopped_at_epoch(1):
         assert main(["train", *args, "--quiet", "--out", str(cut)]) == 130
-    finally:
-        Trainer._train_epoch = original
     done = subprocess.run(
         [
             *(sys.executable, "-m", "torch.distributed.run", "--standalone"),

@@ -15,6 +15,7 @@ import sys
 import pytest
 import torch
 from commands import run_cli as run
+from commands import stopped_at_epoch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -634,22 +635,12 @@ def test_an_edited_config_is_refused_even_with_its_hash(edit, message, run_dir, 
         (lambda s: s["history"].update(loss="abc"), "'history' must map"),
     ],
 )
-def test_an_edited_checkpoint_is_refused(edit, message, tmp_path, capsys, monkeypatch):
-    from rnnlab.training.trainer import Trainer
-
+def test_an_edited_checkpoint_is_refused(edit, message, tmp_path, capsys):
     out = tmp_path / "run"
     calls = {"n": 0}
-    real = Trainer._train_epoch
-
-    def stop_in_epoch_2(self, train, epoch):
-        if epoch == 1:
-            raise KeyboardInterrupt
-        return real(self, train, epoch)
-
-    monkeypatch.setattr(Trainer, "_train_epoch", stop_in_epoch_2)
-    code, _, _ = run(["train", "--task", "reverse", *TINY, "--out", str(out)], capsys)
+    with stopped_at_epoch(1):
+        code, _, _ = run(["train", "--task", "reverse", *TINY, "--out", str(out)], capsys)
     assert code == 130 and calls["n"] == 0
-    monkeypatch.undo()
     state_file = out / "checkpoint" / "state.json"
     state = json.loads(state_file.read_text())
     edit(state)
