@@ -19,7 +19,7 @@ from pathlib import Path
 
 from commands import stopped_at_epoch
 
-import rnnlab.kinds.base as base
+import rnnlab.kinds.runs as base
 from rnnlab.cli import main
 from rnnlab.training import distributed
 

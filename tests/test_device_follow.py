@@ -34,16 +34,16 @@ import rnnlab.kinds.forecast as forecast_kind
 import rnnlab.layers.implementations as implementations
 from rnnlab.interop.keras import load_keras
 from rnnlab.interop.keras import summary as keras_summary
-from rnnlab.kinds.base import train
 from rnnlab.kinds.classify import ClassifyConfig
 from rnnlab.kinds.forecast import ForecastConfig, ForecastKind
 from rnnlab.kinds.keras import KerasConfig, KerasKind, input_specs
 from rnnlab.kinds.lm import LMConfig
-from rnnlab.kinds.seq2seq import TrainConfig
+from rnnlab.kinds.runs import train
+from rnnlab.kinds.seq2seq import Seq2SeqConfig
 from rnnlab.kinds.tag import TagConfig
 from rnnlab.layers import GRU, LSTM, Bidirectional, SimpleRNN, fused
 from rnnlab.layers.crf import CRF
-from rnnlab.models import EncoderDecoder, Seq2Seq, Seq2SeqConfig, Tagger
+from rnnlab.models import EncoderDecoder, Seq2Seq, Seq2SeqModelConfig, Tagger
 from rnnlab.models.decoding import next_tokens
 from rnnlab.models.forecaster import ForecastEnsemble, ForecasterConfig
 from rnnlab.models.language_model import LanguageModel, LanguageModelConfig
@@ -62,7 +62,7 @@ def _ids(rows: list[list[int]], width: int) -> torch.Tensor:
 
 
 def _seq2seq(**kw):
-    model = Seq2Seq(Seq2SeqConfig(9, 8, embedding_dim=6, units=5, **kw))
+    model = Seq2Seq(Seq2SeqModelConfig(9, 8, embedding_dim=6, units=5, **kw))
     inputs = (_ids([[4, 5, 6, 7, 8], [5, 6, 4]], 5), _ids([[1, 4, 5, 6], [1, 7]], 4))
     return model, inputs
 
@@ -341,7 +341,7 @@ def runs(folder):
     tiny = dict(units=8, epochs=1)
     text, vectors, series = _text(folder / "t.txt"), _vectors(folder / "v.jsonl"), folder / "s.csv"
     configs = {
-        "seq2seq": TrainConfig(task="reverse", samples=200, max_len=4, embedding_dim=8, **tiny),
+        "seq2seq": Seq2SeqConfig(task="reverse", samples=200, max_len=4, embedding_dim=8, **tiny),
         "tag": TagConfig(
             task="neighbours",
             samples=120,
@@ -431,10 +431,10 @@ def test_the_runs_evaluate_on_the_models_device(runs):
 
 
 def test_forecast_calibration_forecasts_on_the_device_it_trained_on(folder, monkeypatch):
-    """``fitted_state`` trains a second model, then forecasts with it: where the trainer put
+    """``calibrate`` trains a second model, then forecasts with it: where the trainer put
     it (meta here, in place of a GPU)."""
     config = ForecastConfig(data=str(_series(folder / "c.csv")), horizon=4, units=8, epochs=1)
-    prepared = ForecastKind().prepare(config.resolved())
+    config, _, prepared = ForecastKind().ready(config)
 
     class OnMeta:
         def __init__(self, model, *args, **kwargs):
@@ -445,7 +445,7 @@ def test_forecast_calibration_forecasts_on_the_device_it_trained_on(folder, monk
 
     monkeypatch.setattr(forecast_kind, "run_trainer", OnMeta)
     model = prepared.build(prepared.model_config)
-    _stops_where_meta_has_no_data(lambda: ForecastKind().fitted_state(model, prepared))
+    _stops_where_meta_has_no_data(lambda: ForecastKind().calibrate(model, prepared, config))
 
 
 # -- the fused path's buffer for cuDNN ------------------------------------------------------
@@ -599,10 +599,10 @@ def test_on_cuda_each_run_predicts_what_it_predicts_on_the_cpu(kind, runs, exact
 @needs_cuda
 def test_on_cuda_forecast_calibration_trains_and_forecasts_there(folder):
     config = ForecastConfig(data=str(_series(folder / "g.csv")), horizon=4, units=8, epochs=2)
-    prepared = ForecastKind().prepare(config.resolved())
+    config, _, prepared = ForecastKind().ready(config)
     prepared.placement = Placement(device=torch.device("cuda"))
     model = prepared.build(prepared.model_config).cuda()
-    widths = ForecastKind().fitted_state(model, prepared)["interval_widths"]
+    widths = ForecastKind().calibrate(model, prepared, config)["interval_widths"]
     assert len(widths) == 4 and np.isfinite(widths).all()
 
 

@@ -16,8 +16,8 @@ from rnnlab.data.files import InputFileError
 from rnnlab.data.series import Series, SeriesSet, infer_season, parse_time, read_series_csv
 from rnnlab.data.series_windows import SeriesScaling, SeriesWindows
 from rnnlab.forecast_measures import coverage, mase, mase_scale, smape
-from rnnlab.kinds.base import train
 from rnnlab.kinds.forecast import ForecastConfig, QuantileForecasting
+from rnnlab.kinds.runs import train
 from rnnlab.models.forecaster import ForecastEnsemble, ForecasterConfig
 from rnnlab.models.statistical import Baselines, naive, seasonal_naive
 
@@ -503,7 +503,7 @@ def test_no_training_window_reads_or_predicts_the_held_out_points(series_file):
     from rnnlab.kinds.forecast import ForecastKind
 
     config = ForecastConfig(data=str(series_file), horizon=5, backtest=2, lags=(3,))
-    prepared = ForecastKind().prepare(config)
+    config, _, prepared = ForecastKind().ready(config)
     train, val = prepared.train, prepared.val
     offsets = np.cumsum([0, *train.lengths])
     for i, length in enumerate(train.lengths):
@@ -512,4 +512,4 @@ def test_no_training_window_reads_or_predicts_the_held_out_points(series_file):
         assert cuts.max() + 5 == length - 2 * 5  # the last target: just before the backtest
         (last,) = val.cuts[val.series == i] - offsets[i]
         assert last == cuts.max()  # the in-sample validation window: the last training one
-    assert prepared.config.intervals == "conformal"
+    assert config.intervals == "conformal"

@@ -29,7 +29,7 @@ from rnnlab.data.files import (
     split_lines,
 )
 from rnnlab.data.pairs import PairFileError
-from rnnlab.experiments.train import load_run
+from rnnlab.kinds.runs import load as load_run
 from rnnlab.training.resources import ResourceError, check_fits
 
 TINY = ["--samples", "120", "--units", "16", "--embedding-dim", "8", "--epochs", "2", "--quiet"]

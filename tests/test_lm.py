@@ -14,8 +14,8 @@ from rnnlab.cli import main
 from rnnlab.data.files import InputFileError
 from rnnlab.data.text import TextStreams, join_text, text_tokens, text_vocabulary
 from rnnlab.kinds import KINDS
-from rnnlab.kinds.base import train
 from rnnlab.kinds.lm import LanguageModelling, LMConfig, pydoc_text, total_loss
+from rnnlab.kinds.runs import train
 from rnnlab.models.decoding import next_tokens
 from rnnlab.models.language_model import LanguageModel, LanguageModelConfig
 from rnnlab.training.run_folder import RunFolderError

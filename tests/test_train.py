@@ -10,7 +10,9 @@ import torch
 from matplotlib import image
 
 from rnnlab.cli import main
-from rnnlab.experiments.train import TrainConfig, load_run, train
+from rnnlab.kinds.runs import load as load_run
+from rnnlab.kinds.runs import train
+from rnnlab.kinds.seq2seq import Seq2SeqConfig as TrainConfig
 from rnnlab.training.run_folder import RunFolderError
 
 TINY = ["--samples", "120", "--units", "16", "--embedding-dim", "8", "--epochs", "2"]

@@ -24,6 +24,6 @@ def load(run_dir, *, device=None):
     """The trained run in ``run_dir``, of any kind, ready to ``predict``, its model on
     ``device`` (default: the CPU; see ``rnnlab.kinds.load``). Imported on first use, so that
     ``import rnnlab`` stays cheap."""
-    from rnnlab.kinds import load as load_run
+    from rnnlab.kinds.runs import load as load_run
 
     return load_run(run_dir, device=device)

@@ -20,7 +20,7 @@ MOST_JOBS = 256
 MOST_LEARNING_RATE = 10.0  # Adam's steps are about this size in each weight; 1e-3 is usual
 MOST_NUMBER = 1e6  # any other positive number (a gradient clip, say)
 
-# value kind (``rnnlab.kinds.options.option(value=...)``) -> (type, least, most)
+# value kind (``rnnlab.config.option(value=...)``) -> (type, least, most)
 BOUNDS = {
     "int": (int, 1, MOST_STEPS),
     "units": (int, 0, MOST_UNITS),
@@ -35,9 +35,11 @@ BOUNDS = {
     "rate": (float, 0.0, MOST_LEARNING_RATE),
     "positive": (float, 0.0, MOST_NUMBER),
     "fraction": (float, 0.0, 1.0),
+    "split": (float, 0.0, 1.0),  # a held-out fraction: both ends excluded (see ``OPEN``)
     "dropout": (float, 0.0, 1.0),
     "decay": (float, 0.0, 1.0),
 }
+OPEN = {"split"}  # kinds whose bounds are excluded
 
 
 def value_problem(kind: str, value) -> str | None:
@@ -48,6 +50,27 @@ def value_problem(kind: str, value) -> str | None:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number or (expected is int and not isinstance(value, int)):
         return f"expected {'an integer' if expected is int else 'a number'}, got {value!r}"
+    if kind in OPEN and not least < value < most:
+        return f"expected a value in ({least:,}, {most:,}), got {value!r}"
     if not least <= value <= most or value != value:
         return f"expected a value in [{least:,}, {most:,}], got {value!r}"
     return None
+
+
+def is_integer(value) -> bool:
+    """An ``int`` (numpy's too), not a ``bool``."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_int(name: str, value, least: int = 1, most: int | None = None) -> int:
+    """``value`` if it is an integer in ``[least, most]``, else a ``ValueError`` naming
+    ``name``: the one check of an integer argument, with one message."""
+    if not is_integer(value) or value < least or (most is not None and value > most):
+        if most is not None:
+            expected = f"an integer in [{least:,}, {most:,}]"
+        else:
+            expected = "a positive integer" if least == 1 else f"an integer >= {least:,}"
+        raise ValueError(f"`{name}` must be {expected}, got {value!r}.")
+    return int(value)

@@ -1,10 +1,14 @@
 """Command-line options made from the config dataclasses of the task kinds.
 
-Each field declared with ``rnnlab.kinds.options.option`` becomes one option of ``train``
+Each field declared with ``rnnlab.config.option`` becomes one option of ``train``
 (``max_len`` -> ``--max-len``), with the field's help, its allowed values and a type checked
-by ``rnnlab.cli.options``. A field several kinds share is one option. Every option defaults
-to "not given", so the config's own default applies; ``config_from_args`` builds the chosen
-kind's config from what was given, and refuses an option that kind does not have.
+by ``rnnlab.cli.options``. A field several kinds share is one option, listed once: the
+training options (``rnnlab.training.config.TrainingConfig``) under "every kind", the
+recurrent encoder's (``rnnlab.models.encoder_config``) under "recurrent encoder", options
+of some kinds under "several kinds", then each kind's own. Each line shows its default, per
+kind where the kinds differ. Every option defaults to "not given", so the config's own
+default applies; ``config_from_args`` builds the chosen kind's config from what was given,
+and refuses an option that kind does not have.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ VALUE_TYPES = {
     "fraction": fraction,
     "dropout": dropout_float,
     "decay": dropout_float,  # in [0, 1) too
+    "split": fraction,  # in (0, 1)
     "path": Path,
     "text": str,
     "floats": float_list,
@@ -74,34 +79,71 @@ def cli_fields(config: type) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(config) if f.metadata.get("cli")]
 
 
+def _sections() -> dict[str, set[str]]:
+    from rnnlab.models.encoder_config import EncoderConfig
+    from rnnlab.training.config import TrainingConfig
+
+    return {
+        "options of every kind (training)": {f.name for f in cli_fields(TrainingConfig)},
+        "recurrent encoder": {f.name for f in cli_fields(EncoderConfig)},
+    }
+
+
 def add_config_options(parser: argparse.ArgumentParser, configs: dict[str, type]) -> None:
-    """One option per field of the configs (``kind -> config class``), in a group per kind."""
+    """One option per field of the configs (``kind -> config class``), grouped: the
+    sections every kind composes, options of several kinds, then each kind's own."""
     kinds_of: dict[str, list[str]] = {}
     fields_of: dict[str, list[dataclasses.Field]] = {}
     for kind, config in configs.items():
         for f in cli_fields(config):
             kinds_of.setdefault(f.name, []).append(kind)
             fields_of.setdefault(f.name, []).append(f)
-    shared = parser.add_argument_group("options of every kind")
-    groups = {kind: parser.add_argument_group(f"options of --kind {kind}") for kind in configs}
+    sections = _sections()
+    groups = {title: parser.add_argument_group(title) for title in sections}
+    several = parser.add_argument_group("options of several kinds")
+    own = {kind: parser.add_argument_group(f"options of --kind {kind}") for kind in configs}
     for name, kinds in kinds_of.items():
-        group = shared if len(kinds) == len(configs) else groups[kinds[0]]
-        _add(group, fields_of[name], kinds if len(kinds) < len(configs) else None)
+        section = next((t for t, names in sections.items() if name in names), None)
+        if section is not None:
+            group = groups[section]
+        else:
+            group = several if len(kinds) > 1 else own[kinds[0]]
+        _add(group, kinds, fields_of[name], show_kinds=len(kinds) < len(configs) or not section)
 
 
-def _add(group, fields: list[dataclasses.Field], kinds: list[str] | None) -> None:
+def _shown(f: dataclasses.Field) -> str | None:
+    """A field's default as the help shows it (None: nothing to show)."""
+    if f.default is None:
+        return f.metadata.get("auto")
+    if isinstance(f.default, tuple):  # a list of numbers, as the option takes it
+        return ",".join(map(str, f.default)) or "none"
+    return str(f.default)
+
+
+def _per_kind(kinds: list[str], fields: list[dataclasses.Field], what) -> str | None:
+    """``what(field)`` once when the kinds agree, else ``kinds: value`` for each value (the
+    kinds that share it together; ``none`` for a kind without one)."""
+    values = [what(f) for f in fields]
+    if len(set(values)) == 1:
+        return values[0]
+    sharing: dict = {}
+    for kind, value in zip(kinds, values, strict=True):
+        sharing.setdefault(value, []).append(kind)
+    return "; ".join(f"{', '.join(names)}: {value or 'none'}" for value, names in sharing.items())
+
+
+def _add(group, kinds: list[str], fields: list[dataclasses.Field], show_kinds: bool) -> None:
     first = fields[0]
     meta = first.metadata
-    help_text = meta["help"]
-    defaults = {repr(f.default) for f in fields if f.default is not None}
-    shown = first.default
-    if isinstance(shown, tuple):  # a list of numbers, as the option takes it
-        shown = ",".join(map(str, shown)) or "none"
-    if len(defaults) == 1 and meta["flag"] is None and not isinstance(first.default, bool):
-        help_text += f" (default: {shown})"
-    if kinds is not None and len(kinds) > 1:
+    help_text = _per_kind(kinds, fields, lambda f: f.metadata["help"])
+    is_flag = meta["flag"] is not None or first.type in ("bool", bool)
+    if not is_flag:
+        default = _per_kind(kinds, fields, _shown)
+        if default is not None:
+            help_text += f" (default: {default})"
+    if show_kinds:
         help_text += f" [{', '.join(kinds)}]"
-    if meta["flag"] is not None or first.type in ("bool", bool):
+    if is_flag:
         flag = meta["flag"] or option_name(first.name)
         const = not first.default if meta["flag"] else True
         group.add_argument(

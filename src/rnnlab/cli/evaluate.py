@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnlab.cli.options import add_device_options, seed_int
+from rnnlab.cli.options import add_device_options
 
 
 def add_parser(commands) -> None:
@@ -22,9 +22,12 @@ def add_parser(commands) -> None:
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--data", type=Path, required=True, help="a file of the run's kind")
-    p.add_argument("--unknown", choices=("error", "map"), default="error")
+    p.add_argument(
+        "--unknown",
+        choices=("error", "map"),
+        help="seq2seq runs: a token the vocabulary lacks is an error (default) or <unk>",
+    )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.add_argument("--seed", type=seed_int, default=0, help="unused: evaluation is deterministic")
     p.add_argument(
         "--out",
         type=Path,
@@ -40,51 +43,19 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnlab.data import atomic_write_text, read_pairs
+    from rnnlab.cli.predict import run_options
+    from rnnlab.data import atomic_write_text
     from rnnlab.data.files import OutputFolder
-    from rnnlab.kinds import load
-    from rnnlab.kinds.seq2seq import TrainedRun
+    from rnnlab.kinds.runs import load
     from rnnlab.training.devices import resolve_device
     from rnnlab.training.run_folder import json_numbers
 
     out = None if args.out is None else OutputFolder(args.out, "evaluate", overwrite=args.overwrite)
     trained = load(args.run_dir, device=resolve_device(args.device))
-    if not isinstance(trained, TrainedRun):
-        metrics = trained.evaluate_file(args.data)
-        if out is not None:
-            text = json.dumps(json_numbers(metrics), indent=2) + "\n"
-            out.write(lambda stage: atomic_write_text(stage / "metrics.json", text))
-        text = None if args.json else trained.describe(metrics) or _line(metrics)
-        print(json.dumps(json_numbers(metrics)) if args.json else text)
-        return 0
-    pairs = read_pairs(args.data, trained.tokens)
-    names = [f"{pairs.path}:{line}" for line in pairs.lines]
-    metrics = trained.evaluate(pairs.sources, pairs.targets, names=names, unknown=args.unknown)
-    metrics = {"pairs": len(pairs), **metrics}
+    options = run_options(args, trained.evaluate_options, trained.kind.name)
+    metrics = trained.evaluate_file(args.data, **options)
     if out is not None:
-        text = json.dumps(metrics, indent=2) + "\n"
+        text = json.dumps(json_numbers(metrics), indent=2) + "\n"
         out.write(lambda stage: atomic_write_text(stage / "metrics.json", text))
-    if args.json:
-        print(json.dumps(metrics))
-    else:
-        print(
-            f"{len(pairs)} pairs: exact match {metrics['exact_match']:.2%}, token accuracy "
-            f"{metrics['token_accuracy']:.2%}, token error rate {metrics['token_error_rate']:.2%}, "
-            f"loss {metrics['loss']:.4f}"
-        )
+    print(json.dumps(json_numbers(metrics)) if args.json else trained.describe(metrics))
     return 0
-
-
-def _line(metrics: dict) -> str:
-    """The measures as one readable line: fractions as percentages."""
-    parts = []
-    for key, value in metrics.items():
-        if isinstance(value, list | dict) or value != value:  # a matrix; NaN: nothing measured
-            continue
-        if isinstance(value, float) and key != "loss" and 0.0 <= value <= 1.0:
-            parts.append(f"{key.replace('_', ' ')} {value:.2%}")
-        elif isinstance(value, float):
-            parts.append(f"{key.replace('_', ' ')} {value:.4f}")
-        else:
-            parts.append(f"{value} {key}" if isinstance(value, int) else f"{key} {value}")
-    return ", ".join(parts)

@@ -20,13 +20,12 @@ def add_parser(commands) -> None:
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run folder")
     p.add_argument("--format", choices=("onnx",), default="onnx", help="the format (onnx)")
     add_out_options(p, "export folder")
-    p.add_argument("--seed", type=int, default=0, help="unused: exporting is deterministic")
     p.set_defaults(run=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.interop.onnx_export import export_onnx
-    from rnnlab.kinds import load
+    from rnnlab.kinds.runs import load
 
     load(args.run_dir)  # a missing, unfinished or altered run folder: one line, before --out
     out = output_folder(args, "export")

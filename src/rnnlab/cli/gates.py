@@ -27,7 +27,7 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from rnnlab.data.pairs import split_tokens, token_problem
     from rnnlab.experiments.gates import run_gates
-    from rnnlab.kinds import load as load_run
+    from rnnlab.kinds.runs import load as load_run
 
     out = output_folder(args, "gates")
     trained = load_run(args.run_dir)

@@ -48,8 +48,8 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnlab.kinds import load
     from rnnlab.kinds.lm import LMRun
+    from rnnlab.kinds.runs import load
     from rnnlab.training.devices import resolve_device
 
     trained = load(args.run_dir, device=resolve_device(args.device))

@@ -26,8 +26,8 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.interop.keras import load_keras, summary
-    from rnnlab.kinds.base import FORMAT
     from rnnlab.kinds.keras import input_specs
+    from rnnlab.kinds.runs import FORMAT
     from rnnlab.training.run_folder import write_run
 
     out = output_folder(args, "import-keras")

@@ -32,11 +32,12 @@ class ProgressBar(Callback):
     on the terminal, and a ``label`` that starts its epoch lines.
     """
 
-    def __init__(
-        self, label: str = "", stream=None, shown=("loss", "val_loss"), row: int | None = None
-    ) -> None:
+    def __init__(self, label: str = "", stream=None, shown=None, row: int | None = None) -> None:
         self.label = label
-        self.shown = shown  # the numbers of each epoch's line
+        # the numbers of each epoch's line (None: the trainer's ``shown``, when a run sets
+        # ``trainer``; else the losses)
+        self.shown = shown
+        self.trainer = None
         self.stream = stream if stream is not None else sys.stderr  # the one current now
         self.row = row
         self.bar: tqdm | None = None
@@ -46,6 +47,8 @@ class ProgressBar(Callback):
         from tqdm import tqdm  # here, not at start-up: importing it takes 0.03 s
 
         self.epochs, self.steps = epochs, steps_per_epoch
+        if self.shown is None:
+            self.shown = self.trainer.shown if self.trainer is not None else ("loss", "val_loss")
         self.bar = tqdm(
             total=epochs * steps_per_epoch,
             desc=self.label,

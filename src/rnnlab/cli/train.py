@@ -38,7 +38,7 @@ def add_parser(commands) -> None:
 
 def _add_options(p) -> None:
     from rnnlab.cli.config_options import add_config_options, cli_fields
-    from rnnlab.kinds import trainable_kinds
+    from rnnlab.kinds.registry import trainable_kinds
 
     kinds = trainable_kinds()
     p.add_argument(
@@ -71,30 +71,24 @@ def _add_options(p) -> None:
 
 def _choose_kind(args: argparse.Namespace) -> str:
     """``--kind``, or the kind whose tasks include ``--task``, or the one ``--data`` implies."""
-    from rnnlab.kinds import guess_kind, trainable_kinds
+    from rnnlab.kinds.registry import guess_kind, task_kind
 
     if args.kind is not None:
         return args.kind
     if getattr(args, "task", None) is not None:
-        for name, kind in trainable_kinds().items():
-            task = {f.name: f for f in _fields(kind.config)}.get("task")
-            if task is not None and args.task in task.metadata["choices"]:
-                return name
+        found = task_kind(args.task)
+        if found is not None:
+            return found
     return guess_kind(getattr(args, "data", None))
-
-
-def _fields(config):
-    import dataclasses
-
-    return dataclasses.fields(config)
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.cli.config_options import config_from_args
     from rnnlab.cli.progress import ProgressBar
-    from rnnlab.kinds import KINDS
-    from rnnlab.kinds.base import RESUME, train
+    from rnnlab.kinds.registry import KINDS
+    from rnnlab.kinds.runs import train
     from rnnlab.training import distributed
+    from rnnlab.training.run_folder import RESUME
 
     given = given_options(args)
     if args.resume is not None:
@@ -109,11 +103,9 @@ def run(args: argparse.Namespace) -> int:
         config = config_from_args(KINDS[kind].config, kind, args, given)
     placement = placement_from_args(args)
     main = placement.group is None or placement.group.main
-    shown = ("loss", "val_loss", "val_exact_match", "val_accuracy", "val_token_accuracy")
-    shown += ("val_bits_per_token",)
     callbacks = []
     if main and not args.quiet:
-        callbacks.append(ProgressBar("train", shown=shown))
+        callbacks.append(ProgressBar("train"))  # the numbers its objective headlines
     if main and args.tensorboard is not None:
         from rnnlab.training.tensorboard import TensorBoard
 
@@ -142,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 callback.close()
         distributed.stop()
     if main:
-        print(result.kind.summary(result.metrics))
+        print(result.summary())
         print(f"Run written to {out}/")
     return 0
 
@@ -168,25 +160,19 @@ def placement_from_args(args: argparse.Namespace):
 def _resume_placement(args: argparse.Namespace, given: set[str]) -> None:
     """A resumed run trains where it trained (``resume.json`` records the device's type and
     the precision) unless ``--device`` or ``--precision`` say otherwise."""
-    import json
-
-    from rnnlab.kinds.base import RESUME
+    from rnnlab.training.run_folder import recorded_placement
 
     if given & {"device", "precision"}:
         return
-    try:
-        recorded = json.loads((args.resume / RESUME).read_text(encoding="utf-8"))["placement"]
-        device, precision = recorded["device"], recorded["precision"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return  # no record (an older run, or none to resume: train says what is wrong)
-    if isinstance(device, str) and isinstance(precision, str):
-        args.device, args.precision = device, precision
+    recorded = recorded_placement(args.resume)
+    if recorded is not None:  # else an older run, or none to resume: train says what is wrong
+        args.device, args.precision = recorded
 
 
 def _resume_changes(args: argparse.Namespace, given: set[str]) -> dict:
     """The config changes ``--resume`` was given with; an option that would change what the
     run is (its data, model or seed) is refused, not dropped."""
-    from rnnlab.kinds.base import CHANGEABLE_ON_RESUME
+    from rnnlab.kinds.runs import CHANGEABLE_ON_RESUME
 
     allowed = RESUME_OPTIONS | set(CHANGEABLE_ON_RESUME)
     refused = sorted(given - allowed)

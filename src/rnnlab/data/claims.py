@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.limits import check_int
+
 
 def adding_problem(
     n_samples: int, length: int, seed: int | np.random.Generator | None = None
@@ -36,8 +38,7 @@ def adding_problem(
     ``y[i] = 0.3 + 0.5 = 0.8``.
     """
     _check_positive(n_samples, "n_samples")
-    if isinstance(length, bool) or not isinstance(length, int) or length < 2:
-        raise ValueError(f"`length` must be an integer >= 2, got {length!r}.")
+    check_int("length", length, least=2)
     rng = np.random.default_rng(seed)
     values = rng.random((n_samples, length))
     half = length // 2
@@ -88,8 +89,7 @@ def copy_task(
     for name, value in (("n_samples", n_samples), ("delay", delay)):
         _check_positive(value, name)
     _check_positive(symbols, "symbols")
-    if isinstance(alphabet, bool) or not isinstance(alphabet, int) or alphabet < 2:
-        raise ValueError(f"`alphabet` must be an integer >= 2, got {alphabet!r}.")
+    check_int("alphabet", alphabet, least=2)
     rng = np.random.default_rng(seed)
     y = rng.integers(0, alphabet, size=(n_samples, symbols))
     steps = 2 * symbols + delay
@@ -102,5 +102,4 @@ def copy_task(
 
 
 def _check_positive(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+    check_int(name, value)

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnnlab.limits import is_integer
+
 _SIDES = ("pre", "post")
 
 
@@ -42,9 +44,7 @@ def pad_sequences(
         raise ValueError(f"`padding` must be one of {_SIDES}, got {padding!r}.")
     if truncating not in _SIDES:
         raise ValueError(f"`truncating` must be one of {_SIDES}, got {truncating!r}.")
-    if maxlen is not None and (
-        isinstance(maxlen, bool) or not isinstance(maxlen, int | np.integer)
-    ):
+    if maxlen is not None and (not is_integer(maxlen)):
         raise TypeError(f"`maxlen` must be an int or None, got {type(maxlen).__name__}.")
     if maxlen is not None and maxlen < 0:
         raise ValueError(f"`maxlen` must be >= 0 or None, got {maxlen}.")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+
+from rnnlab.config import Config, option
 
 
 def train_test_split(*arrays, test_size: float | int = 0.2, seed: int | None = 42):
@@ -78,3 +81,13 @@ def hold_out(n: int, fraction: float, seed: int, what: str, unit: str):
             f"{fraction} is held out; expected at least 2 {unit}s, or give `val`"
         )
     return order[n_val:], order[:n_val]
+
+
+@dataclass(frozen=True)
+class ValidationConfig(Config):
+    """Where a kind's validation data comes from: a file, or a held-out part of the data."""
+
+    val: str | None = option(
+        "a validation file (default: hold out --val-fraction of --data)", value="path"
+    )
+    val_fraction: float = option("held-out fraction", value="split", default=0.2)

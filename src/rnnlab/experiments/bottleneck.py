@@ -28,8 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.experiments.claim_tasks import train_online
+from rnnlab.limits import check_int, is_integer
 from rnnlab.models.encoder_decoder import EncoderDecoder
-from rnnlab.models.seq2seq import END_ID, START_ID, Seq2Seq, Seq2SeqConfig
+from rnnlab.models.seq2seq import END_ID, START_ID, Seq2Seq, Seq2SeqModelConfig
 from rnnlab.plots.figures import png_bytes, pyplot, save_result
 from rnnlab.training.callbacks import Callback
 from rnnlab.training.resources import check_fits
@@ -62,16 +63,12 @@ class BottleneckConfig:
 
     def __post_init__(self) -> None:
         for name in ("units", "embedding_dim", "train_steps", "batch_size", "val_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+            check_int(name, getattr(self, name))
         if not self.models or any(m not in BOTTLENECK_MODELS for m in self.models):
             raise ValueError(
                 f"`models` must be some of {list(BOTTLENECK_MODELS)}, got {list(self.models)}."
             )
-        if not self.lengths or any(
-            isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in self.lengths
-        ):
+        if not self.lengths or not all(is_integer(n) and n >= 1 for n in self.lengths):
             raise ValueError(f"`lengths` must be positive integers, got {list(self.lengths)}.")
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate}.")
@@ -104,7 +101,7 @@ def build_bottleneck_model(name: str, config: BottleneckConfig, length: int):
                 embedding_dim=config.embedding_dim,
             )
         return Seq2Seq(
-            Seq2SeqConfig(
+            Seq2SeqModelConfig(
                 source_vocab_size=VOCAB,
                 target_vocab_size=VOCAB,
                 embedding_dim=config.embedding_dim,

@@ -28,6 +28,7 @@ from rnnlab.experiments.charts import Panel, Series, line_chart_png
 from rnnlab.experiments.context import causal_ceiling
 from rnnlab.layers import Bidirectional
 from rnnlab.layers.fused import warm_up
+from rnnlab.limits import check_int
 from rnnlab.models import (
     MODELS,
     TUTORIAL_MODELS,
@@ -75,9 +76,7 @@ class CompareConfig:
 
     def __post_init__(self) -> None:
         for name in ("samples", "max_len", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+            check_int(name, getattr(self, name))
         if self.task not in COMPARE_TASKS:
             raise ValueError(
                 f"`task` must be one of {', '.join(COMPARE_TASKS)} (tasks of digits, which the "

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from rnnlab.limits import check_int
+
 
 def reverse_ceiling(max_len: int, digits: int = 9) -> Fraction:
     """``(1/L) sum_{n=1..L} D^-floor(n/2)``: the causal ceiling of reversal (exact)."""
     for name, value in (("max_len", max_len), ("digits", digits)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+        check_int(name, value)
     return sum(Fraction(1, digits ** (n // 2)) for n in range(1, max_len + 1)) / max_len
 
 

@@ -79,7 +79,7 @@ class GatesResult:
 
 
 def run_gates(trained, tokens: list[str], unknown: str = "error") -> GatesResult:
-    """The gates of a ``TrainedRun``'s first encoder layer on one source."""
+    """The gates of a ``Seq2SeqRun``'s first encoder layer on one source."""
     from rnnlab.layers import Bidirectional
 
     layer = trained.model.encoder[0]

@@ -41,6 +41,7 @@ from rnnlab.experiments.claim_tasks import (
     validation_set,
 )
 from rnnlab.layers import GRUCell, LSTMCell, SimpleRNNCell
+from rnnlab.limits import check_int
 from rnnlab.plots.figures import png_bytes, pyplot, save_result
 from rnnlab.training.resources import check_fits
 from rnnlab.training.workers import StepProgress, run_all
@@ -74,19 +75,14 @@ class GradientsConfig:
 
     def __post_init__(self) -> None:
         for name in ("units", "batch_size", "seeds", "train_steps", "train_batch_size"):
-            _check_int(getattr(self, name), name, 1)
-        _check_int(self.val_samples, "val_samples", 1)
-        _check_int(self.length, "length", 2)
-        _check_int(self.seed, "seed", 0)
+            check_int(name, getattr(self, name))
+        check_int("val_samples", self.val_samples)
+        check_int("length", self.length, least=2)
+        check_int("seed", self.seed, least=0)
         if not self.cells or any(c not in CELLS for c in self.cells):
             raise ValueError(f"`cells` must be some of {list(CELLS)}, got {list(self.cells)}.")
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate}.")
-
-
-def _check_int(value, name: str, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"`{name}` must be an integer >= {least}, got {value!r}.")
 
 
 def input_gradient_norms(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:

@@ -28,6 +28,7 @@ from rnnlab.experiments.claim_tasks import (
     train_on_task,
     validation_set,
 )
+from rnnlab.limits import check_int, is_integer
 from rnnlab.plots.figures import png_bytes, pyplot, save_result
 from rnnlab.training.callbacks import Callback
 from rnnlab.training.resources import check_fits
@@ -59,16 +60,12 @@ class MemoryConfig:
 
     def __post_init__(self) -> None:
         for name in ("units", "train_steps", "batch_size", "val_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+            check_int(name, getattr(self, name))
         if not self.tasks or any(t not in CLAIM_TASKS for t in self.tasks):
             raise ValueError(f"`tasks` must be some of {list(CLAIM_TASKS)}, got {self.tasks}.")
         if not self.cells or any(c not in CELLS for c in self.cells):
             raise ValueError(f"`cells` must be some of {list(CELLS)}, got {list(self.cells)}.")
-        if not self.lengths or any(
-            isinstance(n, bool) or not isinstance(n, int) or n < 2 for n in self.lengths
-        ):
+        if not self.lengths or not all(is_integer(n) and n >= 2 for n in self.lengths):
             raise ValueError(f"`lengths` must be integers >= 2, got {list(self.lengths)}.")
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate}.")

@@ -45,7 +45,7 @@ OPSET = 17
 def export_onnx(run_dir, out: Path) -> list[str]:
     """Export the finished run in ``run_dir`` into the folder ``out`` (written whole by the
     caller); returns the names of the files written."""
-    from rnnlab.kinds import load
+    from rnnlab.kinds.runs import load
 
     run = load(run_dir)
     kind = run.kind.name

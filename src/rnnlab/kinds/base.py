@@ -1,62 +1,39 @@
-"""What every task kind shares: the ``Kind`` it implements, and training into a run folder.
+"""The contract every task kind implements: a ``Kind`` (data, defaults, model, measures) and
+the ``Run`` it restores (predictions and measures on files).
 
-A kind (``seq2seq``, ``tag``, ``classify``, ...) knows its data, its model and its measures;
-this module knows the run folder. ``train(config, out)`` asks the config's kind to
-``prepare`` the data (a ``Prepared``: data sets, objective, what to save beside the
-weights, how to build the model), checks that the run fits in memory, trains with
-checkpoints after every epoch, and writes the run folder (``rnnlab.training.run_folder``),
-whose ``config.json`` names the kind and the format version. ``history.csv`` grows by a row
-an epoch as the run goes.
+``rnnlab.kinds.runs.train`` drives a kind through one run, always in this order:
 
-A run trains on the ``Placement`` it is given (a device, a precision, and the processes of a
-``torchrun`` launch, ``rnnlab.training.distributed``). Of several processes, rank 0 alone
-checks and writes the run folder; the others read the data themselves, and what only the
-folder holds (a resumed run's config and checkpoint) comes to them from rank 0, so that the
-machines of a multi-node run need not share a file system. ``load(path)`` reads any run
-folder back as the kind's ``Run``, ready to ``predict``; a folder written before kinds
-existed has no ``kind`` and is a ``seq2seq`` run.
+1. ``read(config)``: the data as read (files, or a generated task);
+2. ``resolve(config, data)``: the config with every default that depends on the data
+   filled in; this is what ``config.json`` records, and what a resumed run starts from;
+3. ``prepare(config, data)``: a ``Prepared``, the data sets, the objective, the model's
+   shape and what to save beside the weights;
+4. training, then ``calibrate`` (a second fit some kinds make after the first, shown and
+   checkpointed as a phase of its own);
+5. ``report(finished)`` and ``pictures(finished)``: measures and PNGs of the ``Finished``
+   run, which holds the run, its data as read, its history and its metrics, so nothing is
+   read or computed twice.
+
+``load`` asks the kind to ``build`` an untrained model of the recorded shape and to
+``restore`` the ``Run``. A ``Run`` reads its kind's files and writes its kind's output:
+``predict_file``, ``evaluate_file``, ``describe`` and ``summary``, with the options that
+``predict_options`` and ``evaluate_options`` name; no command asks which kind it holds.
+
+Adding a kind: see the README's "Adding a kind".
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import torch
 from torch import nn
 
-from rnnlab.data.files import atomic_write_text, check_output_folder, folder_owner, mark_folder
-from rnnlab.kinds.options import check_values
-from rnnlab.training import Callback, Trainer
-from rnnlab.training.devices import Placement, check_precision, describe_device
-from rnnlab.training.history import History
-from rnnlab.training.resources import BYTES_PER_PARAMETER, check_fits, parameter_count
-from rnnlab.training.run_folder import (
-    HISTORY,
-    METRICS,
-    RunFolderError,
-    has_checkpoint,
-    load_weights,
-    read_checkpoint,
-    read_json,
-    read_run,
-    remove_run_files,
-    write_checkpoint,
-    write_run,
-)
-from rnnlab.training.trainer import NonFiniteLossError
-
-FORMAT = 2  # config.json's format: 1 (no "kind", seq2seq only), 2 (a "kind" and this number)
-RESUME = "resume.json"  # what an unfinished run needs to start again; removed when it ends
-CHANGEABLE_ON_RESUME = ("epochs", "patience")  # options a resumed run may change
-MEMORY_ADVICE = (
-    "reduce `batch_size`, `units`, `layers` or `embedding_dim`, or use shorter sequences"
-)
+from rnnlab.training import Trainer
+from rnnlab.training.devices import Placement
 
 
 @dataclass
@@ -73,59 +50,94 @@ class Prepared:
     model_config: Any  # a dataclass; ``build(model_config)`` makes the model
     build: Callable[[Any], nn.Module]
     state: dict = field(default_factory=dict)
-    config: Any = None  # the run's config with data-dependent defaults filled (None: as given)
     monitor: str = "val_loss"
     activation_bytes: int = 0  # an estimate for one batch of the longest sequences
     sizes: str = ""  # what the estimate is of, for its message
-    data: Any = None  # the data as read, where ``Kind.report`` needs more than the data sets
-    placement: Placement = field(default_factory=Placement)  # where ``run_trainer`` trains
+    placement: Placement = field(default_factory=Placement)  # where the run trains
 
 
-class Kind:
-    """A task kind. Subclasses set ``name``, ``config`` (the dataclass of a run's options,
-    with a ``resolved()`` that fills in data-dependent defaults) and implement ``prepare``
-    and ``restore``; ``pictures`` and ``summary`` have defaults."""
+@dataclass
+class Finished:
+    """A finished run, as its kind's ``report`` and ``pictures`` receive it."""
+
+    run: Run
+    data: Any  # as ``Kind.read`` gave it
+    prepared: Prepared
+    history: dict  # name -> one value an epoch
+    metrics: dict  # ``metrics.json`` so far
+    results: dict = field(default_factory=dict)  # what ``report`` computed for ``pictures``
+
+
+@dataclass
+class Predictions:
+    """What ``Run.predict_file`` gives: the output text, warnings for the user, and named
+    pictures asked for (``attention``: the first input's attention weights, say)."""
+
+    text: str
+    warnings: list[str] = field(default_factory=list)
+    pictures: dict[str, bytes] = field(default_factory=dict)
+
+
+class Kind(ABC):
+    """A task kind. Subclasses set ``name``, ``config`` (a ``rnnlab.config.Config``
+    dataclass), ``description`` and ``run`` (its ``Run`` class), and implement the abstract
+    methods; ``calibrate``, ``report`` and ``pictures`` have defaults."""
 
     name: ClassVar[str]
     config: ClassVar[type]
     description: ClassVar[str] = ""
     trainable: ClassVar[bool] = True  # False: made otherwise (an import), not by ``train``
 
-    def prepare(self, config) -> Prepared:
-        raise NotImplementedError
+    @abstractmethod
+    def read(self, config) -> Any:
+        """The data ``config`` names, as read (errors name the file and line)."""
 
-    def restore(self, config, model: nn.Module, saved: dict, metrics: dict) -> Run:
-        """The trained run of ``config`` from its weights and ``config.json``."""
-        raise NotImplementedError
+    @abstractmethod
+    def resolve(self, config, data):
+        """``config`` with each default that depends on ``data`` filled in (a config whose
+        defaults are filled comes back unchanged)."""
 
+    @abstractmethod
+    def prepare(self, config, data) -> Prepared:
+        """The data sets, objective and model shape of a resolved ``config``."""
+
+    @abstractmethod
     def build(self, saved: dict) -> nn.Module:
         """An untrained model of the shape ``config.json`` records."""
-        raise NotImplementedError
 
-    def fitted_state(self, model: nn.Module, prepared: Prepared) -> dict:
+    @abstractmethod
+    def restore(self, config, model: nn.Module, saved: dict, metrics: dict) -> Run:
+        """The trained run of ``config`` from its weights and ``config.json``."""
+
+    def ready(self, config) -> tuple[Any, Any, Prepared]:
+        """``read``, ``resolve`` and ``prepare`` in turn: the resolved config, the data as
+        read and the ``Prepared`` run."""
+        data = self.read(config)
+        config = self.resolve(config, data)
+        return config, data, self.prepare(config, data)
+
+    def calibrate(self, model: nn.Module, prepared: Prepared, config, callbacks=()) -> dict:
         """State that only the trained model gives (calibrated interval widths, say), saved
-        in ``config.json`` beside ``prepared.state``."""
+        in ``config.json`` beside ``prepared.state``; a second fit it makes tells
+        ``callbacks`` of its progress."""
         return {}
 
-    def report(self, model: nn.Module, prepared: Prepared) -> dict:
-        """Measures of the finished run beyond the objective's (added to ``metrics.json``)."""
+    def report(self, finished: Finished) -> dict:
+        """Measures of the finished run beyond the objective's (added to ``metrics.json``);
+        what ``pictures`` will draw again goes into ``finished.results``."""
         return {}
 
-    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
+    def pictures(self, finished: Finished) -> dict[str, bytes]:
         """The PNGs of a finished run (name -> bytes)."""
         return {}
 
-    def summary(self, metrics: dict) -> str:
-        """One line of the finished run's figures, for the command line."""
-        return ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
-
 
 @dataclass
-class Run:
+class Run(ABC):
     """A trained model of some kind, with what it needs to read inputs and write outputs.
 
-    Subclasses add ``predict(inputs)`` (what the kind's files hold, in the Python types the
-    readers give) and ``evaluate(...)``.
+    ``predict(inputs)`` takes what the kind's files hold, in the Python types its readers
+    give; ``predict_file`` and ``evaluate_file`` read the files themselves.
     """
 
     kind: Kind
@@ -134,150 +146,36 @@ class Run:
     state: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
 
-    def describe(self, measures: dict) -> str | None:
-        """``evaluate``'s measures as text, where the kind has a better form than one line."""
-        return None
+    # the options of ``rnnlab predict`` and ``rnnlab evaluate`` this kind takes (``dest``s)
+    predict_options: ClassVar[tuple[str, ...]] = ()
+    evaluate_options: ClassVar[tuple[str, ...]] = ()
 
+    @abstractmethod
+    def predict(self, inputs) -> list:
+        """One prediction an input, in order."""
 
-def train(
-    config,
-    out: Path,
-    *,
-    callbacks=(),
-    resume: bool = False,
-    overwrite: bool = False,
-    changes: dict | None = None,
-    placement: Placement | None = None,
-) -> Run:
-    """Train ``config``'s kind into the run folder ``out``; returns the trained ``Run``.
+    @abstractmethod
+    def predict_file(self, path: Path | None, **options) -> Predictions:
+        """``rnnlab predict``'s output for the file ``path`` (None: standard input)."""
 
-    ``out`` must be new or empty, or with ``overwrite`` a run folder ``train`` made before
-    (its files are replaced; files of others are left alone). With ``resume``, go on from the
-    checkpoint an interrupted run in ``out`` left (from its start, when it was stopped before
-    its first checkpoint), with ``changes`` to the fields in ``CHANGEABLE_ON_RESUME``; then
-    ``config`` is not used and may be None. ``placement``: where to train (default: this
-    process, on the CPU, in float32); a resumed run may train on another device, or with
-    another number of processes, than it started with. Of several processes, only rank 0
-    writes and tells ``callbacks``; the others return their copy of the run, without the
-    kind's ``report``.
-    """
-    from rnnlab.kinds import kind_of
+    @abstractmethod
+    def evaluate_file(self, path: Path, **options) -> dict:
+        """The kind's measures on a file of its kind (``rnnlab evaluate --data``)."""
 
-    out = Path(out)
-    placement = placement or Placement()
-    group = placement.group
-    main = group is None or group.main
-    check_precision(placement.precision, placement.device)
-    if resume:
-        config = _from_main(group, lambda: read_resume_config(out))
-        config = dataclasses.replace(config, **(changes or {}))
-    else:
-        if main:
-            prepare_run_folder(out, overwrite=overwrite)
-        config = config.resolved()
-    kind = kind_of(config)
-    prepared = kind.prepare(config)
-    config = prepared.config or config
-    prepared.placement = placement
-    _check_memory(prepared, config)
-    torch.manual_seed(config.seed)
-    model = prepared.build(prepared.model_config)
-    checkpoint = _Checkpointer(out)
-    callbacks = [*callbacks, checkpoint] if main else []
-    trainer = run_trainer(model, prepared, config, callbacks=callbacks)
-    run_config = {
-        "kind": kind.name,
-        "format": FORMAT,
-        "train": asdict(config),
-        **prepared.state,
-        "model": asdict(prepared.model_config),
-    }
-    if main:
-        if overwrite and not resume:
-            clear_run_folder(out)
-        out.mkdir(parents=True, exist_ok=True)
-        mark_folder(out, "train")
-        # where it trains, for a resume that does not say (the device's type: a GPU's index
-        # is its process's)
-        where = {"device": placement.device.type, "precision": placement.precision}
-        atomic_write_text(out / RESUME, json.dumps({**run_config, "placement": where}) + "\n")
-    if resume:
-        saved = _from_main(group, lambda: read_checkpoint(out) if has_checkpoint(out) else None)
-        if saved is not None:
-            try:
-                trainer.load_state(*saved)
-            except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-                raise RunFolderError(
-                    f"{out}: its checkpoint does not fit its run ({exc})"
-                ) from None
-        if main:
-            write_history(out, trainer.history)  # what the checkpoint holds, no more
-    for callback in callbacks:  # those that read the trainer's state (checkpoints, timing)
-        if hasattr(callback, "trainer"):
-            callback.trainer = trainer
-    start = time.perf_counter()
-    try:
-        history = trainer.fit(prepared.train, epochs=config.epochs, validation=prepared.val)
-    except NonFiniteLossError as exc:
-        kept = "the last good epoch's checkpoint" if has_checkpoint(out) else "no checkpoint yet"
-        raise ValueError(f"{exc}; the run folder {out} keeps {kept}") from None
-    fitted = kind.fitted_state(model, prepared)  # saved with the rest of the state
-    prepared.state.update(fitted)
-    run_config.update(fitted)
-    seconds = time.perf_counter() - start
-    final = trainer.evaluate(prepared.val)
-    metrics = {
-        **{f"val_{k}": v for k, v in final.items()},
-        "train_seconds": seconds,
-        "epochs": history.epochs,
-        "best_epoch": (trainer.best["epoch"] or 0) + 1,
-        "train_size": len(prepared.train),
-        "val_size": len(prepared.val),
-        "device": describe_device(trainer.device),
-        "precision": placement.precision,
-        "processes": 1 if group is None else group.world,
-    }
-    if main:
-        metrics.update(kind.report(model, prepared))
-    run = kind.restore(config, model, run_config, metrics)
-    if main:
-        pictures = kind.pictures(history.history, run)
-        write_run(out, run_config, model, history.to_csv(), metrics, pictures)
-        (out / RESUME).unlink(missing_ok=True)
-    _from_main(group, lambda: True)  # the others end once rank 0 has written the run
-    return run
+    def describe(self, measures: dict) -> str:
+        """``evaluate``'s measures as text: one line, fractions as percentages."""
+        return measures_line(measures)
 
-
-def _from_main(group, read: Callable[[], Any]):
-    """What ``read()`` gives on rank 0, on every rank (``read()`` itself without a group).
-    An error on rank 0 ends it; the others are ended by the launcher or the timeout."""
-    if group is None:
-        return read()
-    return group.from_main(read() if group.main else None)
-
-
-def write_history(out: Path, history: History) -> None:
-    """Bring ``history.csv`` up to ``history``: the new epoch's row appended when the file
-    holds every row before it, else the file written again (a resumed run's file may hold
-    an epoch its checkpoint does not)."""
-    path = out / HISTORY
-    rows = history.to_csv().splitlines(keepends=True)
-    try:
-        held = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    except FileNotFoundError:
-        held = []
-    if held and len(held) == len(rows) - 1 and held == rows[:-1]:
-        with path.open("a", encoding="utf-8") as file:
-            file.write(rows[-1])
-    elif held != rows:
-        atomic_write_text(path, "".join(rows))
+    def summary(self) -> str:
+        """The finished run's figures, for the command line."""
+        return measures_line(self.metrics)
 
 
 def run_trainer(
     model: nn.Module, prepared: Prepared, config, *, callbacks=(), early_stopping: bool = True
 ) -> Trainer:
-    """The trainer of a run of ``config``: its step size, batch, seed, clip, schedule,
-    weight average and (with ``early_stopping``) patience."""
+    """The trainer of a run of ``config`` (a ``TrainingConfig``): its step size, batch,
+    seed, clip, schedule, weight average and (with ``early_stopping``) patience."""
     placement = prepared.placement
     return Trainer(
         model,
@@ -285,114 +183,23 @@ def run_trainer(
         device=placement.device,
         precision=placement.precision,
         group=placement.group,
-        learning_rate=config.learning_rate,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        clip_norm=config.clip_norm,
-        schedule=config.schedule,
         monitor=prepared.monitor,
         patience=config.patience if early_stopping else None,
-        average=getattr(config, "average", 0.0) or None,
         callbacks=list(callbacks),
+        **config.trainer_options(),
     )
 
 
-def prepare_run_folder(out: Path, *, overwrite: bool = False) -> None:
-    """Check that ``train`` may start a new run in ``out`` (see ``train``); with
-    ``overwrite``, ``clear_run_folder`` removes what the earlier run left, once the new one
-    is ready to start (so a refused or interrupted start keeps it)."""
-    if folder_owner(out, guess=False) != "train":
-        check_output_folder(out, "train", overwrite=overwrite)
-        return
-    if not overwrite:
-        if (out / RESUME).exists() or has_checkpoint(out):
-            raise ValueError(
-                f"`out` {out}: holds an interrupted run; continue it with `resume`, or give "
-                "`overwrite` to start it again"
-            )
-        what = "a finished run" if (out / METRICS).exists() else "a run's files"
-        raise ValueError(
-            f"`out` {out}: already holds {what}; choose another folder, or give `overwrite` "
-            "to replace it"
-        )
-
-
-def clear_run_folder(out: Path) -> None:
-    """Remove the files an earlier run of ``train`` left in ``out`` (and nothing else)."""
-    if folder_owner(out, guess=False) == "train":
-        pictures = [p.name for p in out.glob("*.png")]
-        remove_run_files(out, extra=(RESUME, *pictures))
-
-
-def _check_memory(prepared: Prepared, config) -> None:
-    """Refuse a run that cannot fit in memory, before anything large is allocated."""
-    params = parameter_count(lambda: prepared.build(prepared.model_config))
-    check_fits(
-        BYTES_PER_PARAMETER * params + prepared.activation_bytes,
-        f"a model of {params:,} parameters {prepared.sizes}".rstrip(),
-        MEMORY_ADVICE,
-    )
-
-
-def read_resume_config(out: Path):
-    """The config of the interrupted run in ``out``, checked."""
-    from rnnlab.kinds import config_class
-
-    if not out.is_dir():
-        raise RunFolderError(f"`resume` {out}: no such run folder")
-    if (out / METRICS).exists():
-        raise ValueError(f"`resume` {out}: the run is already finished")
-    path = out / RESUME
-    if not path.is_file():
-        raise RunFolderError(
-            f"`resume` {out}: no interrupted run to resume (no {RESUME}); expected the folder "
-            "of an `rnnlab train` that was stopped"
-        )
-    saved = read_json(path)
-    try:
-        config = config_class(saved)(**saved["train"])
-        if config.epochs is None or config.batch_size is None:
-            raise ValueError("its defaults are not filled in")
-        check_values(config)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunFolderError(f"{path}: not the resume file of `rnnlab train` ({exc})") from None
-    return config
-
-
-class _Checkpointer(Callback):
-    """Writes the trainer's state after every epoch, then the epoch's row of the history."""
-
-    def __init__(self, out: Path) -> None:
-        self.out, self.trainer = out, None
-
-    def on_epoch_end(self, epoch, logs):
-        write_checkpoint(self.out, *self.trainer.state())
-        write_history(self.out, self.trainer.history)
-
-
-def load(path, *, device: torch.device | str | None = None) -> Run:
-    """Rebuild a finished run of any kind from its folder, checking every file; its model
-    on ``device`` (default: the CPU), where its inputs follow it."""
-    from rnnlab.kinds import KINDS, config_class
-
-    path = Path(path)
-    saved, weights, metrics = read_run(path)
-    try:
-        kind = KINDS[saved.get("kind", "seq2seq")]
-        config = config_class(saved)(**saved["train"])
-        check_values(config)
-        model = kind.build(saved)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunFolderError(
-            f"{path / 'config.json'}: not an rnnlab train config ({type(exc).__name__}: {exc})"
-        ) from None
-    load_weights(model, weights, path)
-    model.eval()
-    if device is not None:
-        model.to(device)
-    try:
-        return kind.restore(config, model, saved, metrics)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunFolderError(
-            f"{path / 'config.json'}: not an rnnlab train config ({type(exc).__name__}: {exc})"
-        ) from None
+def measures_line(measures: dict) -> str:
+    """Measures as one readable line: fractions as percentages; lists and NaN left out."""
+    parts = []
+    for key, value in measures.items():
+        if isinstance(value, list | dict) or value != value:  # a matrix; NaN: nothing measured
+            continue
+        if isinstance(value, float) and key != "loss" and 0.0 <= value <= 1.0:
+            parts.append(f"{key.replace('_', ' ')} {value:.2%}")
+        elif isinstance(value, float):
+            parts.append(f"{key.replace('_', ' ')} {value:.4f}")
+        else:
+            parts.append(f"{value} {key}" if isinstance(value, int) else f"{key} {value}")
+    return ", ".join(parts)

@@ -16,76 +16,54 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rnnlab.config import option, override
 from rnnlab.data.labelled import FeatureScaler, LabelledSequences, read_labelled
 from rnnlab.data.labelled_dataset import LabelledData
-from rnnlab.data.split import hold_out
+from rnnlab.data.split import ValidationConfig, hold_out
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.kinds.base import Kind, Prepared, Run
-from rnnlab.kinds.options import option
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
+from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_classifier import (
     POOLINGS,
     SequenceClassifier,
     SequenceClassifierConfig,
 )
-from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import learning_curves_png, png_bytes, pyplot
-from rnnlab.training.objectives import model_device
+from rnnlab.training.config import TrainingConfig
+from rnnlab.training.devices import model_device
 
 
 @dataclass(frozen=True)
-class ClassifyConfig:
+class ClassifyConfig(EncoderConfig, TrainingConfig, ValidationConfig):
     """Everything that defines a ``classify`` run."""
 
     data: str | None = option(
         "labelled sequences: TSV 'tokens<TAB>label', .jsonl, or .ts", value="path"
     )
-    val: str | None = option(
-        "a validation file (default: hold out --val-fraction of --data)", value="path"
-    )
-    val_fraction: float = option("held-out fraction", value="fraction", default=0.2)
-    seed: int = option("seed of data, weights and shuffling", value="seed", default=0)
     embedding_dim: int = option("token embedding size (token sequences)", value="units", default=64)
-    units: int = option("recurrent units, each direction", value="units", default=64)
-    layers: int = option("stacked recurrent layers", value="layers", default=1)
-    cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
-    bidirectional: bool = option(
-        "a one-way encoder (default: bidirectional)", flag="--unidirectional", default=True
-    )
     pooling: str = option(
         "how the steps' outputs become one vector", choices=tuple(POOLINGS), default="mean"
     )
-    dropout: float = option("dropout in [0, 1)", value="dropout", default=0.2)
     ensemble: int = option(
         "classifiers trained side by side from different initial weights, their "
         "probabilities averaged (1: a single classifier)",
         value="layers",
         default=5,
     )
-    epochs: int = option("epochs", value="steps", default=80)
-    batch_size: int = option("sequences per step", value="batch", default=16)
-    learning_rate: float = option("peak Adam step size", value="rate", default=0.003)
-    clip_norm: float = option("gradient norm clip", value="positive", default=1.0)
-    schedule: str = option(
-        "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
-    )
-    patience: int | None = option(
-        "early-stopping patience, in epochs without a better validation accuracy", value="steps"
-    )
+    dropout: float = override(EncoderConfig, "dropout", 0.2)
+    epochs: int = override(TrainingConfig, "epochs", 80)
+    batch_size: int = override(TrainingConfig, "batch_size", 16)
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if self.data is None:
             raise ValueError("give `data` (a file of labelled sequences).")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"`val_fraction` must be in (0, 1), got {self.val_fraction}.")
-
-    def resolved(self) -> ClassifyConfig:
-        return self
 
 
 class ClassifyObjective:
     """Cross-entropy over sequences; accuracy and macro F1 (the mean of the classes' F1)."""
 
     metrics = ("accuracy", "macro_f1")
+    shown = ("accuracy",)  # on the progress line
     lower_is_better = ()
     unit = "sequences"
 
@@ -148,8 +126,13 @@ class ClassifyKind(Kind):
     config = ClassifyConfig
     description = "one label per sequence (TSV, JSONL, .ts)"
 
-    def prepare(self, config: ClassifyConfig) -> Prepared:
-        read = read_labelled(config.data)
+    def read(self, config: ClassifyConfig) -> LabelledSequences:
+        return read_labelled(config.data)
+
+    def resolve(self, config: ClassifyConfig, data: LabelledSequences) -> ClassifyConfig:
+        return config  # no default depends on the data
+
+    def prepare(self, config: ClassifyConfig, read: LabelledSequences) -> Prepared:
         if config.val is not None:
             val_read = read_labelled(config.val)
             if val_read.form != read.form or val_read.features != read.features:
@@ -210,28 +193,22 @@ class ClassifyKind(Kind):
             encoder.scaler = FeatureScaler.from_dict(saved["scaler"])
         return ClassifyRun(self, config, model, saved, metrics, encoder=encoder)
 
-    def report(self, model, prepared: Prepared) -> dict:
+    def report(self, finished: Finished) -> dict:
         """The held-out confusion matrix, for ``metrics.json`` and ``confusion.png``."""
+        model, prepared = finished.run.model, finished.prepared
         model.eval()
         with torch.no_grad():
             p = prepared.objective.predict(model, prepared.val, 256)
         matrix = confusion(p.argmax(-1).tolist(), prepared.val.labels, p.shape[1])
         return {"val_confusion": matrix.tolist()}
 
-    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
-        pictures = {"learning_curves.png": _learning_curves_png(history)}
-        if "val_confusion" in run.metrics:
+    def pictures(self, finished: Finished) -> dict[str, bytes]:
+        pictures = {"learning_curves.png": _learning_curves_png(finished.history)}
+        if "val_confusion" in finished.metrics:
             pictures["confusion.png"] = confusion_png(
-                np.array(run.metrics["val_confusion"]), run.encoder.classes
+                np.array(finished.metrics["val_confusion"]), finished.run.encoder.classes
             )
         return pictures
-
-    def summary(self, m: dict) -> str:
-        return (
-            f"held-out accuracy {m['val_accuracy']:.2%}, macro F1 {m['val_macro_f1']:.2%} on "
-            f"{m['val_size']} sequences; {m['epochs']} epochs, {m['train_seconds']:.1f} s of "
-            "training"
-        )
 
 
 class _Encoder:
@@ -269,6 +246,8 @@ class ClassifyRun(Run):
 
     encoder: _Encoder = None
 
+    predict_options = ("proba",)
+
     @torch.no_grad()
     def probabilities(self, sequences, *, batch_size: int = 256) -> torch.Tensor:
         """Each class's probability ``(N, K)`` for each sequence."""
@@ -305,7 +284,7 @@ class ClassifyRun(Run):
             )
         return read
 
-    def predict_file(self, path=None, *, proba: bool = False) -> str:
+    def predict_file(self, path=None, *, proba: bool = False) -> Predictions:
         """``rnnlab predict``'s output: one label a line, in the input's order; with
         ``proba``, each class's probability after it (``label<TAB>class=p ...``)."""
         if path is None or str(path) == "-":
@@ -322,12 +301,20 @@ class ClassifyRun(Run):
                 lines.append(f"{label}\t{parts}")
             else:
                 lines.append(label)
-        return "".join(line + "\n" for line in lines)
+        return Predictions("".join(line + "\n" for line in lines))
 
     def evaluate_file(self, path) -> dict:
         read = self._read(path, "required")
         names = [f"{read.path}:{n}" for n in read.lines]
         return {"sequences": len(read), **self.evaluate(read.sequences, read.labels, names=names)}
+
+    def summary(self) -> str:
+        m = self.metrics
+        return (
+            f"held-out accuracy {m['val_accuracy']:.2%}, macro F1 {m['val_macro_f1']:.2%} on "
+            f"{m['val_size']} sequences; {m['epochs']} epochs, {m['train_seconds']:.1f} s of "
+            "training"
+        )
 
 
 def confusion_png(matrix: np.ndarray, classes: list[str]) -> bytes:

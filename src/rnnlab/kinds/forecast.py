@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rnnlab.config import option, override
 from rnnlab.data.files import InputFileError
 from rnnlab.data.series import FILLS, Series, SeriesSet, csv_field, read_series_csv
 from rnnlab.data.series_sets import SERIES_SETS, series_set
@@ -36,13 +37,14 @@ from rnnlab.data.series_windows import (
     window_inputs,
 )
 from rnnlab.forecast_measures import coverage, mase, mase_scale, smape
-from rnnlab.kinds.base import Kind, Prepared, Run, run_trainer
-from rnnlab.kinds.options import option
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, run_trainer
+from rnnlab.limits import is_integer
+from rnnlab.models.encoder_config import RecurrentConfig
 from rnnlab.models.forecaster import DECODERS, ForecastEnsemble, ForecasterConfig
 from rnnlab.models.statistical import BASELINES, Baselines, require_statsmodels
-from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import png_bytes, pyplot
-from rnnlab.training.objectives import model_device
+from rnnlab.training.config import TrainingConfig
+from rnnlab.training.devices import model_device
 
 TRAIN_STEPS = 300  # the default epochs make about this many updates ...
 LEAST_EPOCHS, MOST_EPOCHS = 30, 1000  # ... and read every window 30 to 1,000 times
@@ -56,7 +58,7 @@ BASELINE_NAMES = {
 
 
 @dataclass(frozen=True)
-class ForecastConfig:
+class ForecastConfig(RecurrentConfig, TrainingConfig):
     """Everything that defines a ``forecast`` run."""
 
     task: str | None = option(
@@ -65,19 +67,17 @@ class ForecastConfig:
     data: str | None = option("a CSV file of series, long or wide", value="path")
     horizon: int | None = option("steps to forecast", value="int")
     season: int | None = option(
-        "season length (default: from the time column: monthly 12, quarterly 4, ...)",
-        value="int",
+        "season length", value="int", auto="from the time column: monthly 12, quarterly 4, ..."
     )
     lookback: int | None = option(
-        "steps the model reads (default: 3 seasons or 3 horizons, at least 12, as far as the "
-        "shortest series allows)",
+        "steps the model reads",
         value="length",
+        auto="3 seasons or 3 horizons, at least 12, as far as the shortest series allows",
     )
     lags: tuple[int, ...] | None = option(
-        "target lags each step also reads beside its value (default: the season, when it is "
-        "longer than 1; none: no lags)",
+        "target lags each step also reads beside its value (none: no lags)",
         value="ints",
-        default=None,
+        auto="the season, when it is longer than 1",
     )
     backtest: int = option(
         "windows of --horizon steps held out at the end of every series and forecast (0: none)",
@@ -107,37 +107,28 @@ class ForecastConfig:
         value="layers",
         default=1,
     )
-    seed: int = option("seed of weights and shuffling", value="seed", default=0)
-    units: int = option("recurrent units", value="units", default=64)
-    layers: int = option("stacked recurrent layers", value="layers", default=1)
-    cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
     decoder: str = option(
         "all steps from the last state at once, or a recurrent decoder",
         choices=DECODERS,
         default="direct",
     )
-    dropout: float = option("dropout on the encoder's output", value="dropout", default=0.2)
     highway: bool = option(
         "no linear map from the window to the forecast beside the recurrent encoder",
         flag="--no-highway",
         default=True,
     )
-    epochs: int | None = option(
-        f"epochs (default: about {TRAIN_STEPS} updates, {LEAST_EPOCHS}-{MOST_EPOCHS} epochs)",
-        value="steps",
+    dropout: float = override(
+        RecurrentConfig, "dropout", 0.2, help="dropout on the encoder's output"
     )
-    batch_size: int = option("windows per step", value="batch", default=64)
-    learning_rate: float = option("peak Adam step size", value="rate", default=0.003)
-    clip_norm: float = option("gradient norm clip", value="positive", default=1.0)
-    schedule: str = option(
-        "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
+    epochs: int | None = override(
+        TrainingConfig,
+        "epochs",
+        None,
+        auto=f"about {TRAIN_STEPS} updates, {LEAST_EPOCHS}-{MOST_EPOCHS} epochs",
     )
-    patience: int | None = option(
-        "early-stopping patience, in epochs without a lower (in-sample) validation loss",
-        value="steps",
-    )
+    batch_size: int = override(TrainingConfig, "batch_size", 64, help="windows per step")
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if (self.task is None) == (self.data is None):
             raise ValueError("give either `task` (a built-in series set) or `data` (a CSV file).")
         if self.horizon is None:
@@ -153,13 +144,10 @@ class ForecastConfig:
         object.__setattr__(self, "quantiles", quantiles)
         if self.lags is not None:
             lags = tuple(self.lags)
-            if any(isinstance(lag, bool) or not isinstance(lag, int) or lag < 1 for lag in lags):
+            if not all(is_integer(lag) and lag >= 1 for lag in lags):
                 shown = ",".join(map(str, lags))
                 raise ValueError(f"`lags` must be positive integers, got {shown}")
             object.__setattr__(self, "lags", lags)
-
-    def resolved(self) -> ForecastConfig:
-        return self
 
     @property
     def levels(self) -> list[float]:
@@ -277,20 +265,54 @@ def choose_lookback(config: ForecastConfig, data: SeriesSet, season: int) -> tup
     )
 
 
+@dataclass
+class ForecastData:
+    """The series as read, and why the lookback is shorter than its default (if it is)."""
+
+    series: SeriesSet
+    lookback_note: str = ""
+
+
+def training_windows(config: ForecastConfig, data: SeriesSet) -> int:
+    """How many windows of ``config.lookback`` steps the training part of ``data`` holds."""
+    held = config.backtest * config.horizon
+    reach = config.lookback + max(config.lags, default=0)
+    return sum(max(0, len(s) - held - config.horizon - reach + 1) for s in data.series)
+
+
+PICTURED = 4  # series drawn in backtest.png
+
+
 class ForecastKind(Kind):
     name = "forecast"
     config = ForecastConfig
     description = "forecasts of time series, beside naive, seasonal naive, Theta and ETS"
 
-    def prepare(self, config: ForecastConfig) -> Prepared:
+    def read(self, config: ForecastConfig) -> ForecastData:
         require_statsmodels()
-        data = load_series(config)
-        season = config.season or data.season
+        return ForecastData(load_series(config))
+
+    def resolve(self, config: ForecastConfig, data: ForecastData) -> ForecastConfig:
+        """The lags (the season's), the intervals (``auto``), the lookback (as far as the
+        shortest series allows) and the epochs (about ``TRAIN_STEPS`` updates)."""
+        season = config.season or data.series.season
         if config.lags is None:  # a season's lag: last year's same month, say
-            config = dataclasses.replace(config, lags=(season,) if season > 1 else ())
+            config = config.replace(lags=(season,) if season > 1 else ())
         if config.intervals == "auto":
-            config = dataclasses.replace(config, intervals=auto_intervals(config, data, season))
-        lookback, note = choose_lookback(config, data, season)
+            config = config.replace(intervals=auto_intervals(config, data.series, season))
+        if config.lookback is None:
+            lookback, data.lookback_note = choose_lookback(config, data.series, season)
+            config = config.replace(lookback=lookback)
+        if config.epochs is None:
+            steps = -(-training_windows(config, data.series) // config.batch_size)
+            epochs = max(LEAST_EPOCHS, min(MOST_EPOCHS, round(TRAIN_STEPS / steps)))
+            config = config.replace(epochs=epochs)
+        return config
+
+    def prepare(self, config: ForecastConfig, read: ForecastData) -> Prepared:
+        data, note = read.series, read.lookback_note
+        season = config.season or data.season
+        lookback, _ = choose_lookback(config, data, season)
         horizon = config.horizon
         cuts = [len(s) - config.backtest * horizon for s in data.series]
         covariates = None
@@ -330,10 +352,6 @@ class ForecastKind(Kind):
             [(c - horizon, c - horizon) for c in cuts],
             config.lags,
         )
-        if config.epochs is None:
-            steps = -(-len(train) // config.batch_size)
-            epochs = max(LEAST_EPOCHS, min(MOST_EPOCHS, round(TRAIN_STEPS / steps)))
-            config = dataclasses.replace(config, epochs=epochs)
         n_covariates = len(data.covariate_names)
         shape = ForecasterConfig(
             inputs=SERIES_FEATURES + len(config.lags) + n_covariates,
@@ -366,11 +384,9 @@ class ForecastKind(Kind):
             objective=QuantileForecasting(config.levels),
             model_config=shape,
             build=ForecastEnsemble,
-            config=config,
             state=state,
             activation_bytes=shape.activation_bytes(config.batch_size, lookback),
             sizes=f"in batches of {config.batch_size} windows of {lookback} steps",
-            data=data,
         )
 
     def build(self, saved: dict) -> ForecastEnsemble:
@@ -380,13 +396,12 @@ class ForecastKind(Kind):
         scaling = SeriesScaling(**saved["scaling"])
         return ForecastRun(self, config, model, saved, metrics, scaling=scaling)
 
-    def fitted_state(self, model, prepared: Prepared) -> dict:
+    def calibrate(self, model, prepared: Prepared, config, callbacks=()) -> dict:
         """Conformal half-widths (scaled units): a second model, of the same shape, seed and
         epochs (without early stopping) but trained without each series' last training
         window, forecasts that window; its errors give the widths (split conformal
         prediction; the trained model's data are unchanged). The series' scaling is the
         trained model's, fitted on that window too: only its mean and spread."""
-        config = prepared.config
         if not calibration(config):
             return {}
         train = prepared.train
@@ -401,9 +416,10 @@ class ForecastKind(Kind):
         held = SeriesWindows(scaled, covariates, lookback, h, [(e, e) for e in ends], lags)
         torch.manual_seed(config.seed)
         calibrating = prepared.build(prepared.model_config)
-        run_trainer(calibrating, prepared, config, early_stopping=False).fit(
-            fit, epochs=config.epochs
+        trainer = run_trainer(
+            calibrating, prepared, config, callbacks=callbacks, early_stopping=False
         )
+        trainer.fit(fit, epochs=config.epochs)
         calibrating.eval()
         median = config.levels.index(0.5)
         device = next(calibrating.parameters()).device  # where the trainer left it
@@ -415,33 +431,26 @@ class ForecastKind(Kind):
         level = config.quantiles[1] - config.quantiles[0]
         return {"interval_widths": conformal_widths(np.concatenate(errors), level)}
 
-    def report(self, model, prepared: Prepared) -> dict:
-        run = self.restore(prepared.config, model, {**prepared.state}, {})
-        shape = {"lookback": prepared.state["lookback"], "intervals": prepared.config.intervals}
-        if prepared.state["lookback_note"]:
-            shape["lookback_note"] = prepared.state["lookback_note"]
-        if prepared.config.backtest == 0:
+    def report(self, finished: Finished) -> dict:
+        """The lookback and intervals chosen, and the backtest beside the baselines (kept
+        in ``finished.results`` for ``backtest.png``)."""
+        run, config = finished.run, finished.run.config
+        shape = {"lookback": run.state["lookback"], "intervals": config.intervals}
+        if run.state["lookback_note"]:
+            shape["lookback_note"] = run.state["lookback_note"]
+        if config.backtest == 0:
             return shape
-        result = run.backtest(prepared.data.series, prepared.config.backtest)
+        result = run.backtest(finished.data.series.series, config.backtest)
+        finished.results["backtest"] = result
         return {**shape, **result.measures()}
 
-    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
-        pictures = {"learning_curves.png": loss_png(history)}
-        if run.config.backtest:
-            data = load_series(run.config)
-            result = run.backtest(data.series[:4], 1, baselines=("theta", "ets"))
-            pictures["backtest.png"] = backtest_png(result, data.series[:4])
+    def pictures(self, finished: Finished) -> dict[str, bytes]:
+        pictures = {"learning_curves.png": loss_png(finished.history)}
+        if "backtest" in finished.results:
+            series = finished.data.series.series[:PICTURED]
+            result = finished.results["backtest"].last_windows(len(series))
+            pictures["backtest.png"] = backtest_png(result, series)
         return pictures
-
-    def summary(self, m: dict) -> str:
-        lines = [
-            f"{m['epochs']} epochs, {m['train_seconds']:.1f} s of training; "
-            f"{m.get('lookback_note') or 'lookback ' + str(m['lookback'])}, "
-            f"{m['intervals']} intervals"
-        ]
-        if "mase" in m:
-            lines.append(backtest_table(m))
-        return "\n".join(lines)
 
 
 @dataclass
@@ -477,6 +486,21 @@ class Backtest:
         # a constant history has no MASE scale: its forecasts count in sMAPE, not in MASE
         out["mase_undefined"] = int(np.sum(~np.isfinite(self.scales)))
         return out
+
+    def last_windows(self, count: int) -> Backtest:
+        """The last window of each of the first ``count`` series alone."""
+        rows = [self.windows * (i + 1) - 1 for i in range(count)]
+        pick = lambda values: [values[k] for k in rows]  # noqa: E731
+        return Backtest(
+            self.horizon,
+            1,
+            {method: pick(values) for method, values in self.forecasts.items()},
+            pick(self.intervals),
+            pick(self.actuals),
+            pick(self.scales),
+            pick(self.cuts),
+            self.fallbacks,
+        )
 
 
 @dataclass
@@ -591,7 +615,7 @@ class ForecastRun(Run):
                 cuts.append((i, cut))
         return Backtest(h, windows, forecasts, intervals, actuals, scales, cuts, fitter.fallbacks)
 
-    def predict_file(self, path=None, **options) -> str:
+    def predict_file(self, path=None) -> Predictions:
         """CSV ``series,step,forecast,lower,upper`` for the steps after each series' end."""
         if path is None:
             raise ValueError("--input: give the CSV file of series to forecast")
@@ -604,7 +628,7 @@ class ForecastRun(Run):
             for step in range(self.horizon):
                 row = (f[step, median], f[step, 0], f[step, -1])
                 lines.append(f"{name},{step + 1}," + ",".join(f"{v:.10g}" for v in row))
-        return "\n".join(lines) + "\n"
+        return Predictions("\n".join(lines) + "\n")
 
     def aligned(self, data: SeriesSet) -> SeriesSet:
         """``data`` with its covariate columns in the order the model was trained with; a
@@ -641,6 +665,17 @@ class ForecastRun(Run):
                 )
         result = self.backtest(data.series, 1)
         return {"series": len(data.series), "horizon": self.horizon, **result.measures()}
+
+    def summary(self) -> str:
+        m = self.metrics
+        lines = [
+            f"{m['epochs']} epochs, {m['train_seconds']:.1f} s of training; "
+            f"{m.get('lookback_note') or 'lookback ' + str(m['lookback'])}, "
+            f"{m['intervals']} intervals"
+        ]
+        if "mase" in m:
+            lines.append(backtest_table(m))
+        return "\n".join(lines)
 
 
 def backtest_table(m: dict) -> str:

@@ -16,21 +16,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rnnlab.config import Config, option
 from rnnlab.data.files import InputFileError, decode_text, read_text_file
 from rnnlab.data.pairs import split_lines
-from rnnlab.kinds.base import Kind, Run
-from rnnlab.kinds.options import option
+from rnnlab.kinds.base import Kind, Predictions, Run
+from rnnlab.models.keras_model import KerasModel
 
 
 @dataclass(frozen=True)
-class KerasConfig:
+class KerasConfig(Config):
     """What an imported run records of its origin."""
 
     source: str | None = option("the .keras file it was imported from", cli=False)
     seed: int = option("unused: an imported model is not trained", cli=False, default=0)
 
-    def resolved(self) -> KerasConfig:
-        return self
+
+NOT_TRAINED = "a keras run is imported (`rnnlab import-keras FILE`), not trained"
 
 
 class KerasKind(Kind):
@@ -39,12 +40,16 @@ class KerasKind(Kind):
     description = "models imported from Keras 3 files"
     trainable = False
 
-    def prepare(self, config):
-        raise ValueError("a keras run is imported (`rnnlab import-keras FILE`), not trained")
+    def read(self, config):
+        raise ValueError(NOT_TRAINED)
 
-    def build(self, saved: dict):
-        from rnnlab.interop.keras import KerasModel
+    def resolve(self, config, data):
+        raise ValueError(NOT_TRAINED)
 
+    def prepare(self, config, data):
+        raise ValueError(NOT_TRAINED)
+
+    def build(self, saved: dict) -> KerasModel:
         return KerasModel(saved["keras"])
 
     def restore(self, config, model, saved, metrics) -> KerasRun:
@@ -93,7 +98,7 @@ class KerasRun(Run):
                     out.append(y[0].cpu().numpy())
         return out
 
-    def predict_file(self, path=None, **options) -> str:
+    def predict_file(self, path=None) -> Predictions:
         if path is None or str(path) == "-":
             name, text = "<stdin>", decode_text(sys.stdin.buffer.read(), "<stdin>")
         else:
@@ -111,7 +116,7 @@ class KerasRun(Run):
         for outputs in self.predict(inputs):
             outputs = outputs if isinstance(outputs, list) else [outputs]
             lines.append("\t".join(_format(o) for o in outputs))
-        return "\n".join(lines) + "\n"
+        return Predictions("\n".join(lines) + "\n")
 
     def evaluate_file(self, path) -> dict:
         raise ValueError("an imported Keras model has no measures of its own; use `predict`")

@@ -13,7 +13,6 @@ generate`` samples text (temperature, top-k, a seed).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from rnnlab.config import one_source, option, override
 from rnnlab.data.files import InputFileError
+from rnnlab.data.split import ValidationConfig
 from rnnlab.data.text import (
     TEXT_TOKENS,
     TextStreams,
@@ -33,12 +34,13 @@ from rnnlab.data.text import (
     text_vocabulary,
 )
 from rnnlab.data.vocab import END, Vocabulary
-from rnnlab.kinds.base import Kind, Prepared, Run
-from rnnlab.kinds.options import option
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
+from rnnlab.limits import check_int
+from rnnlab.models.encoder_config import RecurrentConfig
 from rnnlab.models.language_model import LanguageModel, LanguageModelConfig, detach_state
-from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import png_bytes, pyplot
-from rnnlab.training.objectives import model_device
+from rnnlab.training.config import TrainingConfig
+from rnnlab.training.devices import model_device
 
 
 def pydoc_text() -> str:
@@ -54,15 +56,11 @@ EVAL_CHUNK = 1024  # steps a forward pass reads in evaluation (the state flows a
 
 
 @dataclass(frozen=True)
-class LMConfig:
+class LMConfig(RecurrentConfig, TrainingConfig, ValidationConfig):
     """Everything that defines an ``lm`` run."""
 
     task: str | None = option("a built-in corpus", choices=tuple(LM_TASKS), default=None)
     data: str | None = option("a UTF-8 text file", value="path")
-    val: str | None = option(
-        "a validation text (default: the last --val-fraction of --data)", value="path"
-    )
-    val_fraction: float = option("held-out fraction, from the end", value="fraction", default=0.1)
     tokens: str = option(
         "characters, or space-separated words with a line-end token",
         choices=TEXT_TOKENS,
@@ -73,14 +71,7 @@ class LMConfig:
         value="samples",
         default=10_000,
     )
-    seed: int = option("seed of weights, dropout and offsets", value="seed", default=0)
     embedding_dim: int = option("token embedding size", value="units", default=64)
-    units: int = option("recurrent units", value="units", default=256)
-    layers: int = option("stacked recurrent layers", value="layers", default=2)
-    cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
-    dropout: float = option(
-        "dropout on embeddings, between layers and before the output", value="dropout", default=0.1
-    )
     tie_weights: bool = option(
         "the output layer shares the embedding matrix", flag="--tie-weights", default=False
     )
@@ -89,34 +80,32 @@ class LMConfig:
         value="length",
         default=64,
     )
-    epochs: int | None = option(
-        "epochs (default: about 4 M training tokens, 1-50 epochs)", value="steps"
+    val: str | None = override(
+        ValidationConfig,
+        "val",
+        None,
+        help="a validation text (default: the last --val-fraction of --data)",
     )
-    batch_size: int = option("parallel streams of text", value="batch", default=16)
-    learning_rate: float = option("peak Adam step size", value="rate", default=0.006)
-    clip_norm: float = option("gradient norm clip", value="positive", default=1.0)
-    schedule: str = option(
-        "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
+    val_fraction: float = override(
+        ValidationConfig, "val_fraction", 0.1, help="held-out fraction, from the end"
     )
-    patience: int | None = option(
-        "early-stopping patience, in epochs without a lower validation loss", value="steps"
+    units: int = override(RecurrentConfig, "units", 256)
+    layers: int = override(RecurrentConfig, "layers", 2)
+    dropout: float = override(
+        RecurrentConfig,
+        "dropout",
+        0.1,
+        help="dropout on embeddings, between layers and before the output",
     )
-    average: float = option(
-        "keep a moving average of the weights with this decay per step (0: off)",
-        value="decay",
-        default=0.0,
+    epochs: int | None = override(
+        TrainingConfig, "epochs", None, auto="about 4 M training tokens, 1-50 epochs"
     )
+    batch_size: int = override(TrainingConfig, "batch_size", 16, help="parallel streams of text")
+    learning_rate: float = override(TrainingConfig, "learning_rate", 0.006)
 
-    def __post_init__(self) -> None:
-        if (self.task is None) == (self.data is None):
-            raise ValueError("give either `task` (a built-in corpus) or `data` (a text file).")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"`val_fraction` must be in (0, 1), got {self.val_fraction}.")
-        if self.bptt < 1:
-            raise ValueError(f"`bptt` must be >= 1, got {self.bptt}.")
-
-    def resolved(self) -> LMConfig:
-        return self
+    def check(self) -> None:
+        one_source(self)
+        check_int("bptt", self.bptt)
 
 
 TRAIN_TOKENS = 4_000_000  # the default epochs read about this many tokens
@@ -136,6 +125,7 @@ class LanguageModelling:
     """
 
     metrics = ("bits_per_token", "perplexity")
+    shown = ("bits_per_token",)  # on the progress line
     lower_is_better = metrics
     unit = "tokens"
 
@@ -211,8 +201,13 @@ class LMKind(Kind):
     config = LMConfig
     description = "next-token language models on text"
 
-    def prepare(self, config: LMConfig) -> Prepared:
-        corpus = load_text_corpus(config)
+    def read(self, config: LMConfig) -> TextCorpus:
+        return load_text_corpus(config)
+
+    def resolve(self, config: LMConfig, corpus: TextCorpus) -> LMConfig:
+        return config.with_defaults({"epochs": default_epochs(len(corpus.train))})
+
+    def prepare(self, config: LMConfig, corpus: TextCorpus) -> Prepared:
         vocab = text_vocabulary(
             corpus.train, config.vocab_size if config.tokens == "space" else None
         )
@@ -223,8 +218,6 @@ class LMKind(Kind):
         train = TextStreams(
             train_ids, streams=config.batch_size, bptt=config.bptt, name=corpus.train_name
         )
-        if config.epochs is None:
-            config = dataclasses.replace(config, epochs=default_epochs(len(train_ids)))
         shape = LanguageModelConfig(
             vocab_size=len(vocab),
             embedding_dim=config.embedding_dim,
@@ -246,7 +239,6 @@ class LMKind(Kind):
             objective=LanguageModelling(),
             model_config=shape,
             build=LanguageModel,
-            config=config,
             monitor="val_loss",
             state=state,
             activation_bytes=shape.activation_bytes(config.batch_size, config.bptt),
@@ -259,16 +251,9 @@ class LMKind(Kind):
     def restore(self, config, model, saved, metrics) -> LMRun:
         return LMRun(self, config, model, saved, metrics, vocab=Vocabulary(saved["vocab"]))
 
-    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
-        unit = "character" if run.config.tokens == "chars" else "token"
-        return {"learning_curves.png": bits_png(history, unit)}
-
-    def summary(self, m: dict) -> str:
-        return (
-            f"held-out loss {m['val_loss']:.4f} nats per token, {m['val_bits_per_token']:.3f} "
-            f"bits, perplexity {m['val_perplexity']:.2f}; {m['epochs']} epochs, "
-            f"{m['train_seconds']:.1f} s of training"
-        )
+    def pictures(self, finished: Finished) -> dict[str, bytes]:
+        unit = "character" if finished.run.config.tokens == "chars" else "token"
+        return {"learning_curves.png": bits_png(finished.history, unit)}
 
 
 @dataclass
@@ -345,8 +330,16 @@ class LMRun(Run):
     def evaluate_file(self, path) -> dict:
         return self.evaluate_text(read_some_text(path))
 
-    def predict_file(self, path=None, **options) -> str:
+    def predict_file(self, path=None, **options) -> Predictions:
         raise ValueError("a language model has no `predict`; use `rnnlab generate RUN_DIR`")
+
+    def summary(self) -> str:
+        m = self.metrics
+        return (
+            f"held-out loss {m['val_loss']:.4f} nats per token, {m['val_bits_per_token']:.3f} "
+            f"bits, perplexity {m['val_perplexity']:.2f}; {m['epochs']} epochs, "
+            f"{m['train_seconds']:.1f} s of training"
+        )
 
 
 def bits_png(history: dict, unit: str = "character") -> bytes:

@@ -8,65 +8,53 @@ defaults. Every option can be overridden.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import torch
 
+from rnnlab.config import one_source, option, override
 from rnnlab.data import TokenPairs, Vocabulary, make_pairs, read_pairs
 from rnnlab.data.pairs import TOKENIZATIONS, join_tokens
-from rnnlab.data.split import hold_out
+from rnnlab.data.split import ValidationConfig, hold_out
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
-from rnnlab.kinds.base import Kind, Prepared, Run
-from rnnlab.kinds.options import option
-from rnnlab.models import Seq2Seq, Seq2SeqConfig
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
+from rnnlab.limits import check_int
 from rnnlab.models.attention import SCORES
-from rnnlab.models.tagger import RECURRENT_LAYERS
+from rnnlab.models.encoder_config import EncoderConfig
+from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqModelConfig
 from rnnlab.plots import figures
 from rnnlab.plots.figures import png_bytes, pyplot
 from rnnlab.training import SequenceGeneration
-from rnnlab.training.objectives import model_device
+from rnnlab.training.config import TrainingConfig
+from rnnlab.training.devices import model_device
+
+SIZED = "the task's, or sized to the pair file"
+UNKNOWN = ("error", "map")  # a token the vocabulary lacks: an error, or <unk>
+MOST_DECODED = 100_000  # the longest sequence a run folder may say it decodes
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a ``seq2seq`` run. ``None`` means: the task's default."""
+class Seq2SeqConfig(EncoderConfig, TrainingConfig, ValidationConfig):
+    """Everything that defines a ``seq2seq`` run. ``None`` means: the task's default, or
+    sized to the pair file (``Seq2SeqKind.resolve``)."""
 
     task: str | None = option("a built-in task", choices=tuple(TASKS), default=None)
     data: str | None = option("a pair file: 'source<TAB>target' lines, or .jsonl", value="path")
-    val: str | None = option(
-        "a validation file (default: hold out --val-fraction of --data)", value="path"
-    )
     tokens: str = option(
         "how a pair file's lines split into tokens", choices=TOKENIZATIONS, default="space"
     )
-    samples: int | None = option("pairs generated for a built-in task", value="samples")
+    samples: int | None = option(
+        "pairs generated for a built-in task", value="samples", auto="the task's"
+    )
     max_len: int | None = option(
-        "the task's length (reverse: longest sequence; add: digits)", value="length"
+        "the task's length (reverse: longest sequence; add: digits)",
+        value="length",
+        auto="the task's",
     )
-    val_fraction: float = option("held-out fraction", value="fraction", default=0.2)
-    seed: int = option("seed of data, weights and shuffling", value="seed", default=0)
-    embedding_dim: int | None = option("embedding size (task default)", value="units")
-    units: int | None = option("recurrent units (task default)", value="units")
-    layers: int = option("stacked recurrent layers", value="layers", default=1)
-    cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
-    bidirectional: bool = option(
-        "a one-way encoder (default: bidirectional)", flag="--unidirectional", default=True
-    )
+    embedding_dim: int | None = option("embedding size", value="units", auto=SIZED)
     attention: str | None = option(
         "attention over the encoder", choices=(*SCORES, "none"), none="none", default="bahdanau"
-    )
-    dropout: float | None = option("dropout in [0, 1) (task default)", value="dropout")
-    epochs: int | None = option("most epochs (task default)", value="steps")
-    batch_size: int | None = option("examples per step (task default)", value="batch")
-    learning_rate: float | None = option("peak Adam step size (task default)", value="rate")
-    clip_norm: float = option("gradient norm clip", value="positive", default=1.0)
-    schedule: str = option(
-        "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
-    )
-    patience: int | None = option(
-        "early-stopping patience, in epochs without a better validation score", value="steps"
     )
     beam_width: int = option("beam width for validation (1: greedy)", value="beam", default=1)
     length_penalty: float = option(
@@ -74,35 +62,28 @@ class TrainConfig:
     )
     unknown: str = option(
         "a validation token unseen in training: an error, or mapped to <unk>",
-        choices=("error", "map"),
+        choices=UNKNOWN,
         default="error",
     )
+    units: int | None = override(EncoderConfig, "units", None, auto=SIZED)
+    dropout: float | None = override(EncoderConfig, "dropout", None, auto=SIZED)
+    epochs: int | None = override(TrainingConfig, "epochs", None, auto=SIZED)
+    batch_size: int | None = override(TrainingConfig, "batch_size", None, auto=SIZED)
+    learning_rate: float | None = override(TrainingConfig, "learning_rate", None, auto=SIZED)
+    patience: int | None = override(TrainingConfig, "patience", None, auto=SIZED)
 
-    def __post_init__(self) -> None:
-        if (self.task is None) == (self.data is None):
-            raise ValueError("give either `task` or `data` (a pair file), not both or neither.")
-        if self.task is not None and self.task not in TASKS:
-            raise ValueError(f"`task` must be one of {sorted(TASKS)}, got {self.task!r}.")
-        if self.tokens not in TOKENIZATIONS:
-            raise ValueError(f"`tokens` must be one of {TOKENIZATIONS}, got {self.tokens!r}.")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"`val_fraction` must be in (0, 1), got {self.val_fraction}.")
-        if self.beam_width < 1:
-            raise ValueError(f"`beam_width` must be >= 1, got {self.beam_width}.")
-        if self.unknown not in ("error", "map"):
-            raise ValueError(f"`unknown` must be 'error' or 'map', got {self.unknown!r}.")
+    def check(self) -> None:
+        one_source(self)
 
-    def resolved(self) -> TrainConfig:
-        """This config with every ``None`` replaced by the task's default. A pair file's
-        defaults depend on its data: ``Seq2SeqKind.prepare`` fills them (``file_defaults``)."""
+    def task_defaults(self) -> Seq2SeqConfig:
+        """This config with the built-in task's defaults where it has ``None`` (a pair
+        file's depend on its data: ``Seq2SeqKind.resolve``)."""
         if self.task is None:
-            return dataclasses.replace(self, samples=self.samples or 0, max_len=self.max_len or 0)
+            return self.replace(samples=self.samples or 0, max_len=self.max_len or 0)
         return self.with_defaults(TASK_DEFAULTS[self.task])
 
-    def with_defaults(self, defaults: dict) -> TrainConfig:
-        """This config with its ``None`` fields taken from ``defaults``."""
-        filled = {k: defaults[k] for k in defaults if getattr(self, k) is None}
-        return dataclasses.replace(self, **filled)
+
+TrainConfig = Seq2SeqConfig  # the names before every kind had its own
 
 
 # Budgets that solve each task on a 2-core CPU (see the README's figures).
@@ -162,9 +143,10 @@ class Corpus:
     tokens: str
 
 
-def load_corpus(config: TrainConfig) -> Corpus:
+def load_corpus(config: Seq2SeqConfig) -> Corpus:
     """Generate or read the pairs and split them; validation sources seen in training are
     dropped, so validation measures generalisation to unseen sequences."""
+    config = config.task_defaults()  # how many pairs of the task, and how long
     if config.task is not None:
         sources, targets = make_pairs(config.task, config.samples, config.max_len, seed=config.seed)
         sources = [[str(t) for t in s] for s in sources]
@@ -202,8 +184,8 @@ def load_corpus(config: TrainConfig) -> Corpus:
     )
 
 
-def model_config(config: TrainConfig, source_vocab: Vocabulary, target_vocab: Vocabulary):
-    return Seq2SeqConfig(
+def model_config(config: Seq2SeqConfig, source_vocab: Vocabulary, target_vocab: Vocabulary):
+    return Seq2SeqModelConfig(
         source_vocab_size=len(source_vocab),
         target_vocab_size=len(target_vocab),
         embedding_dim=config.embedding_dim,
@@ -216,19 +198,37 @@ def model_config(config: TrainConfig, source_vocab: Vocabulary, target_vocab: Vo
     )
 
 
+@dataclass
+class Seq2SeqData:
+    """The pairs as read and split, and the vocabularies of their training part."""
+
+    corpus: Corpus
+    source_vocab: Vocabulary
+    target_vocab: Vocabulary
+
+
 class Seq2SeqKind(Kind):
     name = "seq2seq"
-    config = TrainConfig
+    config = Seq2SeqConfig
     description = "token sequence in, token sequence out (pair files, built-in tasks)"
 
-    def prepare(self, config: TrainConfig) -> Prepared:
+    def read(self, config: Seq2SeqConfig) -> Seq2SeqData:
         corpus = load_corpus(config)
         source_vocab = Vocabulary.build(corpus.train[0])
         target_vocab = Vocabulary.build(corpus.train[1])
+        return Seq2SeqData(corpus, source_vocab, target_vocab)
+
+    def resolve(self, config: Seq2SeqConfig, data: Seq2SeqData) -> Seq2SeqConfig:
+        config = config.task_defaults()
         if config.task is None:
-            longest = max(map(len, [*corpus.train[0], *corpus.train[1]]))
-            vocabulary = max(len(source_vocab), len(target_vocab))
-            config = config.with_defaults(file_defaults(len(corpus.train[0]), vocabulary, longest))
+            train = data.corpus.train
+            longest = max(map(len, [*train[0], *train[1]]))
+            vocabulary = max(len(data.source_vocab), len(data.target_vocab))
+            config = config.with_defaults(file_defaults(len(train[0]), vocabulary, longest))
+        return config
+
+    def prepare(self, config: Seq2SeqConfig, data: Seq2SeqData) -> Prepared:
+        corpus, source_vocab, target_vocab = data.corpus, data.source_vocab, data.target_vocab
         train = TokenPairs.encode(*corpus.train, source_vocab, target_vocab)
         val = TokenPairs.encode(
             *corpus.val, source_vocab, target_vocab, unknown=config.unknown, names=corpus.val_names
@@ -238,7 +238,6 @@ class Seq2SeqKind(Kind):
         target_len = 2 * max(map(len, [*corpus.train[1], *corpus.val[1]])) + 5  # decoding limit
         batch = max(config.batch_size, min(256, len(corpus.val[0])))  # validation: 256 at once
         return Prepared(
-            config=config,
             train=train,
             val=val,
             objective=SequenceGeneration(config.beam_width, config.length_penalty),
@@ -256,14 +255,12 @@ class Seq2SeqKind(Kind):
         )
 
     def build(self, saved: dict) -> Seq2Seq:
-        return Seq2Seq(Seq2SeqConfig(**saved["model"]))
+        return Seq2Seq(Seq2SeqModelConfig(**saved["model"]))
 
-    def restore(self, config, model, saved, metrics) -> TrainedRun:
+    def restore(self, config, model, saved, metrics) -> Seq2SeqRun:
         for key in ("max_output_len", "max_source_len"):
-            value = saved.get(key, 1)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
-                raise ValueError(f"{key!r} must be an integer in [1, 100,000], got {value!r}")
-        return TrainedRun(
+            check_int(key, saved.get(key, 1), most=MOST_DECODED)
+        return Seq2SeqRun(
             self,
             config,
             model,
@@ -275,26 +272,21 @@ class Seq2SeqKind(Kind):
             max_source_len=saved.get("max_source_len"),
         )
 
-    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
-        return {"learning_curves.png": learning_curves_png(history)}
-
-    def summary(self, m: dict) -> str:
-        return (
-            f"held-out exact match {m['val_exact_match']:.2%}, token accuracy "
-            f"{m['val_token_accuracy']:.2%}, token error rate {m['val_token_error_rate']:.2%} "
-            f"on {m['val_size']} pairs; {m['epochs']} epochs (best {m['best_epoch']}), "
-            f"{m['train_seconds']:.1f} s of training"
-        )
+    def pictures(self, finished: Finished) -> dict[str, bytes]:
+        return {"learning_curves.png": learning_curves_png(finished.history)}
 
 
 @dataclass
-class TrainedRun(Run):
+class Seq2SeqRun(Run):
     """A seq2seq model with its vocabularies and the config that made it."""
 
     source_vocab: Vocabulary = None
     target_vocab: Vocabulary = None
     max_output_len: int = 100  # a decoding limit fixed per run, so batching changes nothing
     max_source_len: int | None = None  # the longest training source (None: not recorded)
+
+    predict_options = ("beam_width", "unknown", "attention")
+    evaluate_options = ("unknown",)
 
     @property
     def tokens(self) -> str:
@@ -327,6 +319,41 @@ class TrainedRun(Run):
             )
         return [self.target_vocab.decode(seq) for seq in out]
 
+    def predict_file(
+        self, path=None, *, beam_width=None, unknown=None, attention=False
+    ) -> Predictions:
+        """One target a line for the sources of ``path``, one a line; a warning for sources
+        longer than any in training; with ``attention``, the first source's attention
+        weights drawn (``pictures["attention"]``)."""
+        from rnnlab.data.pairs import read_sequence_lines
+
+        unknown = unknown or "error"
+        sources, names = read_sequence_lines(path, self.tokens, "source")
+        result = Predictions("")
+        long = self.longer_than_training(sources)
+        if long:
+            first = long[0]
+            result.warnings.append(
+                f"{len(long)} source(s) longer than any in training (the first: "
+                f"{names[first]}, {len(sources[first])} tokens); their predictions may be "
+                "cut short"
+            )
+        outputs = self.predict(sources, names=names, unknown=unknown, beam_width=beam_width)
+        if attention:
+            result.pictures["attention"] = self.attention_png(sources[0], outputs[0], unknown)
+        result.text = "".join(self.join(o) + "\n" for o in outputs)
+        return result
+
+    @torch.no_grad()
+    def attention_png(self, source: list[str], output: list[str], unknown="error") -> bytes:
+        """The attention weights of decoding ``source`` (whose output was ``output``)."""
+        self.model.eval()
+        ids = self.encode_sources([source], unknown=unknown).to(model_device(self.model))
+        _, weights = self.model.generate(ids, max_len=self.max_output_len, return_attention=True)
+        if weights[0] is None:
+            raise ValueError("--plot-attention: this run's model has no attention")
+        return attention_png(source, output, weights[0])
+
     def evaluate(self, sources, targets, *, names=None, unknown="error") -> dict:
         data = TokenPairs.encode(
             sources, targets, self.source_vocab, self.target_vocab, unknown=unknown, names=names
@@ -335,6 +362,30 @@ class TrainedRun(Run):
         self.model.eval()
         with torch.no_grad():
             return objective.evaluate(self.model, data, 256)
+
+    def evaluate_file(self, path, *, unknown=None) -> dict:
+        pairs = read_pairs(path, self.tokens)
+        names = [f"{pairs.path}:{line}" for line in pairs.lines]
+        measures = self.evaluate(
+            pairs.sources, pairs.targets, names=names, unknown=unknown or "error"
+        )
+        return {"pairs": len(pairs), **measures}
+
+    def describe(self, m: dict) -> str:
+        return (
+            f"{m['pairs']} pairs: exact match {m['exact_match']:.2%}, token accuracy "
+            f"{m['token_accuracy']:.2%}, token error rate {m['token_error_rate']:.2%}, "
+            f"loss {m['loss']:.4f}"
+        )
+
+    def summary(self) -> str:
+        m = self.metrics
+        return (
+            f"held-out exact match {m['val_exact_match']:.2%}, token accuracy "
+            f"{m['val_token_accuracy']:.2%}, token error rate {m['val_token_error_rate']:.2%} "
+            f"on {m['val_size']} pairs; {m['epochs']} epochs (best {m['best_epoch']}), "
+            f"{m['train_seconds']:.1f} s of training"
+        )
 
     def join(self, tokens: list[str]) -> str:
         return join_tokens(tokens, self.tokens)
@@ -365,3 +416,6 @@ def attention_png(source: list[str], output: list[str], weights) -> bytes:
     fig.colorbar(image, ax=ax, label="attention weight")
     fig.tight_layout()
     return png_bytes(fig, dpi=100)
+
+
+TrainedRun = Seq2SeqRun

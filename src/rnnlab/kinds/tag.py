@@ -15,39 +15,35 @@ from dataclasses import dataclass
 
 import torch
 
-from rnnlab.data.split import hold_out
+from rnnlab.config import one_source, option, override
+from rnnlab.data.split import ValidationConfig, hold_out
 from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
 from rnnlab.data.tagged import read_tagged
 from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.kinds.base import Kind, Prepared, Run
-from rnnlab.kinds.options import option
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
+from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_tagger import CHAR_ENCODERS, SequenceTagger, SequenceTaggerConfig
-from rnnlab.models.tagger import RECURRENT_LAYERS
 from rnnlab.plots.figures import learning_curves_png
+from rnnlab.training.config import TrainingConfig
+from rnnlab.training.devices import model_device
 from rnnlab.training.metrics import is_span_scheme, span_scores
-from rnnlab.training.objectives import model_device
 
 TAG_TASKS = {"neighbours": make_tag_task}
 
 
 @dataclass(frozen=True)
-class TagConfig:
+class TagConfig(EncoderConfig, TrainingConfig, ValidationConfig):
     """Everything that defines a ``tag`` run."""
 
     task: str | None = option("a built-in task", choices=tuple(TAG_TASKS), default=None)
     data: str | None = option("tagged sentences: .conllu, CoNLL columns, or .jsonl", value="path")
-    val: str | None = option(
-        "a validation file (default: hold out --val-fraction of --data)", value="path"
-    )
     label_column: str | None = option(
         "the label: upos (default), xpos, feats:KEY or misc:KEY in CoNLL-U; a column number "
         "in CoNLL files (default: the last)",
         value="text",
     )
     samples: int = option("sentences generated for a built-in task", value="samples", default=4000)
-    val_fraction: float = option("held-out fraction", value="fraction", default=0.1)
-    seed: int = option("seed of data, weights and shuffling", value="seed", default=0)
     embedding_dim: int = option("word embedding size", value="units", default=100)
     char_features: int = option(
         "character features of a word: the character LSTM's units, both ways together, or "
@@ -60,20 +56,14 @@ class TagConfig:
         choices=CHAR_ENCODERS,
         default="lstm",
     )
-    units: int = option("recurrent units, each direction", value="units", default=128)
-    layers: int = option("stacked recurrent layers", value="layers", default=2)
-    cell: str = option("the recurrent cell", choices=tuple(RECURRENT_LAYERS), default="lstm")
-    bidirectional: bool = option(
-        "a one-way tagger (default: bidirectional)", flag="--unidirectional", default=True
-    )
-    dropout: float = option("dropout in [0, 1)", value="dropout", default=0.33)
     locked_dropout: bool = option(
         "one dropout mask per sentence, the same at every word (variational dropout)",
         default=False,
     )
     crf: bool = option("a CRF output layer (the best tag sequence, not tag by tag)", default=False)
     affixes: bool = option(
-        "also read each word's last 1-3 letters and its shape (capitals, digits, hyphens)",
+        "do not read each word's last 1-3 letters and its shape (capitals, digits, hyphens), "
+        "which are read by default",
         flag="--no-affixes",
         default=True,
     )
@@ -82,33 +72,16 @@ class TagConfig:
         value="dropout",
         default=0.25,
     )
-    epochs: int = option("epochs", value="steps", default=10)
-    batch_size: int = option("sentences per step", value="batch", default=64)
-    learning_rate: float = option("peak Adam step size", value="rate", default=0.003)
-    clip_norm: float = option("gradient norm clip", value="positive", default=5.0)
-    schedule: str = option(
-        "learning-rate schedule", choices=("cosine", "constant"), default="cosine"
-    )
-    average: float = option(
-        "decay per step of the moving average of the weights that is validated and kept "
-        "(0: the weights as trained)",
-        value="decay",
-        default=0.999,
-    )
-    patience: int | None = option(
-        "early-stopping patience, in epochs without a better validation accuracy", value="steps"
-    )
+    val_fraction: float = override(ValidationConfig, "val_fraction", 0.1)
+    units: int = override(EncoderConfig, "units", 128)
+    layers: int = override(EncoderConfig, "layers", 2)
+    dropout: float = override(EncoderConfig, "dropout", 0.33)
+    batch_size: int = override(TrainingConfig, "batch_size", 64)
+    clip_norm: float = override(TrainingConfig, "clip_norm", 5.0)
+    average: float = override(TrainingConfig, "average", 0.999)
 
-    def __post_init__(self) -> None:
-        if (self.task is None) == (self.data is None):
-            raise ValueError("give either `task` or `data` (a tagged file), not both or neither.")
-        if self.task is not None and self.task not in TAG_TASKS:
-            raise ValueError(f"`task` must be one of {sorted(TAG_TASKS)}, got {self.task!r}.")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"`val_fraction` must be in (0, 1), got {self.val_fraction}.")
-
-    def resolved(self) -> TagConfig:
-        return self
+    def check(self) -> None:
+        one_source(self)
 
 
 @dataclass
@@ -153,6 +126,7 @@ class TagObjective:
     def __init__(self, labels: Vocabulary) -> None:
         self.labels = labels
         self.spans = is_span_scheme(labels.tokens)
+        self.shown = ("accuracy",)  # on the progress line
         self.metrics = ("accuracy", "unseen_accuracy") + (
             ("span_precision", "span_recall", "span_f1") if self.spans else ()
         )
@@ -224,8 +198,13 @@ class TagKind(Kind):
     config = TagConfig
     description = "one label per token (CoNLL-U, CoNLL columns, JSONL)"
 
-    def prepare(self, config: TagConfig) -> Prepared:
-        corpus = load_tag_corpus(config)
+    def read(self, config: TagConfig) -> TagCorpus:
+        return load_tag_corpus(config)
+
+    def resolve(self, config: TagConfig, data: TagCorpus) -> TagConfig:
+        return config  # no default depends on the data
+
+    def prepare(self, config: TagConfig, corpus: TagCorpus) -> Prepared:
         words, chars, suffixes, labels, rare = _vocabularies(*corpus.train)
         if not config.affixes:
             suffixes = None
@@ -284,18 +263,8 @@ class TagKind(Kind):
             suffixes=Vocabulary(saved["suffixes"]) if "suffixes" in saved else None,
         )
 
-    def pictures(self, history: dict, run: Run) -> dict[str, bytes]:
-        return {"learning_curves.png": _learning_curves_png(history)}
-
-    def summary(self, m: dict) -> str:
-        spans = f", span F1 {m['val_span_f1']:.2%}" if "val_span_f1" in m else ""
-        unseen = m["val_unseen_accuracy"]
-        unseen = "no unseen words" if unseen != unseen else f"unseen words {unseen:.2%}"
-        return (
-            f"held-out token accuracy {m['val_accuracy']:.2%} ({unseen}){spans} on "
-            f"{m['val_size']} sentences; "
-            f"{m['epochs']} epochs, {m['train_seconds']:.1f} s of training"
-        )
+    def pictures(self, finished: Finished) -> dict[str, bytes]:
+        return {"learning_curves.png": _learning_curves_png(finished.history)}
 
 
 @dataclass
@@ -325,7 +294,7 @@ class TagRun(Run):
         data = self.encode(tokens, tags, names)
         return TagObjective(self.labels).evaluate(self.model, data, batch_size)
 
-    def predict_file(self, path=None) -> str:
+    def predict_file(self, path=None) -> Predictions:
         """``rnnlab predict``'s output for the input ``path``: a CoNLL-U file comes back as
         CoNLL-U with the label column filled; anything else gives one label sequence a line."""
         from rnnlab.data.tagged import fill_conllu
@@ -333,14 +302,25 @@ class TagRun(Run):
         sentences, _, conllu = _read_sentences(path, self.config.label_column)
         predicted = self.predict(sentences)
         if conllu is not None and str(path).lower().endswith(".conllu"):
-            return fill_conllu(conllu, predicted, self.config.label_column)
-        return "".join(" ".join(tags) + "\n" for tags in predicted)
+            return Predictions(fill_conllu(conllu, predicted, self.config.label_column))
+        return Predictions("".join(" ".join(tags) + "\n" for tags in predicted))
 
     def evaluate_file(self, path) -> dict:
         """The measures on a tagged file (``rnnlab evaluate --data``)."""
         read = read_tagged(path, label_column=self.config.label_column)
         names = [f"{read.path}:{n}" for n in read.lines]
         return {"sentences": len(read), **self.evaluate(read.tokens, read.tags, names=names)}
+
+    def summary(self) -> str:
+        m = self.metrics
+        spans = f", span F1 {m['val_span_f1']:.2%}" if "val_span_f1" in m else ""
+        unseen = m["val_unseen_accuracy"]
+        unseen = "no unseen words" if unseen != unseen else f"unseen words {unseen:.2%}"
+        return (
+            f"held-out token accuracy {m['val_accuracy']:.2%} ({unseen}){spans} on "
+            f"{m['val_size']} sentences; "
+            f"{m['epochs']} epochs, {m['train_seconds']:.1f} s of training"
+        )
 
 
 def _read_sentences(path, label_column):

@@ -7,13 +7,14 @@ from torch import nn
 from torch.nn.parameter import UninitializedParameter
 
 from rnnlab.layers.initializers import glorot_uniform_
+from rnnlab.limits import is_integer
 
 
 def check_size(value, argument: str, *, allow_none: bool = False) -> None:
     """Raise unless ``value`` is a positive int (or None, when allowed)."""
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_integer(value):
         raise TypeError(f"`{argument}` must be a positive int, got {value!r}.")
     if value < 1:
         raise ValueError(f"`{argument}` must be a positive int, got {value}.")

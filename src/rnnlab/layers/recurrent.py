@@ -406,3 +406,17 @@ class GRU(_CellLayer):
             go_backwards=go_backwards,
             implementation=implementation,
         )
+
+
+RECURRENT_LAYERS: dict[str, type[RNN]] = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+
+
+def recurrent_layer(cell: str, units: int, **kwargs) -> nn.Module:
+    """A ``SimpleRNN``, ``LSTM`` or ``GRU`` layer by name (``"rnn"``, ``"lstm"``, ``"gru"``)."""
+    try:
+        layer_class = RECURRENT_LAYERS[cell]
+    except KeyError:
+        raise ValueError(
+            f"`cell` must be one of {sorted(RECURRENT_LAYERS)}, got {cell!r}."
+        ) from None
+    return layer_class(units, **kwargs)

@@ -2,7 +2,7 @@
 
 from rnnlab.models.encoder_decoder import EncoderDecoder
 from rnnlab.models.registry import MODELS, TUTORIAL_MODELS, build_model
-from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig, Seq2SeqModelConfig
 from rnnlab.models.summary import LayerRow, ModelSummary, summarize
 from rnnlab.models.tagger import Tagger
 
@@ -14,6 +14,7 @@ __all__ = [
     "ModelSummary",
     "Seq2Seq",
     "Seq2SeqConfig",
+    "Seq2SeqModelConfig",
     "Tagger",
     "build_model",
     "summarize",

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from rnnlab.layers import Dense, RepeatVector, TimeDistributed
-from rnnlab.models.tagger import recurrent_layer
+from rnnlab.layers.recurrent import recurrent_layer
 
 
 class EncoderDecoder(nn.Module):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
+from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
 
 DECODERS = ("direct", "recurrent")
 

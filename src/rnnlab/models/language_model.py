@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
 from rnnlab.models.decoding import next_tokens
-from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
 
 State = list[tuple[torch.Tensor, ...]]  # one tuple per layer: (h, c) for an LSTM, (h,) else
 INITS = ("torch", "keras")

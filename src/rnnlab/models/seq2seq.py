@@ -17,16 +17,16 @@ from torch import nn
 
 from rnnlab.layers import Bidirectional
 from rnnlab.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
+from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
 from rnnlab.models.attention import SCORES, Attention
 from rnnlab.models.decoding import beam_search
-from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
 
 PAD_ID, START_ID, END_ID = 0, 1, 2
 CELLS = {"lstm": LSTMCell, "gru": GRUCell, "rnn": SimpleRNNCell}
 
 
 @dataclass(frozen=True)
-class Seq2SeqConfig:
+class Seq2SeqModelConfig:
     """The encoder-decoder's shape; every field is saved with the weights."""
 
     source_vocab_size: int
@@ -88,6 +88,9 @@ class Memory:
         return Memory(rep(self.outputs), rep(self.keys), rep(self.mask))
 
 
+Seq2SeqConfig = Seq2SeqModelConfig  # its name before the seq2seq kind's config took it
+
+
 class Seq2Seq(nn.Module):
     r"""Encoder-decoder over token ids.
 
@@ -100,7 +103,7 @@ class Seq2Seq(nn.Module):
     :math:`\tilde h_t = \tanh(W_c [c_t; h_t])`. Without attention, from :math:`h_t`.
     """
 
-    def __init__(self, config: Seq2SeqConfig) -> None:
+    def __init__(self, config: Seq2SeqModelConfig) -> None:
         super().__init__()
         c = config
         self.config = c

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.layers import Bidirectional
-from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
+from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
 
 
 def _mean(x, mask):

@@ -27,7 +27,7 @@ from torch import nn
 from rnnlab.data.tagged_dataset import SHAPES, SUFFIXES
 from rnnlab.layers import Bidirectional
 from rnnlab.layers.crf import CRF
-from rnnlab.models.tagger import RECURRENT_LAYERS, recurrent_layer
+from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
 
 UNK_ID = 3
 CHAR_ENCODERS = ("lstm", "cnn")

@@ -9,20 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnlab.layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN, TimeDistributed
-
-RECURRENT_LAYERS: dict[str, type[nn.Module]] = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
-
-
-def recurrent_layer(cell: str, units: int, **kwargs) -> nn.Module:
-    """A ``SimpleRNN``, ``LSTM`` or ``GRU`` layer by name (``"rnn"``, ``"lstm"``, ``"gru"``)."""
-    try:
-        layer_class = RECURRENT_LAYERS[cell]
-    except KeyError:
-        raise ValueError(
-            f"`cell` must be one of {sorted(RECURRENT_LAYERS)}, got {cell!r}."
-        ) from None
-    return layer_class(units, **kwargs)
+from rnnlab.layers import Bidirectional, Dense, TimeDistributed
+from rnnlab.layers.recurrent import recurrent_layer
 
 
 class Tagger(nn.Module):

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.data import SequenceDataset, TokenPairs
+from rnnlab.training.devices import model_device
 from rnnlab.training.losses import get_loss
 from rnnlab.training.metrics import round_to_tokens, sequence_accuracy, token_sequence_metrics
 
@@ -45,12 +46,6 @@ class Objective(Protocol):
 
     def predict(self, model: nn.Module, data, batch_size: int):
         """The model's predictions for every example, in order."""
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """Where ``model``'s parameters are (the CPU for a model without any)."""
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 class ValueRegression:
@@ -111,6 +106,7 @@ class SequenceGeneration:
     """
 
     metrics = ("exact_match", "token_accuracy", "token_error_rate")
+    shown = ("exact_match", "token_accuracy")  # on the progress line
     lower_is_better = ("token_error_rate",)
     unit = "tokens"
 

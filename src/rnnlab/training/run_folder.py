@@ -31,6 +31,7 @@ CONFIG, WEIGHTS, HISTORY, METRICS, CHECKPOINT = (
     "metrics.json",
     "checkpoint",
 )
+RESUME = "resume.json"  # what an unfinished run needs to start again; removed when it ends
 
 
 RUN_FILES = (CONFIG, WEIGHTS, HISTORY, METRICS)
@@ -129,6 +130,19 @@ def read_json(path: Path):
         raise RunFolderError(f"{path}: not usable JSON ({exc})") from None
     except RecursionError:
         raise RunFolderError(f"{path}: JSON nested too deeply") from None
+
+
+def recorded_placement(out: Path) -> tuple[str, str] | None:
+    """The device type and precision an interrupted run in ``out`` trained with, as its
+    ``resume.json`` records them (None: no record, or none readable)."""
+    try:
+        recorded = json.loads((Path(out) / RESUME).read_text(encoding="utf-8"))["placement"]
+        device, precision = recorded["device"], recorded["precision"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if isinstance(device, str) and isinstance(precision, str):
+        return device, precision
+    return None
 
 
 def has_checkpoint(out: Path) -> bool:

@@ -22,13 +22,19 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from rnnlab.limits import check_int
 from rnnlab.training import distributed
 from rnnlab.training.callbacks import Callback
-from rnnlab.training.devices import DeviceMemoryError, Precision, is_device_out_of_memory
+from rnnlab.training.devices import (
+    DeviceMemoryError,
+    Precision,
+    is_device_out_of_memory,
+    model_device,
+)
 from rnnlab.training.history import History
-from rnnlab.training.objectives import Objective, model_device
+from rnnlab.training.objectives import Objective
 from rnnlab.training.optimizers import make_optimizer
-from rnnlab.training.schedules import get_schedule
+from rnnlab.training.schedules import WARMUP, get_schedule
 
 
 class NonFiniteLossError(ValueError):
@@ -60,6 +66,7 @@ class Trainer:
         seed: seed of the shuffling (a local generator; None for a random one).
         clip_norm: clip the gradients' global norm to this (None: no clipping).
         schedule: ``"constant"`` (default) or ``"cosine"`` learning rate over the run.
+        warmup: the fraction of the steps a cosine schedule warms up over (0.02).
         monitor: the validation number early stopping watches (default ``"val_exact_match"``;
             ``val_`` and one of the objective's ``metrics``, or ``val_loss``); whether lower
             is better comes from the objective.
@@ -90,6 +97,7 @@ class Trainer:
         seed: int | None = None,
         clip_norm: float | None = None,
         schedule: str = "constant",
+        warmup: float = WARMUP,
         monitor: str = "val_exact_match",
         patience: int | None = None,
         average: float | None = None,
@@ -98,8 +106,7 @@ class Trainer:
         precision: str | Precision = "fp32",
         group: distributed.Group | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+        check_int("batch_size", batch_size)
         if eval_batch_size is not None and (
             isinstance(eval_batch_size, bool)
             or not isinstance(eval_batch_size, int)
@@ -132,7 +139,7 @@ class Trainer:
         self.timing: dict[str, float] = {}  # the last epoch's seconds and throughput
         self.optimizer = make_optimizer(optimizer, model.parameters(), learning_rate)
         self.learning_rate = learning_rate
-        self.schedule = get_schedule(schedule)
+        self.schedule = get_schedule(schedule, warmup)
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.shuffle = shuffle
@@ -154,6 +161,12 @@ class Trainer:
 
     # -- training ---------------------------------------------------------------------------
 
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The numbers an epoch's progress line shows: the losses and the validation
+        measures the objective headlines (its ``shown``)."""
+        return ("loss", "val_loss", *(f"val_{m}" for m in getattr(self.objective, "shown", ())))
+
     def fit(self, train, *, epochs: int = 10, validation=None) -> History:
         """Train until ``epochs`` epochs are done (counting those of a resumed run) or early
         stopping ends it; returns the per-epoch ``History``.
@@ -161,8 +174,7 @@ class Trainer:
         Logged each epoch: ``loss`` (the mean training loss over the epoch's batches, as Keras
         reports it), ``lr``, and with ``validation`` its metrics prefixed ``val_``.
         """
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"`epochs` must be a positive int, got {epochs!r}.")
+        check_int("epochs", epochs)
         if self.patience is not None and validation is None:
             raise ValueError("early stopping (`patience`) needs `validation` data.")
         steps = -(-len(train) // self.batch_size)

@@ -46,6 +46,7 @@ from typing import Any
 
 import torch
 
+from rnnlab.limits import check_int
 from rnnlab.training.callbacks import Callback
 
 Run = Callable[[Sequence[Callback]], Any]  # a run: given its callbacks, returns its result
@@ -98,8 +99,7 @@ def run_all(
     runs going than cores), for work this process will need afterwards, such as importing
     what draws the results; without workers, after the runs.
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"`jobs` must be a positive integer, got {jobs!r}.")
+    check_int("jobs", jobs)
     callbacks = [callbacks_for(index) for index in range(len(runs))]
     jobs = min(jobs, len(runs))
     with torch_threads(1):  # forked workers inherit it
