@@ -1,12 +1,14 @@
 # Two commands on a fresh machine with Python 3.11:
 #   make run    install everything into .venv and run the tutorial (`rnnlab compare`)
-#   make test   install everything into .venv, lint, check formatting and run the test suite
+#   make test   install everything into .venv, lint, check formatting and run the whole test suite
+# While developing:
+#   make check  lint and the tests not marked slow (under 2 minutes)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench compile clean
+.PHONY: run test check lint bench compile clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +28,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+# the whole suite, with the 15 slowest tests named at the end
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
+
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: compile
 	$(BIN)/python -m benchmarks

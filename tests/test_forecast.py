@@ -385,6 +385,46 @@ def test_resume_gives_the_same_forecasts_as_an_uninterrupted_run(series_file, tm
     assert full.metrics["mase"] == resumed.metrics["mase"]
 
 
+def test_a_run_interrupted_while_calibrating_resumes_there(series_file, tmp_path, capsys):
+    """Calibration is a phase of its own: shown under its name, checkpointed, and resumed
+    where it was interrupted, to the same run as an uninterrupted one."""
+    from rnnlab.training import Callback
+
+    config = ForecastConfig(
+        data=str(series_file), horizon=5, units=8, epochs=4, intervals="conformal"
+    )
+    full = train(config, tmp_path / "full")
+
+    class Interrupt(Exception):
+        pass
+
+    class StopWhileCalibrating(Callback):
+        phase = None
+
+        def on_phase(self, name):
+            self.phase = name
+
+        def on_epoch_begin(self, epoch):
+            if self.phase == "calibrate" and epoch == 2:
+                raise Interrupt
+
+    out = tmp_path / "resumed"
+    with pytest.raises(Interrupt):
+        train(config, out, callbacks=[StopWhileCalibrating()])
+    assert (out / "checkpoint.calibrate").is_dir() and (out / "checkpoint").is_dir()
+    code, _, err = run(["train", "--resume", str(out)], capsys)
+    assert code == 0
+    assert "calibrate: Epoch 3/4" in err and "calibrate: Epoch 1/4" not in err
+    assert "train: Epoch" not in err  # training itself had finished
+    assert not any(p.name.startswith("checkpoint") for p in out.iterdir())
+    resumed = rnnlab.load(out)
+    assert full.state["interval_widths"] == resumed.state["interval_widths"]
+    for (k, a), b in zip(
+        full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), k
+
+
 def test_log_transform_needs_positive_values_and_forecasts_them(tmp_path, capsys):
     path = wide_csv(tmp_path / "pos.csv", {"a": np.exp(cycles(120) / 20)})
     out = tmp_path / "run"
@@ -400,14 +440,26 @@ def test_log_transform_needs_positive_values_and_forecasts_them(tmp_path, capsys
     assert code == 2 and "series 'a' has values <= 0; --transform log expected positive" in err
 
 
-def test_a_run_of_many_epochs_prints_about_a_hundred_epoch_lines(series_file, tmp_path, capsys):
-    out = tmp_path / "run"
-    args = ["train", "--data", str(series_file), "--horizon", "5", "--units", "4"]
-    code, _, err = run([*args, "--epochs", "250", "--backtest", "0", "--out", str(out)], capsys)
-    assert code == 0
-    epochs = [line.split()[2] for line in err.splitlines() if line.startswith("train: Epoch")]
+def test_a_run_of_many_epochs_prints_about_a_hundred_epoch_lines():
+    """A forecaster on one series trains hundreds of epochs of one step each: the progress
+    bar prints the first, every k-th and the last epoch's line."""
+    import io
+
+    from rnnlab.cli.progress import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar("train", stream=stream)
+    bar.on_train_begin(epochs=250, steps_per_epoch=1)
+    for epoch in range(250):
+        bar.on_epoch_begin(epoch)
+        bar.on_batch_end(0, {"loss": 1.0})
+        bar.on_epoch_end(epoch, {"loss": 1.0, "val_loss": 2.0, "lr": 0.1})
+    bar.on_train_end({})
+    lines = [line for line in stream.getvalue().splitlines() if line.startswith("train: Epoch")]
+    epochs = [line.split()[2] for line in lines]
     assert epochs[0] == "1/250" and epochs[1] == "3/250" and epochs[-1] == "250/250"
     assert len(epochs) == 1 + 250 // 3 + 1
+    assert "loss: 1.0000 - val_loss: 2.0000" in lines[0] and "lr" not in lines[0]
 
 
 def test_lags_are_read_beside_each_step(tmp_path, capsys):

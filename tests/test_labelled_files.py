@@ -6,9 +6,9 @@ from importlib.resources import as_file, files
 import numpy as np
 import pytest
 
+from rnnlab.data.feature_scaler import FeatureScaler
 from rnnlab.data.files import InputFileError
 from rnnlab.data.labelled import (
-    FeatureScaler,
     LabelledFileError,
     LabelledSequences,
     read_labelled,

@@ -112,9 +112,9 @@ def test_fit_reports_to_callbacks_and_history():
 
 
 def test_trainer_rejects_bad_options():
-    with pytest.raises(ValueError, match=r"`batch_size` must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"`batch_size` must be a positive integer, got 0"):
         Trainer(Tagger(units=4), ValueRegression(), batch_size=0)
-    with pytest.raises(ValueError, match=r"`epochs` must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"`epochs` must be a positive integer, got 0"):
         Trainer(Tagger(units=4), ValueRegression()).fit(copy_data(4), epochs=0)
     with pytest.raises(ValueError, match=r"`loss` must be one of \['mse'\], got 'mae'"):
         Trainer(Tagger(units=4), ValueRegression("mae"))

@@ -17,7 +17,7 @@ Packages, from the bottom up (each imports only those below it):
 Importing ``rnnlab`` itself is cheap; PyTorch is imported by the subpackages that need it.
 """
 
-__version__ = "0.1.0"
+from rnnlab.version import __version__ as __version__
 
 
 def load(run_dir, *, device=None):

@@ -45,10 +45,10 @@ COMMANDS = (
 
 
 def build_parser() -> Parser:
-    import rnnlab
+    from rnnlab.version import __version__
 
     parser = Parser(prog="rnnlab", description="Recurrent sequence models on PyTorch.")
-    parser.add_argument("--version", action="version", version=f"rnnlab {rnnlab.__version__}")
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     parser.add_argument(
         "--debug",
         action="store_true",

@@ -43,6 +43,9 @@ class ProgressBar(Callback):
         self.bar: tqdm | None = None
         self.epoch = 0
 
+    def on_phase(self, name):
+        self.label = name  # its epoch lines begin with the phase's name
+
     def on_train_begin(self, *, epochs, steps_per_epoch):
         from tqdm import tqdm  # here, not at start-up: importing it takes 0.03 s
 

@@ -171,7 +171,7 @@ class BottleneckResult:
         return [r[name] for r in self.runs[model]]
 
     def to_dict(self) -> dict:
-        import rnnlab
+        from rnnlab.version import __version__
 
         return {
             "config": {
@@ -188,7 +188,7 @@ class BottleneckResult:
                 }
                 for name, runs in self.runs.items()
             },
-            "versions": {"rnnlab": rnnlab.__version__, "torch": torch.__version__},
+            "versions": {"rnnlab": __version__, "torch": torch.__version__},
         }
 
     def table(self) -> str:

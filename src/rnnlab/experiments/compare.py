@@ -136,14 +136,14 @@ class CompareResult:
     models: list[ModelResult] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        import rnnlab
+        from rnnlab.version import __version__
 
         return {
             "config": {**asdict(self.config), "models": list(self.config.models)},
             "train_size": self.train_size,
             "test_size": self.test_size,
             "models": {m.name: m.to_dict() for m in self.models},
-            "versions": {"rnnlab": rnnlab.__version__, "torch": torch.__version__},
+            "versions": {"rnnlab": __version__, "torch": torch.__version__},
         }
 
     def save(self, out_dir: str | Path) -> list[Path]:

@@ -192,14 +192,14 @@ class GradientsResult:
     trained: dict[str, CellGradients] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        import rnnlab
+        from rnnlab.version import __version__
 
         return {
             "config": {**asdict(self.config), "cells": list(self.config.cells)},
             "loss": "squared error of the adding-problem prediction at the last step",
             "cells": {name: c.to_dict() for name, c in self.initial.items()},
             "trained": {name: c.to_dict() for name, c in self.trained.items()} or None,
-            "versions": {"rnnlab": rnnlab.__version__, "torch": torch.__version__},
+            "versions": {"rnnlab": __version__, "torch": torch.__version__},
         }
 
     def save(self, out_dir: str | Path) -> list[Path]:

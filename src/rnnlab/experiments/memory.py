@@ -82,7 +82,7 @@ class MemoryResult:
         return [s[key] for s in self.scores[task][cell]]
 
     def to_dict(self) -> dict:
-        import rnnlab
+        from rnnlab.version import __version__
 
         tasks = {}
         for name, cells in self.scores.items():
@@ -106,7 +106,7 @@ class MemoryResult:
                 "cells": list(self.config.cells),
             },
             "tasks": tasks,
-            "versions": {"rnnlab": rnnlab.__version__, "torch": torch.__version__},
+            "versions": {"rnnlab": __version__, "torch": torch.__version__},
         }
 
     def save(self, out_dir: str | Path) -> list[Path]:

@@ -1,26 +1,11 @@
-"""Keras 3 ``.keras`` files as rnnlab modules whose outputs equal Keras's.
+"""Keras 3 ``.keras`` files read as rnnlab modules whose outputs equal Keras's.
 
 A ``.keras`` file is a zip of ``config.json`` (the model's layers and how they connect),
 ``metadata.json`` and ``model.weights.h5``. ``load_keras`` reads the JSON and the HDF5 (with
 h5py; nothing is unpickled, and archives that are not zips, lack a member, hold more than
 ``MOST_BYTES`` or are otherwise malformed are refused in one line) and builds a
-``KerasModel``: rnnlab layers (whose weights have Keras's layout, so they are copied as they
-are: LSTM gates input, forget, cell, output; GRU in either ``reset_after`` layout) wired as
-the Sequential or functional model was, states passed between layers included
-(``return_state``, ``initial_state``).
-
-Supported layers: Input, LSTM, GRU, SimpleRNN, Bidirectional (every merge mode), Dense,
-TimeDistributed (of Dense), RepeatVector, Embedding (``mask_zero`` too), Masking and Dropout
-(a no-op at inference). Anything else, a stateful layer or a custom object is refused with
-one line naming the layer. Regularisers and constraints are ignored: they act on training,
-not on the forward pass.
-
-Masks follow Keras: ``Embedding(mask_zero=True)`` and ``Masking`` make one, recurrent layers
-read it (a masked step leaves the state unchanged), and it flows on through layers that keep
-the time axis. At a masked step Keras's recurrent layers output the previous step's output
-(``zero_output_for_mask=False``, their default) where rnnlab's write zeros; the import
-repeats the previous output as Keras does, and writes zeros where the layer's config says
-``zero_output_for_mask=True`` (as Keras sets it inside ``Bidirectional``).
+``rnnlab.models.keras_model.KerasModel`` from them: which layers are supported, and how
+masks and states follow Keras, is said there.
 """
 
 from __future__ import annotations

@@ -32,8 +32,9 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from rnnlab.training import Trainer
+from rnnlab.training import Callback, Trainer
 from rnnlab.training.devices import Placement
+from rnnlab.training.run_folder import CHECKPOINT, has_checkpoint, read_checkpoint, write_checkpoint
 
 
 @dataclass
@@ -54,6 +55,48 @@ class Prepared:
     activation_bytes: int = 0  # an estimate for one batch of the longest sequences
     sizes: str = ""  # what the estimate is of, for its message
     placement: Placement = field(default_factory=Placement)  # where the run trains
+
+
+@dataclass
+class Phase:
+    """A fit after training (a calibration, say), shown and checkpointed as a phase of its
+    own: its callbacks hear ``on_phase(name)`` before it starts, its trainer's state is
+    written after every epoch to ``checkpoint.NAME`` in the run folder, and a run
+    interrupted during it resumes there."""
+
+    name: str
+    callbacks: list = field(default_factory=list)
+    out: Path | None = None  # the run folder (None: nothing is written, as on ranks > 0)
+    group: Any = None  # the processes of a distributed run (None: this one)
+
+    @property
+    def checkpoint(self) -> str:
+        return f"{CHECKPOINT}.{self.name}"
+
+    def fit(self, trainer: Trainer, data, epochs: int):
+        """``trainer.fit(data, epochs)``, resumed from this phase's checkpoint if there is
+        one, checkpointed after every epoch."""
+        for callback in self.callbacks:
+            callback.on_phase(self.name)
+        saved = None
+        if self.out is not None and has_checkpoint(self.out, self.checkpoint):
+            saved = read_checkpoint(self.out, self.checkpoint)
+        if self.group is not None:
+            saved = self.group.from_main(saved)
+        if saved is not None:
+            trainer.load_state(*saved)
+        trainer.callbacks = [*trainer.callbacks, *self.callbacks]
+        if self.out is not None:
+            trainer.callbacks.append(_PhaseCheckpoint(self, trainer))
+        return trainer.fit(data, epochs=epochs)
+
+
+class _PhaseCheckpoint(Callback):
+    def __init__(self, phase: Phase, trainer: Trainer) -> None:
+        self.phase, self.trainer = phase, trainer
+
+    def on_epoch_end(self, epoch, logs):
+        write_checkpoint(self.phase.out, *self.trainer.state(), name=self.phase.checkpoint)
 
 
 @dataclass
@@ -116,10 +159,10 @@ class Kind(ABC):
         config = self.resolve(config, data)
         return config, data, self.prepare(config, data)
 
-    def calibrate(self, model: nn.Module, prepared: Prepared, config, callbacks=()) -> dict:
+    def calibrate(self, model: nn.Module, prepared: Prepared, config, phase: Phase) -> dict:
         """State that only the trained model gives (calibrated interval widths, say), saved
-        in ``config.json`` beside ``prepared.state``; a second fit it makes tells
-        ``callbacks`` of its progress."""
+        in ``config.json`` beside ``prepared.state``; a second fit goes through
+        ``phase.fit``, so that it is shown and resumed as a phase of its own."""
         return {}
 
     def report(self, finished: Finished) -> dict:

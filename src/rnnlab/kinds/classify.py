@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.config import option, override
-from rnnlab.data.labelled import FeatureScaler, LabelledSequences, read_labelled
+from rnnlab.data.feature_scaler import FeatureScaler
+from rnnlab.data.labelled import LabelledSequences, read_labelled
 from rnnlab.data.labelled_dataset import LabelledData
 from rnnlab.data.split import ValidationConfig, hold_out
 from rnnlab.data.vocab import Vocabulary
@@ -161,12 +162,8 @@ class ClassifyKind(Kind):
             vocab_size=len(encoder.vocab) if encoder.vocab is not None else None,
             features=read.features,
             embedding_dim=config.embedding_dim,
-            units=config.units,
-            layers=config.layers,
-            cell=config.cell,
-            bidirectional=config.bidirectional,
+            **config.encoder(),
             pooling=config.pooling,
-            dropout=config.dropout,
             members=config.ensemble,
         )
         longest = max(len(s) for s in [*train[0], *val[0]])

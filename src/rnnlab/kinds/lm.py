@@ -221,10 +221,7 @@ class LMKind(Kind):
         shape = LanguageModelConfig(
             vocab_size=len(vocab),
             embedding_dim=config.embedding_dim,
-            units=config.units,
-            layers=config.layers,
-            cell=config.cell,
-            dropout=config.dropout,
+            **config.encoder(),
             tie_weights=config.tie_weights,
         )
         state = {

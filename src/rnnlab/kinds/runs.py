@@ -29,7 +29,7 @@ import torch
 
 from rnnlab.config import check_values
 from rnnlab.data.files import atomic_write_text, check_output_folder, folder_owner, mark_folder
-from rnnlab.kinds.base import Finished, Prepared, Run, run_trainer
+from rnnlab.kinds.base import Finished, Phase, Prepared, Run, run_trainer
 from rnnlab.kinds.registry import KINDS, kind_named, kind_of
 from rnnlab.training import Callback
 from rnnlab.training.devices import Placement, check_precision, describe_device
@@ -136,7 +136,8 @@ def train(
         kept = "the last good epoch's checkpoint" if has_checkpoint(out) else "no checkpoint yet"
         raise ValueError(f"{exc}; the run folder {out} keeps {kept}") from None
     shown = [c for c in callbacks if c is not checkpoint]
-    calibrated = kind.calibrate(model, prepared, config, shown)  # saved with the rest
+    phase = Phase("calibrate", shown, out if main else None, group)
+    calibrated = kind.calibrate(model, prepared, config, phase)  # saved with the rest
     prepared.state.update(calibrated)
     run_config.update(calibrated)
     seconds = time.perf_counter() - start

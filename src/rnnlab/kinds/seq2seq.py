@@ -19,7 +19,7 @@ from rnnlab.data.pairs import TOKENIZATIONS, join_tokens
 from rnnlab.data.split import ValidationConfig, hold_out
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
-from rnnlab.limits import check_int
+from rnnlab.limits import is_integer
 from rnnlab.models.attention import SCORES
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqModelConfig
@@ -189,12 +189,8 @@ def model_config(config: Seq2SeqConfig, source_vocab: Vocabulary, target_vocab: 
         source_vocab_size=len(source_vocab),
         target_vocab_size=len(target_vocab),
         embedding_dim=config.embedding_dim,
-        units=config.units,
-        layers=config.layers,
-        cell=config.cell,
-        bidirectional=config.bidirectional,
+        **config.encoder(),
         attention=config.attention,
-        dropout=config.dropout,
     )
 
 
@@ -258,8 +254,10 @@ class Seq2SeqKind(Kind):
         return Seq2Seq(Seq2SeqModelConfig(**saved["model"]))
 
     def restore(self, config, model, saved, metrics) -> Seq2SeqRun:
-        for key in ("max_output_len", "max_source_len"):
-            check_int(key, saved.get(key, 1), most=MOST_DECODED)
+        for key in ("max_output_len", "max_source_len"):  # keys of config.json, not options
+            value = saved.get(key, 1)
+            if not is_integer(value) or not 1 <= value <= MOST_DECODED:
+                raise ValueError(f"{key!r} must be an integer in [1, 100,000], got {value!r}")
         return Seq2SeqRun(
             self,
             config,

@@ -7,7 +7,7 @@ Each kind's config inherits one of them and states only the defaults that differ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from rnnlab.config import Config, option
 from rnnlab.layers.recurrent import RECURRENT_LAYERS
@@ -22,6 +22,14 @@ class RecurrentConfig(Config):
     layers: int = option("stacked recurrent layers", value="layers", default=1)
     dropout: float | None = option("dropout in [0, 1)", value="dropout", default=0.0)
 
+    def encoder(self) -> dict:
+        """The fields of this section, as the models' configs take them."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in self.section()}
+
+    @classmethod
+    def section(cls) -> tuple[str, ...]:
+        return ("cell", "units", "layers", "dropout")
+
 
 @dataclass(frozen=True)
 class EncoderConfig(RecurrentConfig):
@@ -30,3 +38,7 @@ class EncoderConfig(RecurrentConfig):
     bidirectional: bool = option(
         "a one-way encoder (default: bidirectional)", flag="--unidirectional", default=True
     )
+
+    @classmethod
+    def section(cls) -> tuple[str, ...]:
+        return (*super().section(), "bidirectional")

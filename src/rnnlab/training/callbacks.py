@@ -6,6 +6,10 @@ from __future__ import annotations
 class Callback:
     """Hooks called by ``Trainer.fit``; ``logs`` is a dict of the numbers so far."""
 
+    def on_phase(self, name: str) -> None:
+        """A phase after training begins (``calibrate``, say): the fits that follow are
+        its own."""
+
     def on_train_begin(self, *, epochs: int, steps_per_epoch: int) -> None: ...
 
     def on_epoch_begin(self, epoch: int) -> None: ...

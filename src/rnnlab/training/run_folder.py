@@ -80,7 +80,7 @@ def write_run(
         "files": {WEIGHTS: _sha256(weights), CONFIG: _sha256(config_text.encode("utf-8"))},
     }
     atomic_write_text(out / METRICS, json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(out / CHECKPOINT, ignore_errors=True)
+    remove_checkpoints(out)
 
 
 def read_run(path: Path) -> tuple[dict, dict[str, torch.Tensor], dict]:
@@ -145,17 +145,24 @@ def recorded_placement(out: Path) -> tuple[str, str] | None:
     return None
 
 
-def has_checkpoint(out: Path) -> bool:
-    """Whether ``out`` holds a checkpoint to resume from."""
-    return any((Path(out) / name).is_dir() for name in (CHECKPOINT, CHECKPOINT + ".old"))
+def has_checkpoint(out: Path, name: str = CHECKPOINT) -> bool:
+    """Whether ``out`` holds a checkpoint (``name``: of a phase, see
+    ``rnnlab.kinds.base.Phase``) to resume from."""
+    return any((Path(out) / folder).is_dir() for folder in (name, name + ".old"))
+
+
+def remove_checkpoints(out: Path) -> None:
+    """Remove every checkpoint in ``out``: training's and each phase's."""
+    for folder in Path(out).glob(CHECKPOINT + "*"):
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_run_files(out: Path, extra: tuple[str, ...] = ()) -> None:
     """Remove the files a run wrote into ``out`` (and ``extra``), nothing else."""
     for name in (*RUN_FILES, *extra):
         (out / name).unlink(missing_ok=True)
-    for name in (CHECKPOINT, CHECKPOINT + ".new", CHECKPOINT + ".old"):
-        shutil.rmtree(out / name, ignore_errors=True)
+    remove_checkpoints(out)
 
 
 def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path: Path) -> None:
@@ -177,10 +184,13 @@ def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path:
     model.load_state_dict(weights)
 
 
-def write_checkpoint(out: Path, tensors: dict[str, torch.Tensor], numbers: dict) -> None:
-    """Replace ``out/checkpoint`` as a whole: write a new folder, then swap it in."""
+def write_checkpoint(
+    out: Path, tensors: dict[str, torch.Tensor], numbers: dict, name: str = CHECKPOINT
+) -> None:
+    """Replace ``out/checkpoint`` (or ``out/NAME``) as a whole: write a new folder, then
+    swap it in."""
     out.mkdir(parents=True, exist_ok=True)
-    fresh, old, final = out / (CHECKPOINT + ".new"), out / (CHECKPOINT + ".old"), out / CHECKPOINT
+    fresh, old, final = out / (name + ".new"), out / (name + ".old"), out / name
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir()
     (fresh / "state.safetensors").write_bytes(save(tensors))
@@ -191,10 +201,10 @@ def write_checkpoint(out: Path, tensors: dict[str, torch.Tensor], numbers: dict)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_checkpoint(out: Path) -> tuple[dict[str, torch.Tensor], dict]:
-    folder = Path(out) / CHECKPOINT
-    if not folder.is_dir() and (Path(out) / (CHECKPOINT + ".old")).is_dir():
-        folder = Path(out) / (CHECKPOINT + ".old")  # interrupted between the two renames
+def read_checkpoint(out: Path, name: str = CHECKPOINT) -> tuple[dict[str, torch.Tensor], dict]:
+    folder = Path(out) / name
+    if not folder.is_dir() and (Path(out) / (name + ".old")).is_dir():
+        folder = Path(out) / (name + ".old")  # interrupted between the two renames
     if not folder.is_dir():
         raise RunFolderError(f"{out}: no checkpoint to resume from")
     try:

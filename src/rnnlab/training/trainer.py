@@ -183,7 +183,10 @@ class Trainer:
             self._step_module = distributed.wrap(self.model, self.objective, self.group)
         for cb in self.callbacks:
             cb.on_train_begin(epochs=epochs, steps_per_epoch=steps)
-        for epoch in range(self.history.epochs, epochs):
+        first = self.history.epochs
+        if first and self._stopped_after(first - 1):
+            first = epochs  # a resumed run that had stopped early: nothing more to train
+        for epoch in range(first, epochs):
             for cb in self.callbacks:
                 cb.on_epoch_begin(epoch)
             if self.group is not None:
@@ -215,6 +218,11 @@ class Trainer:
             cb.on_train_end(self.history.last())
         return self.history
 
+    def _stopped_after(self, epoch: int) -> bool:
+        """Whether early stopping ended training after ``epoch``."""
+        best = self.best["epoch"]
+        return self.patience is not None and best is not None and epoch - best >= self.patience
+
     def _update_best(self, epoch: int, logs: dict) -> bool:
         """Record the best epoch; True when early stopping should end training."""
         if self.patience is None:
@@ -225,7 +233,7 @@ class Trainer:
         if best is None or (value < best if lower else value > best):
             weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.best = {"value": value, "epoch": epoch, "weights": weights}
-        return epoch - self.best["epoch"] >= self.patience
+        return self._stopped_after(epoch)
 
     def _train_epoch(self, train, epoch: int) -> tuple[float, float]:
         """One epoch's steps; returns the mean training loss and the loss's units trained

@@ -1,0 +1,89 @@
+"""``Backtest``: forecasts and measures of rnnlab and the baselines on the last windows of
+series, and its table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlab.forecast_measures import coverage, mase, smape
+
+BASELINE_NAMES = {
+    "naive": "naive",
+    "seasonal_naive": "seasonal naive",
+    "theta": "Theta",
+    "ets": "ETS",
+}
+
+
+@dataclass
+class Backtest:
+    """Forecasts and measures of rnnlab and the baselines on the last windows of series."""
+
+    horizon: int
+    windows: int
+    forecasts: dict  # method -> list over (series, window) of (H,) arrays
+    intervals: list  # over (series, window): ((H,), (H,)) lower and upper
+    actuals: list  # over (series, window): (H,) arrays
+    scales: list  # over (series, window): the MASE scale
+    cuts: list  # over (series, window): (series index, cut)
+    fallbacks: dict
+
+    def measures(self) -> dict:
+        out = {"backtest_windows": self.windows, "backtest_forecasts": len(self.actuals)}
+        for method, forecasts in self.forecasts.items():
+            prefix = "" if method == "rnnlab" else f"{method}_"
+            scores = [
+                mase(a, f, s) for a, f, s in zip(self.actuals, forecasts, self.scales, strict=True)
+            ]
+            out[f"{prefix}mase"] = (
+                float(np.nanmean(scores)) if np.isfinite(scores).any() else math.nan
+            )
+            out[f"{prefix}smape"] = float(
+                np.mean([smape(a, f) for a, f in zip(self.actuals, forecasts, strict=True)])
+            )
+        lower = np.concatenate([lo for lo, _ in self.intervals])
+        upper = np.concatenate([hi for _, hi in self.intervals])
+        out["interval_coverage"] = coverage(np.concatenate(self.actuals), lower, upper)
+        out["baseline_fallbacks"] = {k: v for k, v in self.fallbacks.items() if v}
+        # a constant history has no MASE scale: its forecasts count in sMAPE, not in MASE
+        out["mase_undefined"] = int(np.sum(~np.isfinite(self.scales)))
+        return out
+
+    def last_windows(self, count: int) -> Backtest:
+        """The last window of each of the first ``count`` series alone."""
+        rows = [self.windows * (i + 1) - 1 for i in range(count)]
+        pick = lambda values: [values[k] for k in rows]  # noqa: E731
+        return Backtest(
+            self.horizon,
+            1,
+            {method: pick(values) for method, values in self.forecasts.items()},
+            pick(self.intervals),
+            pick(self.actuals),
+            pick(self.scales),
+            pick(self.cuts),
+            self.fallbacks,
+        )
+
+
+def backtest_table(m: dict) -> str:
+    """rnnlab beside each baseline: MASE, sMAPE, and MASE as a ratio to rnnlab's."""
+    rows = [("rnnlab", m["mase"], m["smape"])]
+    rows += [
+        (label, m[f"{key}_mase"], m[f"{key}_smape"])
+        for key, label in BASELINE_NAMES.items()
+        if f"{key}_mase" in m
+    ]
+    windows = m["backtest_windows"]
+    head = (
+        f"backtest: {m['backtest_forecasts']} forecasts ({windows} window"
+        f"{'s' if windows != 1 else ''} a series); interval coverage "
+        f"{m['interval_coverage']:.0%}"
+    )
+    lines = [head, f"{'method':<16}{'MASE':>8}{'sMAPE':>9}{'MASE / rnnlab':>15}"]
+    for label, mase_value, smape_value in rows:
+        ratio = mase_value / m["mase"] if m["mase"] else math.nan
+        lines.append(f"{label:<16}{mase_value:>8.3f}{smape_value:>8.2f}%{ratio:>15.2f}")
+    return "\n".join(lines)

@@ -1,0 +1,182 @@
+"""``ForecastKind``: the series read, the defaults resolved, the windows prepared, the
+calibration, the backtest report and the pictures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnlab.data.files import InputFileError
+from rnnlab.data.series import SeriesSet
+from rnnlab.data.series_windows import (
+    SERIES_FEATURES,
+    SeriesScaling,
+    SeriesWindows,
+)
+from rnnlab.kinds.base import Finished, Kind, Phase, Prepared
+from rnnlab.kinds.forecast.calibration import calibrate
+from rnnlab.kinds.forecast.config import (
+    LEAST_EPOCHS,
+    MOST_EPOCHS,
+    TRAIN_STEPS,
+    ForecastConfig,
+    load_series,
+)
+from rnnlab.kinds.forecast.defaults import auto_intervals, choose_lookback
+from rnnlab.kinds.forecast.objective import QuantileForecasting
+from rnnlab.kinds.forecast.pictures import backtest_png, loss_png
+from rnnlab.kinds.forecast.run import ForecastRun
+from rnnlab.models.forecaster import ForecastEnsemble, ForecasterConfig
+from rnnlab.models.statistical import require_statsmodels
+
+
+@dataclass
+class ForecastData:
+    """The series as read, and why the lookback is shorter than its default (if it is)."""
+
+    series: SeriesSet
+    lookback_note: str = ""
+
+
+def training_windows(config: ForecastConfig, data: SeriesSet) -> int:
+    """How many windows of ``config.lookback`` steps the training part of ``data`` holds."""
+    held = config.backtest * config.horizon
+    reach = config.lookback + max(config.lags, default=0)
+    return sum(max(0, len(s) - held - config.horizon - reach + 1) for s in data.series)
+
+
+PICTURED = 4  # series drawn in backtest.png
+
+
+class ForecastKind(Kind):
+    name = "forecast"
+    config = ForecastConfig
+    description = "forecasts of time series, beside naive, seasonal naive, Theta and ETS"
+
+    def read(self, config: ForecastConfig) -> ForecastData:
+        require_statsmodels()
+        return ForecastData(load_series(config))
+
+    def resolve(self, config: ForecastConfig, data: ForecastData) -> ForecastConfig:
+        """The lags (the season's), the intervals (``auto``), the lookback (as far as the
+        shortest series allows) and the epochs (about ``TRAIN_STEPS`` updates)."""
+        season = config.season or data.series.season
+        if config.lags is None:  # a season's lag: last year's same month, say
+            config = config.replace(lags=(season,) if season > 1 else ())
+        if config.intervals == "auto":
+            config = config.replace(intervals=auto_intervals(config, data.series, season))
+        lookback, data.lookback_note = choose_lookback(config, data.series, season)  # or refuse
+        config = config.replace(lookback=lookback)
+        if config.epochs is None:
+            steps = -(-training_windows(config, data.series) // config.batch_size)
+            epochs = max(LEAST_EPOCHS, min(MOST_EPOCHS, round(TRAIN_STEPS / steps)))
+            config = config.replace(epochs=epochs)
+        return config
+
+    def prepare(self, config: ForecastConfig, read: ForecastData) -> Prepared:
+        data, note = read.series, read.lookback_note
+        season = config.season or data.season
+        lookback, _ = choose_lookback(config, data, season)
+        horizon = config.horizon
+        cuts = [len(s) - config.backtest * horizon for s in data.series]
+        covariates = None
+        if data.covariate_names:
+            covariates = [s.covariates for s in data.series]
+        if config.transform == "log":
+            for s in data.series:
+                if (s.values <= 0).any():
+                    raise InputFileError(
+                        f"{data.source}: series {s.name!r} has values <= 0; `transform` log "
+                        "expected positive values"
+                    )
+        scaling = SeriesScaling.fit(
+            [s.values[:cut] for s, cut in zip(data.series, cuts, strict=True)],
+            season,
+            [c[:cut] for c, cut in zip(covariates, cuts, strict=True)] if covariates else None,
+            config.transform,
+        )
+        scaled = [scaling.scale(i, s.values) for i, s in enumerate(data.series)]
+        scaled_covariates = None
+        if covariates:
+            scaled_covariates = [scaling.scale_covariates(c) for c in covariates]
+        reach = lookback + max(config.lags, default=0)  # the history a window reads
+        train = SeriesWindows(
+            scaled,
+            scaled_covariates,
+            lookback,
+            horizon,
+            [(reach, c - horizon) for c in cuts],  # each series' windows end where its held-out
+            config.lags,  # part (backtest, calibration) starts
+        )
+        val = SeriesWindows(
+            scaled,
+            scaled_covariates,
+            lookback,
+            horizon,
+            [(c - horizon, c - horizon) for c in cuts],
+            config.lags,
+        )
+        n_covariates = len(data.covariate_names)
+        shape = ForecasterConfig(
+            inputs=SERIES_FEATURES + len(config.lags) + n_covariates,
+            horizon=horizon,
+            covariates=n_covariates,
+            outputs=len(config.levels),
+            **config.encoder(),
+            decoder=config.decoder,
+            members=config.ensemble,
+            highway=lookback if config.highway else 0,
+        )
+        state = {
+            "series": data.names(),
+            "season": season,
+            "lookback": lookback,
+            "lookback_note": note,
+            "lags": list(config.lags),
+            "frequency": data.frequency,
+            "covariate_names": data.covariate_names,
+            "levels": config.levels,
+            "scaling": scaling.to_dict(),
+            "source": data.source,
+        }
+        return Prepared(
+            train=train,
+            val=val,
+            objective=QuantileForecasting(config.levels),
+            model_config=shape,
+            build=ForecastEnsemble,
+            state=state,
+            activation_bytes=shape.activation_bytes(config.batch_size, lookback),
+            sizes=f"in batches of {config.batch_size} windows of {lookback} steps",
+        )
+
+    def build(self, saved: dict) -> ForecastEnsemble:
+        return ForecastEnsemble(ForecasterConfig(**saved["model"]))
+
+    def restore(self, config, model, saved, metrics) -> ForecastRun:
+        scaling = SeriesScaling(**saved["scaling"])
+        return ForecastRun(self, config, model, saved, metrics, scaling=scaling)
+
+    def calibrate(self, model, prepared: Prepared, config, phase: Phase | None = None) -> dict:
+        """Conformal interval widths, from a second model (``calibration.calibrate``)."""
+        return calibrate(prepared, config, phase)
+
+    def report(self, finished: Finished) -> dict:
+        """The lookback and intervals chosen, and the backtest beside the baselines (kept
+        in ``finished.results`` for ``backtest.png``)."""
+        run, config = finished.run, finished.run.config
+        shape = {"lookback": run.state["lookback"], "intervals": config.intervals}
+        if run.state["lookback_note"]:
+            shape["lookback_note"] = run.state["lookback_note"]
+        if config.backtest == 0:
+            return shape
+        result = run.backtest(finished.data.series.series, config.backtest)
+        finished.results["backtest"] = result
+        return {**shape, **result.measures()}
+
+    def pictures(self, finished: Finished) -> dict[str, bytes]:
+        pictures = {"learning_curves.png": loss_png(finished.history)}
+        if "backtest" in finished.results:
+            series = finished.data.series.series[:PICTURED]
+            result = finished.results["backtest"].last_windows(len(series))
+            pictures["backtest.png"] = backtest_png(result, series)
+        return pictures
