@@ -38,7 +38,7 @@ def worker(args: argparse.Namespace) -> None:
     from rnnlab.cli.options import given_options
     from rnnlab.cli.train import _choose_kind, placement_from_args
     from rnnlab.kinds import KINDS
-    from rnnlab.kinds.base import train
+    from rnnlab.kinds.runs import train
     from rnnlab.training import Callback, distributed
 
     torch.set_num_threads(args.threads)

@@ -78,3 +78,35 @@ def test_a_saved_run_measures_what_it_measured(entry, tmp_path, monkeypatch, cap
     assert code == 0, err
     expected = json.loads((RUNS_V2 / entry["evaluate"]["expected"]).read_text(encoding="utf-8"))
     _assert_same(json.loads(out), expected)
+
+
+def _entry(name: str) -> dict:
+    return next(entry for entry in MANIFEST if entry["name"] == name)
+
+
+def test_options_a_kind_does_not_take_are_refused_by_name(tmp_path, monkeypatch, capsys):
+    """No command asks which kind it holds: each run says which options it takes."""
+    tag = _entry("tag_neighbours")
+    _copy(RUNS_V2, tag, tmp_path, monkeypatch, tag["inputs"])
+    for option in (["--beam-width", "3"], ["--proba"], ["--unknown", "map"]):
+        code, _, err = run_cli(
+            ["predict", tag["folder"], "--input", tag["inputs"], *option], capsys
+        )
+        assert code == 2 and f"{option[0]}: not an option of tag runs" in err
+    data = tag["evaluate"]["data"]
+    shutil.copy(RUNS_V2 / data, tmp_path / data)
+    code, _, err = run_cli(["evaluate", tag["folder"], "--data", data, "--unknown", "map"], capsys)
+    assert code == 2 and "--unknown: not an option of tag runs" in err
+
+
+def test_a_seed_given_to_predict_is_accepted_with_a_warning(tmp_path, monkeypatch, capsys):
+    """``--seed`` did nothing in ``predict``, ``evaluate`` and ``export``; it is no longer
+    offered, but a script that gives it still runs, and is told."""
+    entry = _entry("seq2seq_reverse")
+    _copy(RUNS_V2, entry, tmp_path, monkeypatch, entry["inputs"])
+    args = ["predict", entry["folder"], "--input", entry["inputs"], "--seed", "3"]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0 and out == (RUNS_V2 / entry["expected"]).read_text(encoding="utf-8")
+    assert "rnnlab predict: warning: --seed does nothing: decoding is deterministic" in err
+    code, out, _ = run_cli(["predict", "--help"], capsys)
+    assert code == 0 and "--seed" not in out

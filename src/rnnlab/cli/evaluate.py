@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnlab.cli.options import add_device_options
+from rnnlab.cli.options import add_device_options, add_ignored_seed, warn_ignored_seed
 
 
 def add_parser(commands) -> None:
@@ -39,10 +39,12 @@ def add_parser(commands) -> None:
         help="replace the metrics.json an earlier `rnnlab evaluate` wrote in --out",
     )
     add_device_options(p)
+    add_ignored_seed(p, "evaluation is deterministic")
     p.set_defaults(run=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
+    warn_ignored_seed(args)
     from rnnlab.cli.predict import run_options
     from rnnlab.data import atomic_write_text
     from rnnlab.data.files import OutputFolder

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnnlab.cli.options import add_ignored_seed, warn_ignored_seed
 from rnnlab.cli.runs import add_out_options, output_folder
 
 DESCRIPTION = """\
@@ -20,10 +21,12 @@ def add_parser(commands) -> None:
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run folder")
     p.add_argument("--format", choices=("onnx",), default="onnx", help="the format (onnx)")
     add_out_options(p, "export folder")
+    add_ignored_seed(p, "exporting is deterministic")
     p.set_defaults(run=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
+    warn_ignored_seed(args)
     from rnnlab.interop.onnx_export import export_onnx
     from rnnlab.kinds.runs import load
 

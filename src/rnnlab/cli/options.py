@@ -185,6 +185,20 @@ def add_device_options(parser: argparse.ArgumentParser, *, precision: bool = Fal
         )
 
 
+def add_ignored_seed(parser: argparse.ArgumentParser, reason: str) -> None:
+    """``--seed``, which this command once offered although it draws no random numbers:
+    still accepted, so that scripts keep working, but left out of the help, and a warning
+    (``reason``) says it does nothing."""
+    parser.add_argument("--seed", type=seed_int, default=None, help=argparse.SUPPRESS)
+    parser.set_defaults(seed_ignored=reason)
+
+
+def warn_ignored_seed(args: argparse.Namespace) -> None:
+    """The warning of ``add_ignored_seed``, when ``--seed`` was given."""
+    if getattr(args, "seed", None) is not None:
+        sys.stderr.write(f"{args.parser.prog}: warning: --seed does nothing: {args.seed_ignored}\n")
+
+
 def resolve_jobs(jobs: int | str, runs: int) -> int:
     """The ``--jobs`` value as a number of workers for ``runs`` runs."""
     if jobs != "auto":

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnlab.cli.options import add_device_options, beam_int
+from rnnlab.cli.options import add_device_options, add_ignored_seed, beam_int, warn_ignored_seed
 
 
 def add_parser(commands) -> None:
@@ -45,6 +45,7 @@ def add_parser(commands) -> None:
         help="classify runs: each class's probability after the label",
     )
     add_device_options(p)
+    add_ignored_seed(p, "decoding is deterministic")
     p.set_defaults(run=run, parser=p)
 
 
@@ -72,6 +73,7 @@ def run_options(args: argparse.Namespace, accepted: tuple[str, ...], kind: str) 
 
 
 def run(args: argparse.Namespace) -> int:
+    warn_ignored_seed(args)
     from rnnlab.data import atomic_write_bytes
     from rnnlab.data.files import check_output_file
     from rnnlab.kinds.runs import load
