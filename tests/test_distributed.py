@@ -27,6 +27,8 @@ from rnnlab.data.text import Chunk
 from rnnlab.data.token_dataset import TokenPairs
 from rnnlab.training import distributed
 
+pytestmark = pytest.mark.slow  # processes launched by torchrun: seconds each
+
 HERE = Path(__file__).parent
 LOSS_TOLERANCE = 1e-5  # the issue's: 2 processes = 1 process, in the loss, after 20 steps
 WEIGHT_TOLERANCE = 1e-4  # Adam divides by sqrt(v): rounding in tiny gradients shows more

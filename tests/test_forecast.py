@@ -244,6 +244,7 @@ def test_load_gives_a_model_that_predicts(forecast_run):
     assert forecast.shape == (10,) and np.isfinite(forecast).all()
 
 
+@pytest.mark.slow
 def test_seeded_training_is_reproducible(series_file, tmp_path):
     config = ForecastConfig(data=str(series_file), horizon=5, units=8, epochs=3)
     first = train(config, tmp_path / "one").metrics

@@ -89,6 +89,7 @@ def test_gradients_bad_options(args, message, capsys, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_gradients_trained_numbers_do_not_depend_on_jobs(tmp_path):
     args = ["gradients", "--quick", "--trained", "--cells", "rnn,gru"]
     results = []

@@ -44,11 +44,9 @@ def one_line_error(args, capsys, code: int = 2) -> str:
     return err
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "reverse"
-    assert main(["train", "--task", "reverse", *TINY, "--out", str(out)]) == 0
-    return out
+@pytest.fixture
+def run_dir(tiny_reverse_run):
+    return tiny_reverse_run  # trained once for the session (conftest.py)
 
 
 def snapshot(folder):

@@ -45,6 +45,7 @@ def _alive(pid: int, started: int) -> bool:
     return stat is not None and stat[0] not in "ZX" and stat[2] == started
 
 
+@pytest.mark.slow
 @linux_fork
 def test_workers_die_when_the_parent_is_killed():
     parent = subprocess.Popen(
@@ -220,6 +221,7 @@ def uninterrupted(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_killed_mid_training_then_resumed_gives_the_same_weights(how, uninterrupted, tmp_path):
     from safetensors.torch import load_file

@@ -47,6 +47,7 @@ def test_a_run_folder_written_before_kinds_loads_as_seq2seq(tmp_path, capsys):
     assert out == (FIXTURES / "seq2seq_run_v1_predictions.txt").read_text()
 
 
+@pytest.mark.slow
 def test_new_run_folders_name_their_kind_and_format(tmp_path):
     out = tmp_path / "run"
     assert main(["train", *TAG_TINY, "--out", str(out)]) == 0
@@ -82,6 +83,7 @@ def tag_runs(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_a_bidirectional_tagger_solves_what_a_one_way_one_cannot(tag_runs):
     """The tutorial's claim, on the neighbours task: a word's tag depends on the next word."""
     both = json.loads((tag_runs / "both" / "metrics.json").read_text())
@@ -169,6 +171,7 @@ def _vector_file(path, n=120, seed=0):
             f.write(json.dumps({"sequence": x.round(4).tolist(), "label": label}) + "\n")
 
 
+@pytest.mark.slow
 def test_classify_vectors_end_to_end(tmp_path, capsys):
     data = tmp_path / "train.jsonl"
     _vector_file(data)

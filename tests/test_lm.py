@@ -261,6 +261,7 @@ def test_predict_points_a_language_model_to_generate(lm_run, tmp_path, capsys):
     assert code == 2 and "rnnlab generate" in err
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(text_file, tmp_path):
     config = LMConfig(
         data=str(text_file), units=16, embedding_dim=8, layers=2, batch_size=4, bptt=16, epochs=3

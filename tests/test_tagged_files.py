@@ -365,6 +365,7 @@ def _ewt(split: str) -> Path:
     return next(EWT.glob(f"*-ud-{split}.conllu"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not EWT.is_dir(), reason="UD English EWT is not in /work/shared/data")
 def test_ud_english_ewt():
     test = _ewt("test")

@@ -18,11 +18,9 @@ from rnnlab.training.run_folder import RunFolderError
 TINY = ["--samples", "120", "--units", "16", "--embedding-dim", "8", "--epochs", "2"]
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "reverse"
-    assert main(["train", "--task", "reverse", *TINY, "--quiet", "--out", str(out)]) == 0
-    return out
+@pytest.fixture
+def run_dir(tiny_reverse_run):
+    return tiny_reverse_run  # trained once for the session (conftest.py)
 
 
 def test_run_folder_contents(run_dir):

@@ -135,6 +135,7 @@ def test_progress_logs_each_run_once_though_runs_take_turns():
     assert [line.split("memory: ")[1] for line in log.getvalue().splitlines()] == ["a", "b", "c"]
 
 
+@pytest.mark.slow
 @needs_fork
 def test_warm_up_in_a_thread_leaves_no_trace():
     """``compare`` warms torch's fused kernels up in a thread while it seeds and builds the
