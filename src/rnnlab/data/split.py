@@ -91,3 +91,33 @@ class ValidationConfig(Config):
         "a validation file (default: hold out --val-fraction of --data)", value="path"
     )
     val_fraction: float = option("held-out fraction", value="split", default=0.2)
+
+
+@dataclass
+class Split:
+    """Training and validation examples, each side a pair of parallel lists (inputs and
+    their targets or labels), with the validation examples' names for error messages."""
+
+    train: tuple[list, list]
+    val: tuple[list, list]
+    val_names: list[str]
+
+    def __iter__(self):  # train, val, val_names = split
+        return iter((self.train, self.val, self.val_names))
+
+    @classmethod
+    def held_out(
+        cls, pair: tuple[list, list], names: list[str], config, what: str, unit: str, keep=None
+    ) -> Split:
+        """``config.val_fraction`` of ``pair`` held out at random (seeded by
+        ``config.seed``); ``keep(train_idx, val_idx)``, when given, chooses which held-out
+        examples validate."""
+        train_idx, val_idx = hold_out(len(pair[0]), config.val_fraction, config.seed, what, unit)
+        if keep is not None:
+            val_idx = keep(train_idx, val_idx)
+        pick = lambda idx, xs: [xs[i] for i in idx]  # noqa: E731
+        return cls(
+            (pick(train_idx, pair[0]), pick(train_idx, pair[1])),
+            (pick(val_idx, pair[0]), pick(val_idx, pair[1])),
+            pick(val_idx, names),
+        )

@@ -20,7 +20,7 @@ from rnnlab.config import option, override
 from rnnlab.data.feature_scaler import FeatureScaler
 from rnnlab.data.labelled import LabelledSequences, read_labelled
 from rnnlab.data.labelled_dataset import LabelledData
-from rnnlab.data.split import ValidationConfig, hold_out
+from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
 from rnnlab.models.encoder_config import EncoderConfig
@@ -115,11 +115,12 @@ def accuracy_and_f1(matrix: np.ndarray) -> dict[str, float]:
     }
 
 
-def _split(read: LabelledSequences, config: ClassifyConfig):
-    what = str(read.path)
-    train_idx, val_idx = hold_out(len(read), config.val_fraction, config.seed, what, "sequence")
-    pick = lambda idx: ([read.sequences[i] for i in idx], [read.labels[i] for i in idx])  # noqa: E731
-    return pick(train_idx), pick(val_idx), [f"{read.path}:{read.lines[i]}" for i in val_idx]
+@dataclass
+class ClassifyData:
+    """The labelled sequences as read, and their split into training and validation."""
+
+    read: LabelledSequences
+    split: Split
 
 
 class ClassifyKind(Kind):
@@ -127,25 +128,28 @@ class ClassifyKind(Kind):
     config = ClassifyConfig
     description = "one label per sequence (TSV, JSONL, .ts)"
 
-    def read(self, config: ClassifyConfig) -> LabelledSequences:
-        return read_labelled(config.data)
+    def read(self, config: ClassifyConfig) -> ClassifyData:
+        read = read_labelled(config.data)
+        pair = (read.sequences, read.labels)
+        if config.val is None:
+            names = [f"{read.path}:{n}" for n in read.lines]
+            return ClassifyData(
+                read, Split.held_out(pair, names, config, str(read.path), "sequence")
+            )
+        val = read_labelled(config.val)
+        if val.form != read.form or val.features != read.features:
+            raise ValueError(
+                f"{val.path}: holds {val.form} ({val.features} features); "
+                f"expected {read.form} like {read.path} ({read.features} features)"
+            )
+        names = [f"{val.path}:{n}" for n in val.lines]
+        return ClassifyData(read, Split(pair, (val.sequences, val.labels), names))
 
-    def resolve(self, config: ClassifyConfig, data: LabelledSequences) -> ClassifyConfig:
+    def resolve(self, config: ClassifyConfig, data: ClassifyData) -> ClassifyConfig:
         return config  # no default depends on the data
 
-    def prepare(self, config: ClassifyConfig, read: LabelledSequences) -> Prepared:
-        if config.val is not None:
-            val_read = read_labelled(config.val)
-            if val_read.form != read.form or val_read.features != read.features:
-                raise ValueError(
-                    f"{val_read.path}: holds {val_read.form} ({val_read.features} features); "
-                    f"expected {read.form} like {read.path} ({read.features} features)"
-                )
-            train = (read.sequences, read.labels)
-            val = (val_read.sequences, val_read.labels)
-            val_names = [f"{val_read.path}:{n}" for n in val_read.lines]
-        else:
-            train, val, val_names = _split(read, config)
+    def prepare(self, config: ClassifyConfig, data: ClassifyData) -> Prepared:
+        read, (train, val, val_names) = data.read, data.split
         classes = sorted(set(train[1]))
         if len(classes) < 2:
             raise ValueError(f"{read.path}: one class only ({classes[0]!r}); expected two or more")

@@ -16,7 +16,7 @@ import torch
 from rnnlab.config import one_source, option, override
 from rnnlab.data import TokenPairs, Vocabulary, make_pairs, read_pairs
 from rnnlab.data.pairs import TOKENIZATIONS, join_tokens
-from rnnlab.data.split import ValidationConfig, hold_out
+from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
 from rnnlab.limits import is_integer
@@ -133,17 +133,7 @@ def file_defaults(pairs: int, vocabulary: int, longest: int) -> dict:
     )
 
 
-@dataclass
-class Corpus:
-    """Training and validation token lists, with names for error messages."""
-
-    train: tuple[list, list]
-    val: tuple[list, list]
-    val_names: list[str]
-    tokens: str
-
-
-def load_corpus(config: Seq2SeqConfig) -> Corpus:
+def load_corpus(config: Seq2SeqConfig) -> Split:
     """Generate or read the pairs and split them; validation sources seen in training are
     dropped, so validation measures generalisation to unseen sequences."""
     config = config.task_defaults()  # how many pairs of the task, and how long
@@ -151,37 +141,30 @@ def load_corpus(config: Seq2SeqConfig) -> Corpus:
         sources, targets = make_pairs(config.task, config.samples, config.max_len, seed=config.seed)
         sources = [[str(t) for t in s] for s in sources]
         targets = [[str(t) for t in t_] for t_ in targets]
-        names, tokens = [f"example {i + 1}" for i in range(len(sources))], TASK_TOKENS[config.task]
+        names = [f"example {i + 1}" for i in range(len(sources))]
         what = f"task {config.task!r} with `samples` {config.samples}"
     else:
         pairs = read_pairs(config.data, config.tokens)
-        sources, targets, tokens = pairs.sources, pairs.targets, config.tokens
+        sources, targets = pairs.sources, pairs.targets
         names = [f"{pairs.path}:{line}" for line in pairs.lines]
         what = str(pairs.path)
     if config.val is not None:
         val = read_pairs(config.val, config.tokens)
-        return Corpus(
-            (sources, targets),
-            (val.sources, val.targets),
-            [f"{val.path}:{line}" for line in val.lines],
-            tokens,
-        )
-    train_idx, val_idx = hold_out(len(sources), config.val_fraction, config.seed, what, "pair")
-    seen = {tuple(sources[i]) for i in train_idx}
-    val_idx = [i for i in val_idx if tuple(sources[i]) not in seen]
-    if not val_idx:
-        raise ValueError(
-            f"{what}: every held-out source also occurs in training (are the sources all "
-            "alike?), so nothing would measure generalisation; expected distinct sources, or "
-            "give `val`"
-        )
-    pick = lambda idx, xs: [xs[i] for i in idx]  # noqa: E731
-    return Corpus(
-        (pick(train_idx, sources), pick(train_idx, targets)),
-        (pick(val_idx, sources), pick(val_idx, targets)),
-        pick(val_idx, names),
-        tokens,
-    )
+        names = [f"{val.path}:{line}" for line in val.lines]
+        return Split((sources, targets), (val.sources, val.targets), names)
+
+    def unseen(train_idx, val_idx):
+        seen = {tuple(sources[i]) for i in train_idx}
+        kept = [i for i in val_idx if tuple(sources[i]) not in seen]
+        if not kept:
+            raise ValueError(
+                f"{what}: every held-out source also occurs in training (are the sources all "
+                "alike?), so nothing would measure generalisation; expected distinct sources, "
+                "or give `val`"
+            )
+        return kept
+
+    return Split.held_out((sources, targets), names, config, what, "pair", keep=unseen)
 
 
 def model_config(config: Seq2SeqConfig, source_vocab: Vocabulary, target_vocab: Vocabulary):
@@ -198,7 +181,7 @@ def model_config(config: Seq2SeqConfig, source_vocab: Vocabulary, target_vocab: 
 class Seq2SeqData:
     """The pairs as read and split, and the vocabularies of their training part."""
 
-    corpus: Corpus
+    corpus: Split
     source_vocab: Vocabulary
     target_vocab: Vocabulary
 

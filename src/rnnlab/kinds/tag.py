@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from rnnlab.config import one_source, option, override
-from rnnlab.data.split import ValidationConfig, hold_out
+from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
 from rnnlab.data.tagged import read_tagged
 from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
@@ -84,15 +84,7 @@ class TagConfig(EncoderConfig, TrainingConfig, ValidationConfig):
         one_source(self)
 
 
-@dataclass
-class TagCorpus:
-    train: tuple[list, list]
-    val: tuple[list, list]
-    val_names: list[str]
-    what: str
-
-
-def load_tag_corpus(config: TagConfig) -> TagCorpus:
+def load_tag_corpus(config: TagConfig) -> Split:
     """Generate or read the sentences, and hold out validation ones (a random
     ``val_fraction``, or the ``val`` file)."""
     if config.task is not None:
@@ -105,15 +97,8 @@ def load_tag_corpus(config: TagConfig) -> TagCorpus:
     if config.val is not None:
         val = read_tagged(config.val, label_column=config.label_column)
         names = [f"{val.path}:{line}" for line in val.lines]
-        return TagCorpus((tokens, tags), (val.tokens, val.tags), names, what)
-    train_idx, val_idx = hold_out(len(tokens), config.val_fraction, config.seed, what, "sentence")
-    pick = lambda idx, xs: [xs[i] for i in idx]  # noqa: E731
-    return TagCorpus(
-        (pick(train_idx, tokens), pick(train_idx, tags)),
-        (pick(val_idx, tokens), pick(val_idx, tags)),
-        pick(val_idx, names),
-        what,
-    )
+        return Split((tokens, tags), (val.tokens, val.tags), names)
+    return Split.held_out((tokens, tags), names, config, what, "sentence")
 
 
 class TagObjective:
@@ -198,13 +183,13 @@ class TagKind(Kind):
     config = TagConfig
     description = "one label per token (CoNLL-U, CoNLL columns, JSONL)"
 
-    def read(self, config: TagConfig) -> TagCorpus:
+    def read(self, config: TagConfig) -> Split:
         return load_tag_corpus(config)
 
-    def resolve(self, config: TagConfig, data: TagCorpus) -> TagConfig:
+    def resolve(self, config: TagConfig, data: Split) -> TagConfig:
         return config  # no default depends on the data
 
-    def prepare(self, config: TagConfig, corpus: TagCorpus) -> Prepared:
+    def prepare(self, config: TagConfig, corpus: Split) -> Prepared:
         words, chars, suffixes, labels, rare = _vocabularies(*corpus.train)
         if not config.affixes:
             suffixes = None
