@@ -278,3 +278,13 @@ def test_locked_dropout_drops_the_same_features_at_every_word():
     per_word = plain._dropout(x) == 0
     assert not torch.equal(per_word, per_word[:, :1].expand_as(per_word))
     assert torch.equal(locked.eval()._dropout(x), x)  # no dropout in evaluation
+
+
+def test_a_tagger_without_character_features(tmp_path, capsys):
+    """``--char-features 0`` means none, as its help says."""
+    out = tmp_path / "run"
+    args = ["train", "--task", "neighbours", "--samples", "100", "--epochs", "1", "--units", "8"]
+    code, _, err = run([*args, "--char-features", "0", "--quiet", "--out", str(out)], capsys)
+    assert code == 0, err
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["char_features"] == 0 and config["model"]["char_features"] == 0

@@ -24,6 +24,7 @@ MOST_NUMBER = 1e6  # any other positive number (a gradient clip, say)
 BOUNDS = {
     "int": (int, 1, MOST_STEPS),
     "units": (int, 0, MOST_UNITS),
+    "features": (int, 0, MOST_UNITS),  # a size that may be 0: none
     "layers": (int, 1, MOST_LAYERS),
     "samples": (int, 0, MOST_SAMPLES),  # 0: not generated (a pair file)
     "count": (int, 0, MOST_SAMPLES),  # how many of something, none allowed

@@ -21,6 +21,7 @@ from rnnlab.cli.options import (
     UsageError,
     batch_int,
     beam_int,
+    bounded_int,
     count_int,
     dropout_float,
     float_list,
@@ -35,6 +36,7 @@ from rnnlab.cli.options import (
     seed_int,
     units_int,
 )
+from rnnlab.limits import MOST_UNITS
 
 
 def or_none(parse):
@@ -49,6 +51,7 @@ def or_none(parse):
 VALUE_TYPES = {
     "int": positive_int,
     "units": units_int,
+    "features": bounded_int(MOST_UNITS, least=0),
     "layers": layers_int,
     "samples": samples_int,
     "length": length_int,

@@ -48,7 +48,7 @@ class TagConfig(EncoderConfig, TrainingConfig, ValidationConfig):
     char_features: int = option(
         "character features of a word: the character LSTM's units, both ways together, or "
         "the convolution's filters (0: none)",
-        value="units",
+        value="features",
         default=64,
     )
     char_encoder: str = option(
