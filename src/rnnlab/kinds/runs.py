@@ -275,7 +275,7 @@ def load(path, *, device: torch.device | str | None = None) -> Run:
         kind = kind_named(saved)
         config = saved_config(saved)
         model = kind.build(saved)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise RunFolderError(
             f"{path / 'config.json'}: not an rnnlab train config ({type(exc).__name__}: {exc})"
         ) from None
@@ -285,7 +285,7 @@ def load(path, *, device: torch.device | str | None = None) -> Run:
         model.to(device)
     try:
         return kind.restore(config, model, saved, metrics)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise RunFolderError(
             f"{path / 'config.json'}: not an rnnlab train config ({type(exc).__name__}: {exc})"
         ) from None

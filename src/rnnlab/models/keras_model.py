@@ -227,25 +227,72 @@ def _ref_list(value) -> list[tuple]:
 SHAPES_ONLY = object()  # a weights "group" that builds layers of the right shapes, untouched
 
 
-def _vars(group, *path: str) -> list[torch.Tensor] | None:
-    """The arrays of ``group/path.../vars`` in order (0, 1, ...); None for ``SHAPES_ONLY``."""
+def _vars(group, *path: str) -> list[Stored] | None:
+    """The arrays of ``group/path.../vars`` in order (0, 1, ...), checked but not yet read;
+    None for ``SHAPES_ONLY``."""
     if group is SHAPES_ONLY:
         return None
+    where = "/".join((*path, "vars"))
     for part in (*path, "vars"):
         group = None if group is None else group.get(part)
     if group is None:
         return []
-    return [torch.from_numpy(group[str(i)][()]) for i in range(len(group))]
+    arrays = []
+    for i in range(len(group)):
+        dataset = group.get(str(i))
+        name = getattr(dataset, "name", f"{where}/{i}")
+        arrays.append(Stored(dataset, f"model.weights.h5 {name}"))
+    return arrays
 
 
-def _copy(parameter: nn.Parameter | None, value: torch.Tensor | None, what: str) -> None:
+class Stored:
+    """A weight array of model.weights.h5, read only once its layer has checked its shape,
+    and only if its numbers lie inside the file itself: not in external files, not a virtual
+    dataset gathering other files, not compressed or filtered, not declared larger than what
+    the file stores (a sparse dataset), and numeric."""
+
+    def __init__(self, dataset, where: str) -> None:
+        if dataset is None or not hasattr(dataset, "shape") or not hasattr(dataset, "id"):
+            raise KerasImportError(f"{where}: not an array; expected a layer's weight")
+        problem = _storage_problem(dataset)
+        if problem is not None:
+            raise KerasImportError(f"{where}: {problem}; expected an array stored in the file")
+        self.dataset, self.where = dataset, where
+        self.shape = tuple(int(n) for n in dataset.shape)
+
+    def read(self) -> torch.Tensor:
+        return torch.from_numpy(self.dataset[()])
+
+
+def _storage_problem(dataset) -> str | None:
+    """What is wrong with where ``dataset`` keeps its numbers, or None."""
+    if getattr(dataset, "is_virtual", False):
+        return "a virtual dataset, whose numbers lie in other files"
+    if getattr(dataset, "external", None):
+        return "stored in external files"
+    if dataset.id.get_create_plist().get_nfilters():
+        return "compressed or filtered"
+    dtype = dataset.dtype
+    if dtype.kind not in "fiu" or dtype.fields is not None or dataset.shape is None:
+        return f"holds {dtype}, not numbers"
+    declared = int(dataset.size) * dtype.itemsize
+    if declared and dataset.id.get_storage_size() < declared:
+        return f"declares {declared:,} bytes but the file stores fewer"
+    return None
+
+
+def _copy(parameter: nn.Parameter | None, value: Stored | None, what: str, *, transposed=False):
+    """Read ``value`` into ``parameter`` (as its transpose, with ``transposed``), once its
+    shape is known to fit."""
     if value is None:  # shapes only
         return
-    if parameter is None or tuple(parameter.shape) != tuple(value.shape):
-        shape = None if parameter is None else tuple(parameter.shape)
-        raise KerasImportError(f"{what}: a weight of shape {tuple(value.shape)}; expected {shape}")
+    shape = value.shape[::-1] if transposed else value.shape
+    if parameter is None or tuple(parameter.shape) != shape:
+        expected = None if parameter is None else tuple(parameter.shape)
+        raise KerasImportError(f"{what}: a weight of shape {value.shape}; expected {expected}")
+    tensor = value.read()
     with torch.no_grad():
-        parameter.copy_(value)
+        parameter.copy_(tensor.T if transposed else tensor)
 
 
 def _imported(layer: dict, group, source: str) -> nn.Module:
@@ -304,7 +351,7 @@ def _input_size(layer: dict, where: str) -> int:
     return int(shape[-1])
 
 
-def _recurrent(layer: dict, arrays: list[torch.Tensor] | None, where: str) -> nn.Module:
+def _recurrent(layer: dict, arrays: list[Stored] | None, where: str) -> nn.Module:
     kind, config = layer["class_name"], layer["config"]
     if config.get("stateful"):
         raise KerasImportError(f"{where}: a stateful layer; expected stateful=False")
@@ -413,7 +460,7 @@ class _BidirectionalLayer(nn.Module):
         return [*outputs, *states], mask if self.sequences else None
 
 
-def _dense(layer: dict, arrays: list[torch.Tensor], where: str) -> nn.Module:
+def _dense(layer: dict, arrays: list[Stored] | None, where: str) -> nn.Module:
     """A Dense layer; its kernel ``(inputs, units)`` checked against the input size Keras
     built it for."""
     config = layer["config"]
@@ -432,7 +479,7 @@ def _dense(layer: dict, arrays: list[torch.Tensor], where: str) -> nn.Module:
             f"{(inputs, units)}"
         )
     linear = nn.Linear(inputs, units, bias=len(arrays) > 1)
-    _copy(linear.weight, arrays[0].T.contiguous(), f"{where} kernel")
+    _copy(linear.weight, arrays[0], f"{where} kernel", transposed=True)
     if len(arrays) > 1:
         _copy(linear.bias, arrays[1], f"{where} bias")
     return nn.Sequential(linear, _Function(activation))
@@ -466,7 +513,7 @@ class _Drops(_Keeps):
 
 
 class _Embedding(nn.Module):
-    def __init__(self, config: dict, arrays: list[torch.Tensor], where: str) -> None:
+    def __init__(self, config: dict, arrays: list[Stored] | None, where: str) -> None:
         super().__init__()
         if arrays is not None and len(arrays) != 1:
             raise KerasImportError(f"{where}: {len(arrays)} weights; expected the embeddings")

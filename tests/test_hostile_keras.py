@@ -1,0 +1,179 @@
+"""Hostile ``.keras`` archives, by mechanism: ``import-keras`` reads no file it was not given,
+decompresses nothing past what a member declares, and says what is wrong in one line."""
+
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from commands import run_cli
+
+h5py = pytest.importorskip("h5py")
+
+from rnnlab.interop import KerasImportError, load_keras  # noqa: E402
+
+TUTORIAL = Path(__file__).parent / "fixtures" / "keras" / "tutorial_lstm.keras"
+KERNEL = "layers/lstm/cell/vars/0"  # (1, 256) float32
+
+
+def _archive(path: Path, edit_weights=None, weights_bytes: bytes | None = None) -> Path:
+    """The tutorial's LSTM archive, its weights file changed by ``edit_weights(h5, folder)``
+    (or replaced by ``weights_bytes``), written to ``path``."""
+    with zipfile.ZipFile(TUTORIAL) as source:
+        weights = path.parent / "weights.h5"
+        weights.write_bytes(source.read("model.weights.h5"))
+        if edit_weights is not None:
+            with h5py.File(weights, "a") as h5:
+                edit_weights(h5, path.parent)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("config.json", source.read("config.json"))
+            z.writestr("metadata.json", source.read("metadata.json"))
+            z.writestr("model.weights.h5", weights_bytes or weights.read_bytes())
+    return path
+
+
+def _replace_kernel(h5, **options):
+    kernel = h5[KERNEL][()]
+    del h5[KERNEL]
+    h5.create_dataset(KERNEL, data=kernel, **options)
+
+
+# -- 1. reading only the file given ---------------------------------------------------------
+
+
+def _external(h5, folder):
+    secret = folder / "secret.bin"
+    secret.write_bytes(np.arange(256, dtype=np.float32).tobytes())  # any local file
+    del h5[KERNEL]
+    h5.create_dataset(KERNEL, shape=(1, 256), dtype="f4", external=[(str(secret), 0, 1024)])
+
+
+def _virtual(h5, folder):
+    other = folder / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = np.ones((1, 256), np.float32)
+    layout = h5py.VirtualLayout(shape=(1, 256), dtype="f4")
+    layout[:] = h5py.VirtualSource(str(other), "x", shape=(1, 256))
+    del h5[KERNEL]
+    h5.create_virtual_dataset(KERNEL, layout)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_external, "stored in external files"),
+        (_virtual, "a virtual dataset, whose numbers lie in other files"),
+        (lambda h5, _: _replace_kernel(h5, compression="gzip"), "compressed or filtered"),
+        (
+            lambda h5, _: (
+                h5.__delitem__(KERNEL),
+                h5.create_dataset(KERNEL, shape=(1, 256), dtype="f4", chunks=(1, 16)),
+            ),
+            "declares 1,024 bytes but the file stores fewer",
+        ),
+        (
+            lambda h5, _: (h5.__delitem__(KERNEL), h5.create_dataset(KERNEL, data="text")),
+            "not numbers",
+        ),
+    ],
+    ids=["external", "virtual", "filtered", "sparse", "text"],
+)
+def test_weights_stored_outside_the_file_are_refused(edit, message, tmp_path, capsys):
+    path = _archive(tmp_path / "hostile.keras", edit)
+    with pytest.raises(KerasImportError, match=message) as raised:
+        load_keras(path)
+    assert "model.weights.h5 /layers/lstm/cell/vars/0" in str(raised.value)  # names the layer
+    out = tmp_path / "run"
+    code, _, err = run_cli(["import-keras", str(path), "--out", str(out)], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err and not out.exists()
+
+
+# -- 2. bounded decompression ------------------------------------------------------------------
+
+
+def _patch_central(path: Path, member: str, offset: int, fmt: str, value) -> None:
+    """Set a field of ``member``'s central-directory entry (``offset`` from its start)."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        start = archive.start_dir  # the central directory's first entry
+    while True:
+        name_length = struct.unpack_from("<H", data, start + 28)[0]
+        if data[start + 46 : start + 46 + name_length].decode() == member:
+            break
+        extra, comment = struct.unpack_from("<HH", data, start + 30)
+        start += 46 + name_length + extra + comment
+    struct.pack_into(fmt, data, start + offset, value)
+    path.write_bytes(bytes(data))
+
+
+def test_a_member_that_holds_more_than_it_declares_stops_there(tmp_path, capsys):
+    """A zip bomb: 20 MB of zeros compress to a few KB and claim to be 1,000 bytes."""
+    path = _archive(tmp_path / "bomb.keras", weights_bytes=bytes(20 * 1024**2))
+    _patch_central(path, "model.weights.h5", 24, "<I", 1_000)  # its uncompressed size
+    with pytest.raises(KerasImportError, match="does not match its declared size and checksum"):
+        load_keras(path)
+
+
+def test_a_member_declared_too_large_is_refused_before_reading(tmp_path):
+    path = _archive(tmp_path / "large.keras")
+    _patch_central(path, "model.weights.h5", 24, "<I", 2**32 - 1)
+    with pytest.raises(KerasImportError, match="bytes uncompressed; expected at most"):
+        load_keras(path)
+
+
+@pytest.mark.parametrize(
+    ("offset", "fmt", "value", "message"),
+    [
+        (8, "<H", 0x1, "model.weights.h5 is encrypted"),
+        (10, "<H", 97, "model.weights.h5 cannot be read here"),  # an unknown method
+    ],
+    ids=["encrypted", "unknown-method"],
+)
+def test_members_this_python_cannot_read_are_one_line(offset, fmt, value, message, tmp_path):
+    path = _archive(tmp_path / "odd.keras")
+    _patch_central(path, "model.weights.h5", offset, fmt, value)
+    with pytest.raises(KerasImportError, match=message):
+        load_keras(path)
+
+
+# -- 3. configs that are not Keras's are the user's error, not an internal one --------------
+
+
+def _with_config(path: Path, edit) -> Path:
+    import json
+
+    with zipfile.ZipFile(TUTORIAL) as source:
+        config = json.loads(source.read("config.json"))
+        edit(config)
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("config.json", json.dumps(config))
+            z.writestr("metadata.json", source.read("metadata.json"))
+            z.writestr("model.weights.h5", source.read("model.weights.h5"))
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c.pop("config"),
+        lambda c: c["config"]["layers"][1].pop("config"),
+        lambda c: c["config"].update(layers={"not": "a list"}),
+        lambda c: c["config"]["layers"][1]["config"].update(activation={"class": "relu"}),
+        lambda c: c["config"]["layers"][1]["config"].update(units="sixty-four"),
+        lambda c: c["config"]["layers"].clear(),
+    ],
+    ids=[
+        "no-config",
+        "layer-without-config",
+        "layers-not-a-list",
+        "activation-object",
+        "units-text",
+        "no-layers",
+    ],
+)
+def test_configs_that_keras_never_wrote_are_one_line(edit, tmp_path, capsys):
+    path = _with_config(tmp_path / "odd.keras", edit)
+    code, _, err = run_cli(["import-keras", str(path), "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and err.count("\n") == 1 and str(path) in err, err
+    assert not (tmp_path / "run").exists()
