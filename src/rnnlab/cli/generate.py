@@ -42,6 +42,12 @@ def add_parser(commands) -> None:
         default="error",
         help="prompt tokens the vocabulary lacks: an error (default) or <unk>",
     )
+    p.add_argument(
+        "--sample-unk",
+        action="store_true",
+        help="let the model draw <unk> (a word its vocabulary left out); by default it never "
+        "does, nor padding or sequence boundaries",
+    )
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the sampling (default: 0)")
     add_device_options(p)
     p.set_defaults(run=run, parser=p)
@@ -64,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         seed=args.seed,
         unknown=args.unknown,
+        sample_unknown=args.sample_unk,
     )
     out, last = sys.stdout, args.prompt
     out.write(args.prompt)

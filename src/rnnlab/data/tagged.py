@@ -180,21 +180,44 @@ def _conllu_words(name, lines: list[str]) -> list[list[tuple[int, list[str]]]]:
     Comment lines, ranges and empty nodes are left out; a sentence with no word line (only
     comments, say) is no sentence.
     """
-    sentences, words = [], []
+    sentences, words, last = [], [], 0  # last: the sentence's last word number so far
     for index, line in enumerate(lines):
         if not line.strip(" \t"):
             if words:
                 sentences.append(words)
-            words = []
+            words, last = [], 0
             continue
         if line.startswith("#"):
             continue
         fields = _conllu_fields(name, index + 1, line)
+        _check_id(name, index + 1, fields[0], last)
         if _is_word_id(fields[0]):
             words.append((index, fields))
+            last = int(fields[0])
     if words:
         sentences.append(words)
     return sentences
+
+
+def _check_id(name, number: int, text: str, last: int) -> None:
+    """Words are numbered 1, 2, ... in order; a range ``a-b`` starts at the next word and
+    ends after it; an empty node ``i.j`` follows word ``i`` (0: before the first)."""
+    if _is_word_id(text):
+        if int(text) == last + 1:
+            return
+        hint = " (a sentence without the blank line before it?)" if text == "1" else ""
+        expected = f"word {last + 1}"
+    elif "-" in text:
+        first, end = (int(n) for n in text.split("-"))
+        if first == last + 1 and end > first:
+            return
+        hint, expected = "", f"a range from word {last + 1} to a later word"
+    else:
+        word = int(text.split(".")[0])
+        if word == last:
+            return
+        hint, expected = "", f"an empty node after word {last} ({last}.1, ...)"
+    raise TaggedFileError(f"{name}:{number}: ID {text}{hint}; expected {expected}")
 
 
 def _conllu_fields(name, number: int, line: str) -> list[str]:

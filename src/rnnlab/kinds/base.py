@@ -233,6 +233,17 @@ def run_trainer(
     )
 
 
+def check_saved_sizes(sizes: dict[str, tuple[int, int | None]]) -> None:
+    """Refuse a run folder whose saved state does not fit its weights: ``sizes`` maps each
+    entry of ``config.json`` (``'labels'``) to (its length, the size the model was built
+    with; None: no size to check)."""
+    for name, (held, expected) in sizes.items():
+        if expected is not None and held != expected:
+            raise ValueError(
+                f"'{name}' holds {held} entries; the model's weights were made for {expected}"
+            )
+
+
 def measures_line(measures: dict) -> str:
     """Measures as one readable line: fractions as percentages; lists and NaN left out."""
     parts = []

@@ -22,7 +22,7 @@ from rnnlab.data.labelled import LabelledSequences, read_labelled
 from rnnlab.data.labelled_dataset import LabelledData
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_classifier import (
     POOLINGS,
@@ -187,6 +187,14 @@ class ClassifyKind(Kind):
         return SequenceClassifier(SequenceClassifierConfig(**saved["model"]))
 
     def restore(self, config, model, saved, metrics) -> ClassifyRun:
+        shape = model.config
+        check_saved_sizes(
+            {
+                "classes": (len(saved["classes"]), shape.num_classes),
+                "vocab": (len(saved.get("vocab", ())), shape.vocab_size),
+                "scaler": (len(saved.get("scaler", {}).get("mean", ())), shape.features),
+            }
+        )
         encoder = _Encoder(saved["form"], saved["classes"])
         if saved["form"] == "tokens":
             encoder.vocab = Vocabulary(saved["vocab"])

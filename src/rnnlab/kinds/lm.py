@@ -33,8 +33,8 @@ from rnnlab.data.text import (
     text_tokens,
     text_vocabulary,
 )
-from rnnlab.data.vocab import END, Vocabulary
-from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
+from rnnlab.data.vocab import END, PAD, START, UNK, Vocabulary
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.limits import check_int
 from rnnlab.models.encoder_config import RecurrentConfig
 from rnnlab.models.language_model import LanguageModel, LanguageModelConfig, detach_state
@@ -67,7 +67,7 @@ class LMConfig(RecurrentConfig, TrainingConfig, ValidationConfig):
         default="chars",
     )
     vocab_size: int = option(
-        "most word types kept (--tokens space; the rest read as <unk>)",
+        "most token types kept, words or characters (the rest read as <unk>)",
         value="samples",
         default=10_000,
     )
@@ -208,9 +208,7 @@ class LMKind(Kind):
         return config.with_defaults({"epochs": default_epochs(len(corpus.train))})
 
     def prepare(self, config: LMConfig, corpus: TextCorpus) -> Prepared:
-        vocab = text_vocabulary(
-            corpus.train, config.vocab_size if config.tokens == "space" else None
-        )
+        vocab = text_vocabulary(corpus.train, config.vocab_size)
         train_ids, _ = encode_text(vocab, corpus.train)
         val_ids, unknown = encode_text(vocab, corpus.val)
         if len(val_ids) < 2:
@@ -246,6 +244,7 @@ class LMKind(Kind):
         return LanguageModel(LanguageModelConfig(**saved["model"]))
 
     def restore(self, config, model, saved, metrics) -> LMRun:
+        check_saved_sizes({"vocab": (len(saved["vocab"]), model.config.vocab_size)})
         return LMRun(self, config, model, saved, metrics, vocab=Vocabulary(saved["vocab"]))
 
     def pictures(self, finished: Finished) -> dict[str, bytes]:
@@ -289,22 +288,35 @@ class LMRun(Run):
         top_k: int | None = None,
         seed: int = 0,
         unknown: str = "error",
+        sample_unknown: bool = False,
     ) -> Iterator[str]:
-        """Yield the text sampled after ``prompt``, a token at a time (a character, or a word
-        with its space, or a line break). An empty prompt starts after a line break (the
-        vocabulary's most frequent token when the text has none). Same seed, same text."""
+        """The text sampled after ``prompt``, a token at a time (a character, or a word with
+        its space, or a line break). An empty prompt starts after a line break (the
+        vocabulary's most frequent token when the text has none). Same seed, same text.
+
+        The prompt is checked at once, before anything is sampled. Padding and the sequence
+        boundaries are never drawn (in word mode ``</s>`` is the line end, and is drawn);
+        ``<unk>`` only with ``sample_unknown``."""
         ids = self.encode_prompt(prompt, unknown) if prompt else []
         if not ids:
             start = "\n" if self.tokens == "chars" and "\n" in self.vocab.ids else END
             ids = [self.vocab.ids.get(start, len(self.vocab.tokens) - 1)]
+        never = [PAD, START] + ([END] if self.tokens == "chars" else [])
+        never += [] if sample_unknown else [UNK]
+        exclude = tuple(self.vocab.ids[t] for t in never)
         generator = torch.Generator().manual_seed(seed)
         self.model.eval()
         drawn = self.model.sample(
-            ids, length, temperature=temperature, top_k=top_k, generator=generator
+            ids,
+            length,
+            temperature=temperature,
+            top_k=top_k,
+            generator=generator,
+            exclude=exclude,
         )
         tokens = (self.vocab.tokens[i] for i in drawn)
         line_start = not prompt or prompt.endswith(("\n", "\r"))
-        yield from join_text(tokens, self.tokens, line_start=line_start)
+        return join_text(tokens, self.tokens, line_start=line_start)
 
     def predict(self, prompts: list[str], length: int = 100, **sampling) -> list[str]:
         """The continuation of each prompt: ``length`` tokens, greedy unless a

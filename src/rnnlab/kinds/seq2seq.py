@@ -18,7 +18,7 @@ from rnnlab.data import TokenPairs, Vocabulary, make_pairs, read_pairs
 from rnnlab.data.pairs import TOKENIZATIONS, join_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
-from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.limits import is_integer
 from rnnlab.models.attention import SCORES
 from rnnlab.models.encoder_config import EncoderConfig
@@ -241,6 +241,12 @@ class Seq2SeqKind(Kind):
             value = saved.get(key, 1)
             if not is_integer(value) or not 1 <= value <= MOST_DECODED:
                 raise ValueError(f"{key!r} must be an integer in [1, 100,000], got {value!r}")
+        check_saved_sizes(
+            {
+                "source_vocab": (len(saved["source_vocab"]), model.config.source_vocab_size),
+                "target_vocab": (len(saved["target_vocab"]), model.config.target_vocab_size),
+            }
+        )
         return Seq2SeqRun(
             self,
             config,

@@ -21,7 +21,7 @@ from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
 from rnnlab.data.tagged import read_tagged
 from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_tagger import CHAR_ENCODERS, SequenceTagger, SequenceTaggerConfig
 from rnnlab.plots.figures import learning_curves_png
@@ -178,6 +178,20 @@ def _vocabularies(tokens, tags):
     return words, chars, suffixes, labels, rare
 
 
+def _check_labels(tags: list[list[str]], config: TagConfig) -> None:
+    """Refuse training data whose words all carry one label: the model would learn nothing
+    and report 100% (a ``feats:KEY`` no word has, say)."""
+    counts = Counter(t for sentence in tags for t in sentence)
+    if len(counts) < 2:
+        ((label, count),) = counts.items()
+        source = config.data or f"task {config.task!r}"
+        column = config.label_column or "upos"
+        raise ValueError(
+            f"{source}: every training word is labelled {label!r} ({count:,} words) in "
+            f"label column {column}; expected two or more labels (see --label-column)"
+        )
+
+
 class TagKind(Kind):
     name = "tag"
     config = TagConfig
@@ -191,6 +205,7 @@ class TagKind(Kind):
 
     def prepare(self, config: TagConfig, corpus: Split) -> Prepared:
         words, chars, suffixes, labels, rare = _vocabularies(*corpus.train)
+        _check_labels(corpus.train[1], config)
         if not config.affixes:
             suffixes = None
         encode = lambda pair, names=None: TaggedData.encode(  # noqa: E731
@@ -232,6 +247,16 @@ class TagKind(Kind):
         return SequenceTagger(SequenceTaggerConfig(**saved["model"]))
 
     def restore(self, config, model, saved, metrics) -> TagRun:
+        shape = model.config
+        suffixes = len(saved["suffixes"]) if "suffixes" in saved else 0
+        check_saved_sizes(
+            {
+                "words": (len(saved["words"]), shape.vocab_size),
+                "chars": (len(saved["chars"]), shape.char_vocab_size),
+                "labels": (len(saved["labels"]), shape.num_tags),
+                "suffixes": (suffixes, shape.suffix_vocab_size),
+            }
+        )
         return TagRun(
             self,
             config,

@@ -13,7 +13,8 @@ the same text wherever the model runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from math import inf
 
 import torch
 
@@ -27,17 +28,28 @@ def next_tokens(
     temperature: float = 1.0,
     top_k: int | None = None,
     generator: torch.Generator | None = None,
+    exclude: Sequence[int] = (),
 ) -> torch.Tensor:
     """One token id per row of ``logits`` ``(N, V)``: drawn from ``softmax(logits / T)``
-    restricted to the ``top_k`` likeliest tokens (None: all of them); ``temperature=0`` is
-    greedy (the argmax)."""
+    restricted to the ``top_k`` likeliest tokens (None: all of them) and never one of
+    ``exclude``; ``temperature=0`` is greedy (the argmax). A temperature small enough to
+    overflow the scaled logits draws as the limit does: the likeliest token."""
     if temperature < 0:
         raise ValueError(f"`temperature` must be >= 0, got {temperature}.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"`top_k` must be >= 1 or None, got {top_k}.")
+    if exclude:  # tokens never drawn (padding, boundaries)
+        logits = logits.float().index_fill(-1, torch.tensor(exclude, device=logits.device), -inf)
     if temperature == 0:
         return logits.argmax(-1)
-    logits = logits.float() / temperature
+    logits = logits.float()
+    scaled = logits / temperature
+    if (~torch.isfinite(scaled) & torch.isfinite(logits)).any():
+        # a temperature so small that float32 overflows (or reads it as 0): in float64, the
+        # likeliest token shifted to 0, the others to minus infinity
+        wide = logits.double()
+        scaled = (wide - wide.amax(-1, keepdim=True)) / temperature
+    logits = scaled
     if top_k is not None and top_k < logits.shape[-1]:
         kth = logits.topk(top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))

@@ -137,16 +137,19 @@ class LanguageModel(nn.Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         generator: torch.Generator | None = None,
+        exclude: tuple[int, ...] = (),
     ):
-        """Yield ``length`` token ids drawn one at a time after ``prompt`` (at least one id);
-        ``temperature=0`` is greedy. Call ``model.eval()`` first."""
+        """Yield ``length`` token ids drawn one at a time after ``prompt`` (at least one id),
+        never one of ``exclude``; ``temperature=0`` is greedy. Call ``model.eval()`` first."""
         if not prompt:
             raise ValueError("`prompt` must hold at least one token.")
         device = self.embedding.weight.device
         logits, state = self(torch.tensor([prompt], device=device))
         logits = logits[:, -1]
         for _ in range(length):
-            token = next_tokens(logits, temperature=temperature, top_k=top_k, generator=generator)
+            token = next_tokens(
+                logits, temperature=temperature, top_k=top_k, generator=generator, exclude=exclude
+            )
             yield int(token)
             logits, state, _ = self.step(token, state)
 

@@ -12,7 +12,7 @@ from rnnlab.data.series_windows import (
     SeriesScaling,
     SeriesWindows,
 )
-from rnnlab.kinds.base import Finished, Kind, Phase, Prepared
+from rnnlab.kinds.base import Finished, Kind, Phase, Prepared, check_saved_sizes
 from rnnlab.kinds.forecast.calibration import calibrate
 from rnnlab.kinds.forecast.config import (
     LEAST_EPOCHS,
@@ -154,6 +154,21 @@ class ForecastKind(Kind):
 
     def restore(self, config, model, saved, metrics) -> ForecastRun:
         scaling = SeriesScaling(**saved["scaling"])
+        series = len(saved["series"])
+        covariates = len(saved["covariate_names"])
+        check_saved_sizes(
+            {
+                "scaling centres": (len(scaling.centres), series),
+                "scaling scales": (len(scaling.scales), series),
+                "scaling covariate_means": (len(scaling.covariate_means), covariates),
+                "scaling covariate_scales": (len(scaling.covariate_scales), covariates),
+                "levels": (len(saved["levels"]), model.config.outputs),
+            }
+        )
+        if 0.5 not in saved["levels"]:
+            raise ValueError(f"'levels' {saved['levels']} has no median (0.5)")
+        if not series:
+            raise ValueError("'series' is empty; expected the names of the series trained on")
         return ForecastRun(self, config, model, saved, metrics, scaling=scaling)
 
     def calibrate(self, model, prepared: Prepared, config, phase: Phase | None = None) -> dict:

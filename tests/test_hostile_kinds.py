@@ -1,0 +1,152 @@
+"""Hostile input to the tag, classify, forecast and lm kinds and their run folders, by
+mechanism: one line naming the file, line or option, exit status 2, nothing written first,
+and nothing silently wrong."""
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from commands import run_cli
+
+from rnnlab.data.tagged import TaggedFileError, read_tagged
+
+RUNS = Path(__file__).parent / "fixtures" / "runs_v2"  # trained runs of every kind
+
+
+def one_line_error(args, capsys) -> str:
+    code, out, err = run_cli(args, capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert out == "", "nothing is written before the error"
+    return err
+
+
+def _copy_run(name: str, tmp_path: Path) -> Path:
+    folder = tmp_path / name
+    shutil.copytree(RUNS / name, folder)
+    return folder
+
+
+def _edit_config(folder: Path, edit) -> None:
+    """Change ``config.json`` and record its new hash (an edit that hides itself)."""
+    config = json.loads((folder / "config.json").read_text())
+    edit(config)
+    (folder / "config.json").write_text(json.dumps(config))
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["files"]["config.json"] = hashlib.sha256(
+        (folder / "config.json").read_bytes()
+    ).hexdigest()
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+# -- a run folder's saved state is checked against its weights when it loads -----------------
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "message"),
+    [
+        ("tag_neighbours", lambda c: c["labels"].pop(), "'labels' holds"),
+        ("tag_neighbours", lambda c: c["words"].pop(), "'words' holds"),
+        ("classify_tokens", lambda c: c["classes"].pop(), "'classes' holds"),
+        ("classify_vectors", lambda c: c["scaler"]["mean"].pop(), "'scaler' holds"),
+        ("lm_chars", lambda c: c["vocab"].pop(), "'vocab' holds"),
+        ("seq2seq_reverse", lambda c: c["target_vocab"].pop(), "'target_vocab' holds"),
+        ("forecast_csv", lambda c: c["scaling"].update(centres=[]), "'scaling centres' holds"),
+        ("forecast_csv", lambda c: c.update(levels=[0.1, 0.9, 0.95]), "no median"),
+        ("forecast_csv", lambda c: c["train"].update(lookback=0), "lookback"),
+        ("forecast_csv", lambda c: c["train"].update(lookback=-3), "lookback"),
+    ],
+    ids=[
+        "tag-labels",
+        "tag-words",
+        "classify-classes",
+        "classify-scaler",
+        "lm-vocab",
+        "seq2seq-vocab",
+        "forecast-scaling",
+        "forecast-median",
+        "forecast-lookback-0",
+        "forecast-lookback-negative",
+    ],
+)
+def test_saved_state_that_does_not_fit_the_weights_is_refused(
+    name, edit, message, tmp_path, capsys
+):
+    folder = _copy_run(name, tmp_path)
+    _edit_config(folder, edit)
+    command = "generate" if name.startswith("lm") else "predict"
+    args = [command, str(folder)] + (["--input", "-"] if command == "predict" else [])
+    err = one_line_error(args, capsys)
+    assert "config.json: not an rnnlab train config" in err and message in err
+
+
+# -- generate: what the user asked for, and nothing that is not text ------------------------
+
+
+def test_a_tiny_temperature_samples_as_greedy_decoding_does(tmp_path, capsys):
+    folder = _copy_run("lm_chars", tmp_path)
+    args = ["generate", str(folder), "--prompt", "the ", "--length", "40"]
+    code, greedy, err = run_cli([*args, "--temperature", "0"], capsys)
+    assert code == 0, err
+    code, tiny, err = run_cli([*args, "--temperature", "1e-300"], capsys)
+    assert code == 0, err
+    assert tiny == greedy
+
+
+def test_padding_and_boundaries_are_never_sampled(tmp_path, capsys):
+    folder = _copy_run("lm_chars", tmp_path)
+    args = ["generate", str(folder), "--length", "3000", "--temperature", "50"]
+    code, text, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert not any(token in text for token in ("<pad>", "<s>", "</s>", "<unk>"))
+    code, text, err = run_cli([*args, "--sample-unk"], capsys)
+    assert code == 0 and "<unk>" in text  # near-uniform draws reach it when allowed
+
+
+def test_a_prompt_the_model_cannot_read_is_refused_before_anything_is_written(tmp_path, capsys):
+    folder = _copy_run("lm_chars", tmp_path)
+    err = one_line_error(["generate", str(folder), "--prompt", "the \u2603"], capsys)
+    assert "--prompt" in err and "'\u2603'" in err
+
+
+# -- tagged files: what a CoNLL-U file says of its words is checked -------------------------
+
+
+def _conllu(tmp_path: Path, ids: list[str]) -> Path:
+    lines = [f"{i}\tw{i}\tw\tNOUN\t_\t_\t0\troot\t_\t_" for i in ids]
+    path = tmp_path / "ids.conllu"
+    path.write_text("# text = x\n" + "\n".join(lines) + "\n\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("ids", "line", "message"),
+    [
+        (["1", "2", "1", "2"], 4, "ID 1 (a sentence without the blank line before it?)"),
+        (["1", "4-3", "2"], 3, "ID 4-3; expected a range from word 2"),
+        (["1", "3", "4"], 3, "ID 3; expected word 2"),
+        (["1", "2.1", "2"], 3, "ID 2.1; expected an empty node after word 1"),
+    ],
+    ids=["restart", "backward-range", "gap", "empty-node"],
+)
+def test_conllu_word_ids_are_checked(ids, line, message, tmp_path):
+    path = _conllu(tmp_path, ids)
+    with pytest.raises(TaggedFileError, match=re.escape(f"ids.conllu:{line}: {message}")):
+        read_tagged(path)
+
+
+def test_well_formed_ids_with_ranges_and_empty_nodes_read(tmp_path):
+    read = read_tagged(_conllu(tmp_path, ["1", "2-3", "2", "3", "3.1", "3.2", "4"]))
+    assert read.tokens == [["w1", "w2", "w3", "w4"]]
+
+
+def test_a_label_column_with_one_value_is_refused_with_its_count(tmp_path, capsys):
+    path = tmp_path / "one.jsonl"
+    rows = [{"tokens": ["a", "b", "c"], "tags": ["X", "X", "X"]} for _ in range(20)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "run"
+    err = one_line_error(["train", "--kind", "tag", "--data", str(path), "--out", str(out)], capsys)
+    assert "every training word is labelled 'X'" in err and "words" in err
+    assert not out.exists()
