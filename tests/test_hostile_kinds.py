@@ -150,3 +150,14 @@ def test_a_label_column_with_one_value_is_refused_with_its_count(tmp_path, capsy
     err = one_line_error(["train", "--kind", "tag", "--data", str(path), "--out", str(out)], capsys)
     assert "every training word is labelled 'X'" in err and "words" in err
     assert not out.exists()
+
+
+def test_a_loss_of_zero_draws_without_a_warning(recwarn):
+    """A command's standard error holds only its own lines: no matplotlib warning about the
+    logarithm of zero."""
+    from rnnlab.plots.figures import learning_curves_png, loss_scale
+
+    assert loss_scale([1.0, 0.5], [0.7]) == "log" and loss_scale([0.0, 0.0], [0.0]) == "linear"
+    history = {"loss": [0.0, 0.0], "val_loss": [0.0, 0.0], "val_accuracy": [1.0, 1.0]}
+    assert learning_curves_png(history, "loss", {"val_accuracy": "accuracy"})[:4] == b"\x89PNG"
+    assert not [w for w in recwarn if "log" in str(w.message)]

@@ -46,6 +46,13 @@ def save_result(out_dir, json_name: str, data: dict, png_name: str, png: bytes) 
     return paths
 
 
+def loss_scale(*curves) -> str:
+    """``"log"`` for curves of positive numbers only, else ``"linear"`` (a loss of exactly
+    0, as a run with one label gives, has no logarithm)."""
+    values = [v for curve in curves for v in curve]
+    return "log" if values and all(v > 0 for v in values) else "linear"
+
+
 def learning_curves_png(history: dict, loss_title: str, measures: dict[str, str]) -> bytes:
     """A run's learning curves: training and validation loss per epoch (left, log scale),
     and the validation ``measures`` (history key -> label; right, between 0 and 1)."""
@@ -54,7 +61,8 @@ def learning_curves_png(history: dict, loss_title: str, measures: dict[str, str]
     epochs = range(1, len(history["loss"]) + 1)
     left.plot(epochs, history["loss"], label="training")
     left.plot(epochs, history["val_loss"], label="validation")
-    left.set(title=loss_title, xlabel="epoch", yscale="log")
+    left.set(title=loss_title, xlabel="epoch")
+    left.set_yscale(loss_scale(history["loss"], history["val_loss"]))
     left.legend()
     for key, label in measures.items():
         right.plot(epochs, history[key], label=label)

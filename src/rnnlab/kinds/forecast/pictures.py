@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rnnlab.data.series import Series
 from rnnlab.kinds.forecast.backtest import BASELINE_NAMES, Backtest
-from rnnlab.plots.figures import png_bytes, pyplot
+from rnnlab.plots.figures import loss_scale, png_bytes, pyplot
 
 
 def loss_png(history: dict) -> bytes:
@@ -14,7 +14,7 @@ def loss_png(history: dict) -> bytes:
     ax.plot(epochs, history["loss"], label="training")
     ax.plot(epochs, history["val_loss"], label="last training window of each series")
     ax.set(xlabel="epoch", ylabel="quantile loss (scaled)", title="learning curves")
-    ax.set_yscale("log")
+    ax.set_yscale(loss_scale(history["loss"], history["val_loss"]))
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
