@@ -606,8 +606,8 @@ def test_no_output_anywhere_below_another_command_s_folder(run_dir, tmp_path, ca
             lambda c: c["train"].update(beam_width=10**6),
             "--beam-width: expected a value in [1, 256]",
         ),
-        (lambda c: c["train"].update(length_penalty="x"), "--length-penalty: expected a number"),
-        (lambda c: c["train"].update(units="big"), "--units: expected an integer"),
+        (lambda c: c["train"].update(length_penalty="x"), "'length_penalty': expected a number"),
+        (lambda c: c["train"].update(units="big"), "'units': expected an integer"),
     ],
 )
 def test_an_edited_config_is_refused_even_with_its_hash(edit, message, run_dir, tmp_path, capsys):

@@ -161,3 +161,13 @@ def test_a_loss_of_zero_draws_without_a_warning(recwarn):
     history = {"loss": [0.0, 0.0], "val_loss": [0.0, 0.0], "val_accuracy": [1.0, 1.0]}
     assert learning_curves_png(history, "loss", {"val_accuracy": "accuracy"})[:4] == b"\x89PNG"
     assert not [w for w in recwarn if "log" in str(w.message)]
+
+
+def test_messages_name_as_options_only_what_the_command_offers():
+    from rnnlab.cli.options import as_options
+
+    message = "`units` must be >= 1 in the file; give `val_fraction`"
+    assert as_options(message) == "--units must be >= 1 in the file; give --val-fraction"
+    assert as_options(message, {"val_fraction"}) == (
+        "'units' must be >= 1 in the file; give --val-fraction"
+    )

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
-    prog = "rnnlab"
+    prog, args = "rnnlab", None
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
             return EXIT_INTERRUPTED
         if debug:
             raise
-        message, code = describe(exc)
+        command = getattr(args, "parser", None)  # the options a message may name
+        options = None if command is None else {a.dest for a in command._actions}
+        message, code = describe(exc, options)
         print(f"{prog}: error: {message}", file=sys.stderr)
         return code
 

@@ -22,14 +22,15 @@ MEMORY_ADVICE = (
 _OOM = re.compile(r"can't allocate memory|out of memory|not enough memory", re.IGNORECASE)
 
 
-def describe(exc: BaseException) -> tuple[str, int]:
-    """``(one-line message, exit status)`` for an exception that ended a command."""
+def describe(exc: BaseException, options: set[str] | None = None) -> tuple[str, int]:
+    """``(one-line message, exit status)`` for an exception that ended a command
+    (``options``: the ``dest`` of each of its options, that a message may name)."""
     if _is_out_of_memory(exc):
         return one_line(f"out of memory ({_allocation(exc)}); {MEMORY_ADVICE}"), EXIT_USAGE
     if isinstance(exc, OSError):
         return one_line(_os_error(exc)), EXIT_USAGE
     if isinstance(exc, ValueError | UsageError):
-        return one_line(as_options(str(exc))), EXIT_USAGE
+        return one_line(as_options(str(exc), options)), EXIT_USAGE
     if type(exc).__name__ == "CollectiveError":  # another process of a launch has stopped
         return one_line(str(exc)), EXIT_INTERNAL
     if isinstance(exc, RecursionError):

@@ -61,9 +61,18 @@ def given_options(args: argparse.Namespace) -> set[str]:
     return {a.dest for a in actions if getattr(namespace, a.dest) is not unset}
 
 
-def as_options(message: str) -> str:
-    """Name a config's fields as the options that set them: `test_size` -> --test-size."""
-    return re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), message)
+def as_options(message: str, options: set[str] | None = None) -> str:
+    """Name a config's fields as the options that set them: `test_size` -> --test-size;
+    with ``options`` (the ``dest`` of each option of the command), only those it has, the
+    others quoted as they are ('units', a field inside a file the user gave)."""
+
+    def name(match: re.Match) -> str:
+        field = match.group(1)
+        if options is not None and field not in options:
+            return f"'{field}'"
+        return "--" + field.replace("_", "-")
+
+    return re.sub(r"`([a-z_]+)`", name, message)
 
 
 from rnnlab.limits import (  # noqa: E402 - the bounds every size option is checked against
