@@ -171,3 +171,14 @@ def test_messages_name_as_options_only_what_the_command_offers():
     assert as_options(message, {"val_fraction"}) == (
         "'units' must be >= 1 in the file; give --val-fraction"
     )
+
+
+def test_a_file_of_the_wrong_form_is_described_in_words(tmp_path, capsys):
+    """Feature vectors given to a run of tokens: no "(None features)"."""
+    entry = RUNS / "classify_tokens"
+    folder = _copy_run("classify_tokens", tmp_path)
+    vectors = tmp_path / "v.jsonl"
+    vectors.write_text('{"sequence": [[0.1, 0.2], [0.3, 0.4]], "label": "x"}\n')
+    err = one_line_error(["predict", str(folder), "--input", str(vectors)], capsys)
+    assert "holds vectors of 2 features; this run reads tokens" in err and "None" not in err
+    assert entry.is_dir()

@@ -115,6 +115,11 @@ def accuracy_and_f1(matrix: np.ndarray) -> dict[str, float]:
     }
 
 
+def _holding(form: str, features: int | None) -> str:
+    """What a file of labelled sequences holds, in words: tokens, or vectors of F features."""
+    return "tokens" if features is None else f"{form} of {features} features"
+
+
 @dataclass
 class ClassifyData:
     """The labelled sequences as read, and their split into training and validation."""
@@ -139,8 +144,8 @@ class ClassifyKind(Kind):
         val = read_labelled(config.val)
         if val.form != read.form or val.features != read.features:
             raise ValueError(
-                f"{val.path}: holds {val.form} ({val.features} features); "
-                f"expected {read.form} like {read.path} ({read.features} features)"
+                f"{val.path}: holds {_holding(val.form, val.features)}; expected "
+                f"{_holding(read.form, read.features)} like {read.path}"
             )
         names = [f"{val.path}:{n}" for n in val.lines]
         return ClassifyData(read, Split(pair, (val.sequences, val.labels), names))
@@ -288,8 +293,8 @@ class ClassifyRun(Run):
         features = self.model.config.features
         if read.form != expected or read.features != features:
             raise ValueError(
-                f"{read.path}: holds {read.form} ({read.features} features); this run reads "
-                f"{expected}" + (f" of {features} features" if features else "")
+                f"{read.path}: holds {_holding(read.form, read.features)}; this run reads "
+                f"{_holding(expected, features)}"
             )
         return read
 
