@@ -182,3 +182,16 @@ def test_a_file_of_the_wrong_form_is_described_in_words(tmp_path, capsys):
     err = one_line_error(["predict", str(folder), "--input", str(vectors)], capsys)
     assert "holds vectors of 2 features; this run reads tokens" in err and "None" not in err
     assert entry.is_dir()
+
+
+def test_series_whose_scale_overflows_are_refused_before_training(tmp_path, capsys):
+    rows = ["year,huge,small"] + [
+        f"{2000 + i},{(1.5 if i % 2 else -1.7) * 1e308},{i % 5}" for i in range(40)
+    ]
+    path = tmp_path / "huge.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(path), "--horizon", "3", "--epochs", "1", "--out", str(out)]
+    err = one_line_error(args, capsys)
+    assert "series 'huge' has values (up to 1.7e+308)" in err and "RuntimeWarning" not in err
+    assert not out.exists()

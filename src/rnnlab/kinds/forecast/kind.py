@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rnnlab.data.files import InputFileError
 from rnnlab.data.series import SeriesSet
 from rnnlab.data.series_windows import (
@@ -45,6 +47,19 @@ def training_windows(config: ForecastConfig, data: SeriesSet) -> int:
 
 
 PICTURED = 4  # series drawn in backtest.png
+
+
+def _check_scaled(data: SeriesSet, scaling: SeriesScaling, scaled: list) -> None:
+    """Refuse, before training, a series whose centre, scale or scaled values overflow (values
+    near the largest float), naming it."""
+    for i, s in enumerate(data.series):
+        finite = np.isfinite(scaling.centres[i]) and np.isfinite(scaling.scales[i])
+        if not (finite and np.isfinite(scaled[i]).all()):
+            largest = float(np.max(np.abs(s.values)))
+            raise InputFileError(
+                f"{data.source}: series {s.name!r} has values (up to {largest:.3g}) whose "
+                "scale cannot be represented; expected values well below 1e300"
+            )
 
 
 class ForecastKind(Kind):
@@ -88,13 +103,15 @@ class ForecastKind(Kind):
                         f"{data.source}: series {s.name!r} has values <= 0; `transform` log "
                         "expected positive values"
                     )
-        scaling = SeriesScaling.fit(
-            [s.values[:cut] for s, cut in zip(data.series, cuts, strict=True)],
-            season,
-            [c[:cut] for c, cut in zip(covariates, cuts, strict=True)] if covariates else None,
-            config.transform,
-        )
-        scaled = [scaling.scale(i, s.values) for i, s in enumerate(data.series)]
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            scaling = SeriesScaling.fit(
+                [s.values[:cut] for s, cut in zip(data.series, cuts, strict=True)],
+                season,
+                [c[:cut] for c, cut in zip(covariates, cuts, strict=True)] if covariates else None,
+                config.transform,
+            )
+            scaled = [scaling.scale(i, s.values) for i, s in enumerate(data.series)]
+        _check_scaled(data, scaling, scaled)
         scaled_covariates = None
         if covariates:
             scaled_covariates = [scaling.scale_covariates(c) for c in covariates]

@@ -3,6 +3,7 @@ and reads and writes the kind's files."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +52,18 @@ class ForecastRun(Run):
                 f"{source}: series {series.name!r} has values <= 0; the model forecasts the "
                 "logarithm (--transform log), so expected positive values"
             )
-        names = self.state["series"]
-        if series.name and series.name in names:
-            return self.scaling, names.index(series.name)
+        index = self.series_index.get(series.name) if series.name else None
+        if index is not None:
+            return self.scaling, index
         return self.scaling.with_series(series.values, self.state["season"])
+
+    @functools.cached_property
+    def series_index(self) -> dict[str, int]:
+        """Each training series' position, by name (a look-up a series, not a search)."""
+        index: dict[str, int] = {}
+        for i, name in enumerate(self.state["series"]):
+            index.setdefault(name, i)
+        return index
 
     def forecast(self, series: list[Series], source: str = "the input") -> list[np.ndarray]:
         """For each series, the ``(H, Q)`` forecast of the steps after its last value (the
