@@ -195,3 +195,44 @@ def test_series_whose_scale_overflows_are_refused_before_training(tmp_path, caps
     err = one_line_error(args, capsys)
     assert "series 'huge' has values (up to 1.7e+308)" in err and "RuntimeWarning" not in err
     assert not out.exists()
+
+
+# -- the Python API reads what the command line reads ----------------------------------------
+
+
+def test_a_line_of_text_is_split_as_the_command_line_splits_it():
+    import rnnlab
+
+    tagger = rnnlab.load(RUNS / "tag_neighbours")
+    words = ["3", "7", "2"]
+    assert (
+        tagger.predict(["3 7 2"]) == tagger.predict([words])
+        and len(tagger.predict(["3 7 2"])[0]) == 3
+    )
+    pairs = rnnlab.load(RUNS / "seq2seq_chars")  # reads characters
+    line = (RUNS / "seq2seq_chars.inputs").read_text().splitlines()[0]
+    assert pairs.predict([line]) == pairs.predict([list(line)])
+    classifier = rnnlab.load(RUNS / "classify_tokens")
+    text = (RUNS / "classify_tokens.inputs").read_text().splitlines()[0].split("\t")[0]
+    assert classifier.predict([text]) == classifier.predict([text.split(" ")])
+
+
+def test_a_forecaster_takes_arrays_and_lists():
+    import numpy as np
+
+    import rnnlab
+
+    run = rnnlab.load(RUNS / "forecast_csv")
+    history = np.sin(np.arange(60) / 3.0) * 5 + 20
+    from_array, from_list = run.predict([history, list(history)])
+    assert from_array.shape == (run.horizon,) and np.allclose(from_array, from_list)
+    (full,) = run.forecast([history])
+    assert full.shape[0] == run.horizon
+
+
+def test_predict_on_an_onnx_export_says_what_it_is(tmp_path, capsys):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "rnnlab_onnx.json").write_text("{}")
+    err = one_line_error(["predict", str(export)], capsys)
+    assert "an ONNX export" in err and "OnnxPredictor" in err

@@ -20,6 +20,7 @@ from rnnlab.config import option, override
 from rnnlab.data.feature_scaler import FeatureScaler
 from rnnlab.data.labelled import LabelledSequences, read_labelled
 from rnnlab.data.labelled_dataset import LabelledData
+from rnnlab.data.pairs import split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
@@ -270,7 +271,10 @@ class ClassifyRun(Run):
         return ClassifyObjective(len(self.encoder.classes)).predict(self.model, data, batch_size)
 
     def predict(self, sequences) -> list[str]:
-        """The predicted label of each sequence (tokens, or an array ``(T, F)``)."""
+        """The predicted label of each sequence: tokens (a list, or a line of text split on
+        spaces), or an array ``(T, F)``."""
+        if self.state["form"] == "tokens":
+            sequences = [split_tokens(s) if isinstance(s, str) else s for s in sequences]
         best = self.probabilities(sequences).argmax(-1).tolist()
         return [self.encoder.classes[i] for i in best]
 

@@ -15,7 +15,7 @@ import torch
 
 from rnnlab.config import one_source, option, override
 from rnnlab.data import TokenPairs, Vocabulary, make_pairs, read_pairs
-from rnnlab.data.pairs import TOKENIZATIONS, join_tokens
+from rnnlab.data.pairs import TOKENIZATIONS, join_tokens, split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
@@ -289,7 +289,10 @@ class Seq2SeqRun(Run):
     def predict(
         self, sources, *, names=None, unknown="error", batch_size=256, beam_width=None, max_len=None
     ) -> list[list[str]]:
-        """Target token lists for source token lists, decoded greedily or by beam search."""
+        """Target token lists for sources, decoded greedily or by beam search; a source is a
+        list of tokens, or a line of text split as the run reads its files (spaces, or
+        characters)."""
+        sources = [split_tokens(s, self.tokens) if isinstance(s, str) else s for s in sources]
         self.model.eval()
         device = model_device(self.model)
         ids = self.encode_sources(sources, names, unknown)

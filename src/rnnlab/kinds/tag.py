@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from rnnlab.config import one_source, option, override
+from rnnlab.data.pairs import split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
 from rnnlab.data.tagged import read_tagged
@@ -289,7 +290,9 @@ class TagRun(Run):
 
     @torch.no_grad()
     def predict(self, sentences: list[list[str]], *, batch_size: int = 256) -> list[list[str]]:
-        """The predicted labels of each sentence (a list of tokens)."""
+        """The predicted labels of each sentence: a list of tokens, or a line of text (split
+        on spaces, as ``rnnlab predict`` reads a line)."""
+        sentences = [split_tokens(s) if isinstance(s, str) else s for s in sentences]
         self.model.eval()
         ids = TagObjective(self.labels).predict(self.model, self.encode(sentences), batch_size)
         return [[self.labels.tokens[i] for i in row] for row in ids]

@@ -88,6 +88,11 @@ def read_run(path: Path) -> tuple[dict, dict[str, torch.Tensor], dict]:
     path = Path(path)
     if not path.is_dir():
         raise RunFolderError(f"{path}: no such run folder")
+    if not (path / METRICS).is_file() and (path / "rnnlab_onnx.json").is_file():
+        raise RunFolderError(
+            f"{path}: an ONNX export (rnnlab export), not a run folder; run it with "
+            f"rnnlab.interop.onnx.OnnxPredictor('{path}'), or give the run folder it came from"
+        )
     if not (path / METRICS).is_file():
         hint = (
             " (interrupted; continue it with `rnnlab train --resume`)"

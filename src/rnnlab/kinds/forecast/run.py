@@ -65,9 +65,11 @@ class ForecastRun(Run):
             index.setdefault(name, i)
         return index
 
-    def forecast(self, series: list[Series], source: str = "the input") -> list[np.ndarray]:
-        """For each series, the ``(H, Q)`` forecast of the steps after its last value (the
+    def forecast(self, series: list, source: str = "the input") -> list[np.ndarray]:
+        """For each series (a ``Series``, or an array or list of numbers, named ``series 0``,
+        ``series 1``, ...), the ``(H, Q)`` forecast of the steps after its last value (the
         columns are the quantile levels, the median among them)."""
+        series = [_as_series(s, i) for i, s in enumerate(series)]
         self.model.eval()
         device = model_device(self.model)
         out = []
@@ -113,9 +115,8 @@ class ForecastRun(Run):
     def predict(self, inputs) -> list[np.ndarray]:
         """The median forecast of each input: a ``Series`` (one of training's names uses
         its saved scaling), or a sequence of numbers (scaled by its own history)."""
-        series = [x if isinstance(x, Series) else Series("", np.asarray(x, float)) for x in inputs]
         median = self.state["levels"].index(0.5)
-        return [f[:, median] for f in self.forecast(series)]
+        return [f[:, median] for f in self.forecast(list(inputs))]
 
     def backtest(self, series: list[Series], windows: int, baselines=None) -> Backtest:
         """Forecasts of the last ``windows`` windows of ``horizon`` steps of each series, by
@@ -202,3 +203,14 @@ class ForecastRun(Run):
         if "mase" in m:
             lines.append(backtest_table(m))
         return "\n".join(lines)
+
+
+def _as_series(values, index: int) -> Series:
+    """``values`` as a ``Series``: itself, or numbers named ``series INDEX`` (not a training
+    series' name, so scaled by their own history)."""
+    if isinstance(values, Series):
+        return values
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"series {index}: shape {array.shape}; expected a list of numbers")
+    return Series(f"series {index}", array)
