@@ -86,6 +86,8 @@ def _read_archive(path: Path, weights: Path) -> dict:
             with weights.open("wb") as out:
                 _extract(archive, infos["model.weights.h5"], out, MOST_BYTES, path)
         config = json.loads(text.getvalue().decode("utf-8"))
+    except KerasImportError:
+        raise
     except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
         raise KerasImportError(f"{path}: a malformed archive ({exc})") from None
     except (ValueError, RecursionError) as exc:  # a number too long, JSON nested too deeply
