@@ -180,3 +180,58 @@ def test_configs_that_keras_never_wrote_are_one_line(edit, tmp_path, capsys):
     code, _, err = run_cli(["import-keras", str(path), "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and err.count("\n") == 1 and str(path) in err, err
     assert not (tmp_path / "run").exists()
+
+
+# -- fuzzed configs of the tutorial's three models: imported, or one KerasImportError ---------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_MODELS = [TUTORIAL.parent / f"tutorial_{name}.keras" for name in ("lstm", "bilstm", "seq2seq")]
+_REPLACEMENTS = st.sampled_from([None, "text", -1, 0, 10**30, 1.5, [], {}, [1, 2], True])
+
+
+def _paths(value, prefix=()):
+    """Every path to a value inside a JSON value."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(_MODELS),
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.booleans(), _REPLACEMENTS), min_size=1, max_size=3
+    ),
+)
+def test_fuzzed_configs_import_or_say_why_in_one_error(tmp_path, model, edits):
+    import json
+
+    with zipfile.ZipFile(model) as source:
+        config = json.loads(source.read("config.json"))
+        for pick, delete, replacement in edits:
+            paths = [p for p in _paths(config) if p]
+            path = paths[pick % len(paths)]
+            parent = config
+            for key in path[:-1]:
+                parent = parent[key]
+            if delete:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = replacement
+        target = tmp_path / "fuzz.keras"
+        with zipfile.ZipFile(target, "w") as z:
+            z.writestr("config.json", json.dumps(config))
+            z.writestr("metadata.json", source.read("metadata.json"))
+            z.writestr("model.weights.h5", source.read("model.weights.h5"))
+    try:
+        load_keras(target)
+    except KerasImportError as exc:
+        assert str(exc).startswith(str(target)) or "fuzz.keras" in str(exc), exc

@@ -236,3 +236,35 @@ def test_predict_on_an_onnx_export_says_what_it_is(tmp_path, capsys):
     (export / "rnnlab_onnx.json").write_text("{}")
     err = one_line_error(["predict", str(export)], capsys)
     assert "an ONNX export" in err and "OnnxPredictor" in err
+
+
+# -- fuzzed CoNLL-U sentences: read, or one TaggedFileError naming the line -------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_IDS = st.one_of(
+    st.integers(0, 6).map(str),
+    st.tuples(st.integers(0, 6), st.integers(0, 6)).map(lambda t: f"{t[0]}-{t[1]}"),
+    st.tuples(st.integers(0, 6), st.integers(0, 3)).map(lambda t: f"{t[0]}.{t[1]}"),
+    st.sampled_from(["", "x", "1.", "-1", "01", "1e3"]),
+)
+_LINE = st.tuples(_IDS, st.integers(8, 11), st.booleans()).map(
+    lambda t: "\t".join([t[0], "w", "w", "" if t[2] else "NOUN", *["_"] * (t[1] - 4)])
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.one_of(_LINE, st.just(""), st.just("# c")), min_size=1, max_size=12))
+def test_fuzzed_conllu_reads_or_names_its_line(tmp_path, lines):
+    path = tmp_path / "fuzz.conllu"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        read = read_tagged(path)
+    except TaggedFileError as exc:
+        assert str(exc).startswith(f"{path}"), exc
+        return
+    for sentence in read.tokens:
+        assert sentence and all(word == "w" for word in sentence)
