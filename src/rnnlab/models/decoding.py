@@ -44,12 +44,11 @@ def next_tokens(
         return logits.argmax(-1)
     logits = logits.float()
     scaled = logits / temperature
-    if (~torch.isfinite(scaled) & torch.isfinite(logits)).any():
-        # a temperature so small that float32 overflows (or reads it as 0): in float64, the
-        # likeliest token shifted to 0, the others to minus infinity
-        wide = logits.double()
-        scaled = (wide - wide.amax(-1, keepdim=True)) / temperature
-    logits = scaled
+    # a temperature so small that float32 overflows (or reads it as 0) draws as its limit
+    # does, among the likeliest tokens; decided per row on the device, without a sync
+    overflowed = (~torch.isfinite(scaled) & torch.isfinite(logits)).any(-1, keepdim=True)
+    likeliest = torch.where(logits == logits.amax(-1, keepdim=True), 0.0, -inf)
+    logits = torch.where(overflowed, likeliest, scaled)
     if top_k is not None and top_k < logits.shape[-1]:
         kth = logits.topk(top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
