@@ -268,3 +268,17 @@ def test_fuzzed_conllu_reads_or_names_its_line(tmp_path, lines):
         return
     for sentence in read.tokens:
         assert sentence and all(word == "w" for word in sentence)
+
+
+def test_evaluate_out_draws_the_confusion_of_the_evaluated_file(tmp_path, capsys):
+    from matplotlib import image
+
+    folder = _copy_run("classify_tokens", tmp_path)
+    data = RUNS / "classify_tokens.data.tsv"
+    out = tmp_path / "eval"
+    code, _, err = run_cli(
+        ["evaluate", str(folder), "--data", str(data), "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    assert image.imread(out / "confusion.png").ndim == 3
+    assert json.loads((out / "metrics.json").read_text())["confusion"]

@@ -31,7 +31,8 @@ def add_parser(commands) -> None:
     p.add_argument(
         "--out",
         type=Path,
-        help="also write metrics.json into this folder (new or empty; never the run folder)",
+        help="also write metrics.json (and the PNGs of the kind, such as classify's confusion.png) "
+        "into this folder (new or empty; never the run folder)",
     )
     p.add_argument(
         "--overwrite",
@@ -46,7 +47,7 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     warn_ignored_seed(args)
     from rnnlab.cli.predict import run_options
-    from rnnlab.data import atomic_write_text
+    from rnnlab.data import atomic_write_bytes, atomic_write_text
     from rnnlab.data.files import OutputFolder
     from rnnlab.kinds.runs import load
     from rnnlab.training.devices import resolve_device
@@ -58,6 +59,13 @@ def run(args: argparse.Namespace) -> int:
     metrics = trained.evaluate_file(args.data, **options)
     if out is not None:
         text = json.dumps(json_numbers(metrics), indent=2) + "\n"
-        out.write(lambda stage: atomic_write_text(stage / "metrics.json", text))
+        pictures = trained.evaluation_pictures(metrics)
+
+        def write(stage):
+            atomic_write_text(stage / "metrics.json", text)
+            for name, png in pictures.items():
+                atomic_write_bytes(stage / name, png)
+
+        out.write(write)
     print(json.dumps(json_numbers(metrics)) if args.json else trained.describe(metrics))
     return 0

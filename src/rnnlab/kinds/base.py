@@ -209,6 +209,10 @@ class Run(ABC):
         """``evaluate``'s measures as text: one line, fractions as percentages."""
         return measures_line(measures)
 
+    def evaluation_pictures(self, measures: dict) -> dict[str, bytes]:
+        """The PNGs of ``evaluate_file``'s measures (name -> bytes), for ``evaluate --out``."""
+        return {}
+
     def summary(self) -> str:
         """The finished run's figures, for the command line."""
         return measures_line(self.metrics)

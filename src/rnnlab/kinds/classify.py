@@ -326,6 +326,10 @@ class ClassifyRun(Run):
         names = [f"{read.path}:{n}" for n in read.lines]
         return {"sequences": len(read), **self.evaluate(read.sequences, read.labels, names=names)}
 
+    def evaluation_pictures(self, measures: dict) -> dict[str, bytes]:
+        matrix = np.array(measures["confusion"])
+        return {"confusion.png": confusion_png(matrix, self.encoder.classes)}
+
     def summary(self) -> str:
         m = self.metrics
         return (
