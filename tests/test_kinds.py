@@ -124,7 +124,7 @@ def test_tag_bad_input_is_one_line(tag_runs, tmp_path, capsys):
     unseen = tmp_path / "unseen.jsonl"
     unseen.write_text('{"tokens": ["a"], "tags": ["ZZZ"]}\n')
     code, _, err = run(["evaluate", str(run_dir), "--data", str(unseen)], capsys)
-    assert code == 2 and "unseen.jsonl:1: the tag 'ZZZ' was not seen in training" in err
+    assert code == 2 and "unseen.jsonl:1: word 1 ('a') of the sentence has the tag 'ZZZ'" in err
     counts = tmp_path / "counts.jsonl"
     counts.write_text('{"tokens": ["a", "b"], "tags": ["A"]}\n')
     code, _, err = run(["evaluate", str(run_dir), "--data", str(counts)], capsys)

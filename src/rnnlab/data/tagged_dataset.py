@@ -91,13 +91,13 @@ class TaggedData:
                 tag_ids.append([0] * len(sentence))
                 continue
             row = []
-            for tag in tags[i]:
+            for j, tag in enumerate(tags[i]):
                 if tag not in labels:
                     where = names[i] if names is not None else f"sentence {i + 1}"
                     known = ", ".join(labels.tokens[4:][:20])
                     raise ValueError(
-                        f"{where}: the tag {tag!r} was not seen in training; expected one "
-                        f"of {known}"
+                        f"{where}: word {j + 1} ({sentence[j]!r}) of the sentence has the tag "
+                        f"{tag!r}, not seen in training; expected one of {known}"
                     )
                 row.append(labels.ids[tag])
             tag_ids.append(row)
