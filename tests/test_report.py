@@ -39,3 +39,14 @@ def test_report_without_results(make, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("rnnlab report: error: ") and message in err
     assert not (tmp_path / "never").exists()
+
+
+def test_a_trained_run_is_reported_not_skipped(tiny_reverse_run, tmp_path, capsys):
+    from commands import run_cli
+
+    out = tmp_path / "report"
+    code, printed, err = run_cli(["report", str(tiny_reverse_run), "--out", str(out)], capsys)
+    assert code == 0, err
+    text = (out / "report.md").read_text()
+    assert "A trained model (`rnnlab train`)" in text and "| exact match |" in text
+    assert "train (" in printed and (out / "train-1.png").is_file()

@@ -8,9 +8,10 @@ from pathlib import Path
 from rnnlab.cli.runs import add_out_options, output_folder
 
 DESCRIPTION = """\
-Gather the results of rnnlab gradients, memory and compare (gradients.json, memory.json,
-results.json) found in the given run folders, or in their immediate subfolders, into one
-report.md with a table per result and the pictures copied next to it."""
+Gather the results of rnnlab gradients, memory, compare and bottleneck (gradients.json,
+memory.json, results.json, bottleneck.json) and of finished rnnlab train runs (metrics.json)
+found in the given folders, or in their immediate subfolders, into one report.md with a
+table per result and the pictures copied next to it."""
 
 
 def add_parser(commands) -> None:

@@ -21,6 +21,7 @@ RESULT_FILES = {
     "memory.json": ("memory", "memory.png"),
     "results.json": ("compare", "learning_curves.png"),
     "bottleneck.json": ("bottleneck", "bottleneck.png"),
+    "metrics.json": ("train", "learning_curves.png"),  # a finished `rnnlab train` run
 }
 
 TITLES = {
@@ -28,6 +29,7 @@ TITLES = {
     "memory": "Claim 2: LSTM gates fix that (`rnnlab memory`)",
     "compare": "Claim 3: one direction cannot see what comes later (`rnnlab compare`)",
     "bottleneck": "Claim 4: one context vector limits an encoder-decoder (`rnnlab bottleneck`)",
+    "train": "A trained model (`rnnlab train`)",
 }
 
 
@@ -48,6 +50,8 @@ def find_results(folders: list[Path]) -> list[Found]:
         for candidate in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
             for name, (kind, picture) in RESULT_FILES.items():
                 path = candidate / name
+                if name == "metrics.json" and not (candidate / "config.json").is_file():
+                    continue  # the measures of `rnnlab evaluate --out`, not a run
                 if path.is_file():
                     try:
                         data = json.loads(path.read_text(encoding="utf-8"))
@@ -142,6 +146,17 @@ def _compare_section(data: dict) -> list[str]:
     return lines + _table(header, rows)
 
 
+def _train_section(data: dict) -> list[str]:
+    """A run's held-out measures (numbers only: a confusion matrix stays in its PNG)."""
+    rows = [
+        [key.removeprefix("val_").replace("_", " "), f"{value:.4g}"]
+        for key, value in data.items()
+        if key.startswith("val_") and isinstance(value, float)
+    ]
+    rows += [["epochs", str(data["epochs"])], ["training seconds", f"{data['train_seconds']:.1f}"]]
+    return _table(["held-out measure", "value"], rows)
+
+
 def _bottleneck_section(data: dict) -> list[str]:
     cfg = data["config"]
     lines = [
@@ -168,6 +183,7 @@ SECTIONS = {
     "memory": _memory_section,
     "compare": _compare_section,
     "bottleneck": _bottleneck_section,
+    "train": _train_section,
 }
 
 
