@@ -184,6 +184,8 @@ def test_an_encoder_decoder_translates_as_the_run_does(tmp_path, capsys, attenti
     sources = [[str(d) for d in rng.integers(1, 10, size=n)] for n in (1, 3, 9, 5, 2, 7, 4)]
     assert predictor.predict(sources) == run.predict(sources)  # a batch of 7
     assert predictor.predict(sources[2:3]) == run.predict(sources[2:3])  # of 1
+    lines = [" ".join(source) for source in sources]  # read as the command line reads
+    assert predictor.predict(lines) == run.predict(sources)
 
 
 def test_a_run_folder_written_before_kinds_exports(tmp_path, capsys):
@@ -210,6 +212,8 @@ def test_a_tagger_tags_as_the_run_does(tmp_path, capsys, options):
     ]
     assert predictor.predict(sentences) == run.predict(sentences)
     assert predictor.tag(sentences, batch_size=1) == run.predict(sentences)
+    lines = [" ".join(sentence) for sentence in sentences]  # read as the command line reads
+    assert predictor.predict(lines) == run.predict(lines) == run.predict(sentences)
 
 
 def test_tagger_scores_and_encoder_outputs_are_within_1e_4(tmp_path, capsys):

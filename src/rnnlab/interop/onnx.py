@@ -377,7 +377,11 @@ class OnnxPredictor:
     def predict(self, inputs, length: int = 100) -> list:
         """What ``rnnlab.load(RUN).predict(inputs)`` gives: labels a token (tag), labels
         (classify), median forecasts (forecast), target token lists (seq2seq), or greedy
-        continuations of ``length`` tokens (lm)."""
+        continuations of ``length`` tokens (lm). A line of text where tokens are expected is
+        split as the run reads its files (spaces, or characters)."""
+        if self.kind in ("tag", "seq2seq") or self.spec.get("form") == "tokens":
+            how = self.spec.get("tokens", "space")
+            inputs = [_split(x, how) if isinstance(x, str) else x for x in inputs]
         if self.kind == "forecast":
             median = self.spec["levels"].index(0.5)
             return [f[:, median] for f in self.forecast(inputs)]
@@ -388,6 +392,13 @@ class OnnxPredictor:
         if self.kind == "tag":
             return self.tag(inputs)
         return [self._continue(prompt, length) for prompt in inputs]
+
+
+def _split(text: str, how: str) -> list[str]:
+    """As ``rnnlab.data.pairs.split_tokens`` (this module imports no torch)."""
+    if how == "chars":
+        return list(text)
+    return text.split(" ") if text else []
 
 
 def _lines(text: str) -> list[str]:

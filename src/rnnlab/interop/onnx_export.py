@@ -311,6 +311,7 @@ def _seq2seq(run, out: Path) -> list[str]:
             dynamic)  # fmt: skip
     spec = {
         "kind": "seq2seq",
+        "tokens": run.tokens,  # how a line of text splits: "space" or "chars"
         "source_vocab": run.source_vocab.tokens,
         "target_vocab": run.target_vocab.tokens,
         "max_output_len": run.max_output_len,
