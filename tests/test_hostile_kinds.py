@@ -282,3 +282,19 @@ def test_evaluate_out_draws_the_confusion_of_the_evaluated_file(tmp_path, capsys
     assert code == 0, err
     assert image.imread(out / "confusion.png").ndim == 3
     assert json.loads((out / "metrics.json").read_text())["confusion"]
+
+
+def test_a_label_column_mostly_blank_is_warned_about_with_its_counts(tmp_path, capsys):
+    path = tmp_path / "blank.jsonl"
+    rows = [
+        {"tokens": ["a", "b", "c"], "tags": ["_", "_", "X" if i % 2 else "_"]} for i in range(20)
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    args = ["train", "--kind", "tag", "--data", str(path), "--epochs", "1", "--units", "8"]
+    code, _, err = run_cli([*args, "--quiet", "--out", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+    warned = [line for line in err.splitlines() if "warning" in line]
+    assert warned == [
+        f"rnnlab train: warning: {path}: 45 of 54 training words (83%) are labelled '_' in "
+        "label column upos: most of what the tagger learns is that no label applies"
+    ]

@@ -104,6 +104,11 @@ class Config:
         return [f for f in fields(cls) if f.metadata.get("cli")]
 
 
+class RnnlabWarning(UserWarning):
+    """Something legal but probably not what the user meant (most labels ``_``, say): the
+    command line prints it as one line, ``rnnlab CMD: warning: ...``."""
+
+
 def one_source(config, task: str = "task", data: str = "data") -> None:
     """Refuse a config that names both or neither of a built-in task and a data file."""
     if (getattr(config, task) is None) == (getattr(config, data) is None):

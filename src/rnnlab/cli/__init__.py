@@ -7,6 +7,7 @@ import gc
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable
 
 from rnnlab.cli import (
@@ -86,7 +87,9 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
         args.argv = argv
         if before_command is not None:
             before_command()
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(prog, warnings.showwarning)
+            return args.run(args)
     except KeyboardInterrupt:
         print(
             f"\n{prog}: interrupted; no results were written for the unfinished work",
@@ -109,6 +112,21 @@ def main(argv: list[str] | None = None, *, before_command: Callable[[], None] | 
         message, code = describe(exc, options)
         print(f"{prog}: error: {message}", file=sys.stderr)
         return code
+
+
+def _one_line_warning(prog: str, show):
+    """``warnings.showwarning`` that prints rnnlab's own warnings as one line of the
+    command's, and leaves the others to ``show``."""
+    from rnnlab.config import RnnlabWarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, RnnlabWarning):
+            text = " ".join(str(message).split())
+            print(f"{prog}: warning: {text}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
 
 
 def _interrupted(exc: BaseException) -> bool:

@@ -10,12 +10,13 @@ CoNLL-U file with the label column filled.
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 
 import torch
 
-from rnnlab.config import one_source, option, override
+from rnnlab.config import RnnlabWarning, one_source, option, override
 from rnnlab.data.pairs import split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
@@ -183,6 +184,16 @@ def _check_labels(tags: list[list[str]], config: TagConfig) -> None:
     """Refuse training data whose words all carry one label: the model would learn nothing
     and report 100% (a ``feats:KEY`` no word has, say)."""
     counts = Counter(t for sentence in tags for t in sentence)
+    total, blank = sum(counts.values()), counts.get("_", 0)
+    if len(counts) >= 2 and blank > total / 2:
+        source = config.data or f"task {config.task!r}"
+        warnings.warn(
+            f"{source}: {blank:,} of {total:,} training words ({blank / total:.0%}) are "
+            f"labelled '_' in label column {config.label_column or 'upos'}: most of what the "
+            "tagger learns is that no label applies",
+            RnnlabWarning,
+            stacklevel=2,
+        )
     if len(counts) < 2:
         ((label, count),) = counts.items()
         source = config.data or f"task {config.task!r}"
