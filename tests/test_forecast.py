@@ -566,3 +566,32 @@ def test_no_training_window_reads_or_predicts_the_held_out_points(series_file):
         (last,) = val.cuts[val.series == i] - offsets[i]
         assert last == cuts.max()  # the in-sample validation window: the last training one
     assert config.intervals == "conformal"
+
+
+def test_best_epoch_and_training_time_are_the_whole_runs(series_file, tmp_path):
+    """``best_epoch`` is the epoch of the best validation loss, early stopping or not, and
+    ``train_seconds`` counts the epochs before an interruption too."""
+    from rnnlab.training import Callback
+
+    config = ForecastConfig(data=str(series_file), horizon=5, units=8, epochs=4)
+
+    class Interrupt(Exception):
+        pass
+
+    class StopAtEpoch(Callback):
+        def on_epoch_begin(self, epoch):
+            if epoch == 2:
+                raise Interrupt
+
+    out = tmp_path / "run"
+    with pytest.raises(Interrupt):
+        train(config, out, callbacks=[StopAtEpoch()])
+    before = json.loads((out / "checkpoint" / "state.json").read_text())["seconds"]
+    assert before > 0
+    run = train(None, out, resume=True)
+    losses = json.loads((out / "metrics.json").read_text())
+    history = (out / "history.csv").read_text().splitlines()
+    column = history[0].split(",").index("val_loss")
+    values = [float(row.split(",")[column]) for row in history[1:]]
+    assert run.metrics["best_epoch"] == values.index(min(values)) + 1 > 1  # not the first
+    assert losses["train_seconds"] > before and run.metrics["epochs"] == 4

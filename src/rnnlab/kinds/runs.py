@@ -129,7 +129,6 @@ def train(
     for callback in callbacks:  # those that read the trainer's state (checkpoints, timing)
         if hasattr(callback, "trainer"):
             callback.trainer = trainer
-    start = time.perf_counter()
     try:
         history = trainer.fit(prepared.train, epochs=config.epochs, validation=prepared.val)
     except NonFiniteLossError as exc:
@@ -137,16 +136,17 @@ def train(
         raise ValueError(f"{exc}; the run folder {out} keeps {kept}") from None
     shown = [c for c in callbacks if c is not checkpoint]
     phase = Phase("calibrate", shown, out if main else None, group)
+    start = time.perf_counter()
     calibrated = kind.calibrate(model, prepared, config, phase)  # saved with the rest
     prepared.state.update(calibrated)
     run_config.update(calibrated)
-    seconds = time.perf_counter() - start
+    seconds = trainer.seconds + time.perf_counter() - start  # the epochs' across resumes
     final = trainer.evaluate(prepared.val)
     metrics = {
         **{f"val_{k}": v for k, v in final.items()},
         "train_seconds": seconds,
         "epochs": history.epochs,
-        "best_epoch": (trainer.best["epoch"] or 0) + 1,
+        "best_epoch": trainer.best_epoch() + 1,
         "train_size": len(prepared.train),
         "val_size": len(prepared.val),
         "device": describe_device(trainer.device),

@@ -156,6 +156,7 @@ class Trainer:
             self.generator.seed()
         self.history = History()
         self.best: dict = {"value": None, "epoch": None, "weights": None}
+        self.seconds = 0.0  # the epochs' time so far, validation included, across resumes
         self.average = average
         self.averaged: list[torch.Tensor] | None = None  # the average of each parameter
 
@@ -204,6 +205,7 @@ class Trainer:
                     logs = self.group.from_main(logs)
                 self.history.append(logs)
                 stop = self._update_best(epoch, logs)
+            self.seconds += time.perf_counter() - began
             self.timing = {"epoch_seconds": seconds, "throughput": units / max(seconds, 1e-9)}
             for cb in self.callbacks:
                 cb.on_epoch_end(epoch, logs)
@@ -217,6 +219,20 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_end(self.history.last())
         return self.history
+
+    def best_epoch(self) -> int:
+        """The epoch (from 0) with the best validation ``monitor``: early stopping's record,
+        or else the history's (the first of equals); the last epoch without validation."""
+        if self.best["epoch"] is not None:
+            return self.best["epoch"]
+        values = self.history.history.get(self.monitor, [])
+        scored = [(v, i) for i, v in enumerate(values) if _is_number(v) and v == v]  # not NaN
+        if not scored:
+            return max(0, self.history.epochs - 1)
+        lower = self.monitor == "val_loss" or self.monitor[4:] in self.objective.lower_is_better
+        if lower:
+            return min(scored)[1]
+        return min((-v, i) for v, i in scored)[1]
 
     def _stopped_after(self, epoch: int) -> bool:
         """Whether early stopping ended training after ``epoch``."""
@@ -383,6 +399,7 @@ class Trainer:
             "history": self.history.history,
             "best_value": self.best["value"],
             "best_epoch": self.best["epoch"],
+            "seconds": self.seconds,
         }
         return {k: v.detach().contiguous().cpu() for k, v in tensors.items()}, numbers
 
@@ -410,6 +427,7 @@ class Trainer:
                 raise ValueError("'loss_scaler' is not a GradScaler's state")
             scaler.load_state_dict(saved)
         self.history = History(copy.deepcopy(numbers["history"]))
+        self.seconds = float(numbers.get("seconds", 0.0))  # none in older checkpoints
         best = _strip(tensors, "best.") or None
         averaged = _strip(tensors, "average.")
         if averaged:
@@ -444,6 +462,9 @@ def _check_state_numbers(numbers: dict) -> None:
         raise ValueError("'history' must map each logged name to a list of numbers")
     if len({len(v) for v in history.values()}) > 1:
         raise ValueError("'history' lists must all have one number an epoch")
+    seconds = numbers.get("seconds", 0.0)
+    if not _is_number(seconds) or not seconds >= 0:
+        raise ValueError(f"'seconds' must be a number >= 0, got {seconds!r}")
     best, epoch = numbers.get("best_value"), numbers.get("best_epoch")
     if not (best is None or _is_number(best)):
         raise ValueError(f"'best_value' must be a number or null, got {best!r}")
