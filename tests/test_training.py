@@ -327,17 +327,3 @@ def test_weight_averaging_is_what_is_validated_and_kept():
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="average"):
         trainer(1.0)
-
-
-def test_a_saturated_measure_keeps_the_epoch_of_the_lower_validation_loss():
-    """Ties in the monitored measure (100% exact match reached early) are broken by the
-    validation loss, with early stopping and without."""
-    for patience in (3, None):
-        trainer = Trainer(
-            Tagger(units=4), ValueRegression(), monitor="val_exact_match", patience=patience
-        )
-        for epoch, (match, loss) in enumerate([(0.5, 0.9), (1.0, 0.5), (1.0, 0.2), (1.0, 0.4)]):
-            logs = {"loss": loss, "val_loss": loss, "val_exact_match": match}
-            trainer.history.append(logs)
-            trainer._update_best(epoch, logs)
-        assert trainer.best_epoch() == 2, patience

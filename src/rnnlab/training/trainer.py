@@ -221,27 +221,18 @@ class Trainer:
         return self.history
 
     def best_epoch(self) -> int:
-        """The epoch (from 0) with the best validation ``monitor`` (ties: the lower
-        validation loss, then the earlier): early stopping's record, or else the history's;
-        the last epoch without validation."""
+        """The epoch (from 0) with the best validation ``monitor``: early stopping's record,
+        or else the history's (the first of equals); the last epoch without validation."""
         if self.best["epoch"] is not None:
             return self.best["epoch"]
-        scored = [(self._score(i), i) for i in range(self.history.epochs)]
-        scored = [(score, i) for score, i in scored if score is not None]
-        return min(scored)[1] if scored else max(0, self.history.epochs - 1)
-
-    def _score(self, epoch: int) -> tuple[float, float] | None:
-        """How good ``epoch`` was, lower better: the monitored measure (negated where higher
-        is better), then the validation loss, which breaks a saturated measure's ties (100%
-        exact match reached early must not freeze an under-trained model)."""
-        logs = self.history.history
-        value = (logs.get(self.monitor) or [None] * (epoch + 1))[epoch]
-        if not _is_number(value) or value != value:  # none, or NaN
-            return None
+        values = self.history.history.get(self.monitor, [])
+        scored = [(v, i) for i, v in enumerate(values) if _is_number(v) and v == v]  # not NaN
+        if not scored:
+            return max(0, self.history.epochs - 1)
         lower = self.monitor == "val_loss" or self.monitor[4:] in self.objective.lower_is_better
-        loss = (logs.get("val_loss") or [None] * (epoch + 1))[epoch]
-        tie = loss if _is_number(loss) and loss == loss else 0.0
-        return (value if lower else -value, tie)
+        if lower:
+            return min(scored)[1]
+        return min((-v, i) for v, i in scored)[1]
 
     def _stopped_after(self, epoch: int) -> bool:
         """Whether early stopping ended training after ``epoch``."""
@@ -252,10 +243,10 @@ class Trainer:
         """Record the best epoch; True when early stopping should end training."""
         if self.patience is None:
             return False
-        value, best = logs[self.monitor], self.best["epoch"]
-        score = self._score(epoch)  # the history holds ``logs`` already
-        held = None if best is None else self._score(best)
-        if held is None or (score is not None and score < held):
+        value = logs[self.monitor]
+        lower = self.monitor == "val_loss" or self.monitor[4:] in self.objective.lower_is_better
+        best = self.best["value"]
+        if best is None or (value < best if lower else value > best):
             weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.best = {"value": value, "epoch": epoch, "weights": weights}
         return self._stopped_after(epoch)
