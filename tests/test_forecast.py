@@ -571,21 +571,12 @@ def test_no_training_window_reads_or_predicts_the_held_out_points(series_file):
 def test_best_epoch_and_training_time_are_the_whole_runs(series_file, tmp_path):
     """``best_epoch`` is the epoch of the best validation loss, early stopping or not, and
     ``train_seconds`` counts the epochs before an interruption too."""
-    from rnnlab.training import Callback
+    from commands import stopped_at_epoch
 
     config = ForecastConfig(data=str(series_file), horizon=5, units=8, epochs=4)
-
-    class Interrupt(Exception):
-        pass
-
-    class StopAtEpoch(Callback):
-        def on_epoch_begin(self, epoch):
-            if epoch == 2:
-                raise Interrupt
-
     out = tmp_path / "run"
-    with pytest.raises(Interrupt):
-        train(config, out, callbacks=[StopAtEpoch()])
+    with pytest.raises(KeyboardInterrupt), stopped_at_epoch(2):
+        train(config, out)
     before = json.loads((out / "checkpoint" / "state.json").read_text())["seconds"]
     assert before > 0
     run = train(None, out, resume=True)

@@ -98,11 +98,6 @@ class Config:
         """A copy with each ``None`` field that ``defaults`` names taken from it."""
         return self.replace(**{k: v for k, v in defaults.items() if getattr(self, k) is None})
 
-    @classmethod
-    def cli_fields(cls) -> list[dataclasses.Field]:
-        """The fields that are command-line options."""
-        return [f for f in fields(cls) if f.metadata.get("cli")]
-
 
 class RnnlabWarning(UserWarning):
     """Something legal but probably not what the user meant (most labels ``_``, say): the

@@ -87,16 +87,18 @@ class Phase:
             trainer.load_state(*saved)
         trainer.callbacks = [*trainer.callbacks, *self.callbacks]
         if self.out is not None:
-            trainer.callbacks.append(_PhaseCheckpoint(self, trainer))
+            trainer.callbacks.append(Checkpointer(self.out, trainer, self.checkpoint))
         return trainer.fit(data, epochs=epochs)
 
 
-class _PhaseCheckpoint(Callback):
-    def __init__(self, phase: Phase, trainer: Trainer) -> None:
-        self.phase, self.trainer = phase, trainer
+class Checkpointer(Callback):
+    """Writes ``trainer``'s state to ``out/name`` after every epoch."""
+
+    def __init__(self, out: Path, trainer: Trainer | None = None, name: str = CHECKPOINT):
+        self.out, self.trainer, self.name = out, trainer, name
 
     def on_epoch_end(self, epoch, logs):
-        write_checkpoint(self.phase.out, *self.trainer.state(), name=self.phase.checkpoint)
+        write_checkpoint(self.out, *self.trainer.state(), name=self.name)
 
 
 @dataclass
@@ -123,8 +125,8 @@ class Predictions:
 
 class Kind(ABC):
     """A task kind. Subclasses set ``name``, ``config`` (a ``rnnlab.config.Config``
-    dataclass), ``description`` and ``run`` (its ``Run`` class), and implement the abstract
-    methods; ``calibrate``, ``report`` and ``pictures`` have defaults."""
+    dataclass) and ``description``, and implement the abstract methods; ``calibrate``,
+    ``report`` and ``pictures`` have defaults."""
 
     name: ClassVar[str]
     config: ClassVar[type]

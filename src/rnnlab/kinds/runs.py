@@ -17,7 +17,6 @@ existed has no ``kind`` and is a ``seq2seq`` run.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -29,9 +28,8 @@ import torch
 
 from rnnlab.config import check_values
 from rnnlab.data.files import atomic_write_text, check_output_folder, folder_owner, mark_folder
-from rnnlab.kinds.base import Finished, Phase, Prepared, Run, run_trainer
+from rnnlab.kinds.base import Checkpointer, Finished, Phase, Prepared, Run, run_trainer
 from rnnlab.kinds.registry import KINDS, kind_named, kind_of
-from rnnlab.training import Callback
 from rnnlab.training.devices import Placement, check_precision, describe_device
 from rnnlab.training.history import History
 from rnnlab.training.resources import BYTES_PER_PARAMETER, check_fits, parameter_count
@@ -46,7 +44,6 @@ from rnnlab.training.run_folder import (
     read_json,
     read_run,
     remove_run_files,
-    write_checkpoint,
     write_run,
 )
 from rnnlab.training.trainer import NonFiniteLossError
@@ -87,7 +84,7 @@ def train(
     check_precision(placement.precision, placement.device)
     if resume:
         config = _from_main(group, lambda: read_resume_config(out))
-        config = dataclasses.replace(config, **(changes or {}))
+        config = config.replace(**(changes or {}))
     elif main:
         prepare_run_folder(out, overwrite=overwrite)
     kind = kind_of(config)
@@ -255,14 +252,11 @@ def saved_config(saved: dict):
     return config
 
 
-class _Checkpointer(Callback):
+class _Checkpointer(Checkpointer):
     """Writes the trainer's state after every epoch, then the epoch's row of the history."""
 
-    def __init__(self, out: Path) -> None:
-        self.out, self.trainer = out, None
-
     def on_epoch_end(self, epoch, logs):
-        write_checkpoint(self.out, *self.trainer.state())
+        super().on_epoch_end(epoch, logs)
         write_history(self.out, self.trainer.history)
 
 

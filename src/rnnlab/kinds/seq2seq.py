@@ -19,7 +19,7 @@ from rnnlab.data.pairs import TOKENIZATIONS, join_tokens, split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
-from rnnlab.limits import is_integer
+from rnnlab.limits import check_int
 from rnnlab.models.attention import SCORES
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqModelConfig
@@ -237,10 +237,8 @@ class Seq2SeqKind(Kind):
         return Seq2Seq(Seq2SeqModelConfig(**saved["model"]))
 
     def restore(self, config, model, saved, metrics) -> Seq2SeqRun:
-        for key in ("max_output_len", "max_source_len"):  # keys of config.json, not options
-            value = saved.get(key, 1)
-            if not is_integer(value) or not 1 <= value <= MOST_DECODED:
-                raise ValueError(f"{key!r} must be an integer in [1, 100,000], got {value!r}")
+        for key in ("max_output_len", "max_source_len"):
+            check_int(key, saved.get(key, 1), most=MOST_DECODED)
         check_saved_sizes(
             {
                 "source_vocab": (len(saved["source_vocab"]), model.config.source_vocab_size),

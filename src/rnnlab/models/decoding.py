@@ -13,13 +13,15 @@ the same text wherever the model runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from math import inf
+from collections.abc import Callable
 
 import torch
 
 Step = Callable[[torch.Tensor, object], tuple[torch.Tensor, object, torch.Tensor | None]]
 Reorder = Callable[[object, torch.Tensor], object]
+
+
+TINY_TEMPERATURE = 1e-20  # below it, logits / T overflow float32 or leave one token: greedy
 
 
 def next_tokens(
@@ -28,27 +30,21 @@ def next_tokens(
     temperature: float = 1.0,
     top_k: int | None = None,
     generator: torch.Generator | None = None,
-    exclude: Sequence[int] = (),
+    exclude: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One token id per row of ``logits`` ``(N, V)``: drawn from ``softmax(logits / T)``
-    restricted to the ``top_k`` likeliest tokens (None: all of them) and never one of
-    ``exclude``; ``temperature=0`` is greedy (the argmax). A temperature small enough to
-    overflow the scaled logits draws as the limit does: the likeliest token."""
+    restricted to the ``top_k`` likeliest tokens (None: all of them) and never one of the ids
+    ``exclude``; ``temperature=0`` (or one below ``TINY_TEMPERATURE``, which float32 cannot
+    divide by) is greedy (the argmax)."""
     if temperature < 0:
         raise ValueError(f"`temperature` must be >= 0, got {temperature}.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"`top_k` must be >= 1 or None, got {top_k}.")
-    if exclude:  # tokens never drawn (padding, boundaries)
-        logits = logits.float().index_fill(-1, torch.tensor(exclude, device=logits.device), -inf)
-    if temperature == 0:
+    if exclude is not None:  # tokens never drawn (padding, boundaries)
+        logits = logits.float().index_fill(-1, exclude.to(logits.device), float("-inf"))
+    if temperature < TINY_TEMPERATURE:
         return logits.argmax(-1)
-    logits = logits.float()
-    scaled = logits / temperature
-    # a temperature so small that float32 overflows (or reads it as 0) draws as its limit
-    # does, among the likeliest tokens; decided per row on the device, without a sync
-    overflowed = (~torch.isfinite(scaled) & torch.isfinite(logits)).any(-1, keepdim=True)
-    likeliest = torch.where(logits == logits.amax(-1, keepdim=True), 0.0, -inf)
-    logits = torch.where(overflowed, likeliest, scaled)
+    logits = logits.float() / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         kth = logits.topk(top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))

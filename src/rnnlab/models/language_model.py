@@ -144,11 +144,12 @@ class LanguageModel(nn.Module):
         if not prompt:
             raise ValueError("`prompt` must hold at least one token.")
         device = self.embedding.weight.device
+        excluded = torch.tensor(exclude, device=device) if exclude else None  # made once
         logits, state = self(torch.tensor([prompt], device=device))
         logits = logits[:, -1]
         for _ in range(length):
             token = next_tokens(
-                logits, temperature=temperature, top_k=top_k, generator=generator, exclude=exclude
+                logits, temperature=temperature, top_k=top_k, generator=generator, exclude=excluded
             )
             yield int(token)
             logits, state, _ = self.step(token, state)

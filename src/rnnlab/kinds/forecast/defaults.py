@@ -3,8 +3,6 @@ and the epochs (``ForecastKind.resolve``)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from rnnlab.data.files import InputFileError
 from rnnlab.data.series import SeriesSet
 from rnnlab.kinds.forecast.calibration import calibration
@@ -14,10 +12,10 @@ from rnnlab.kinds.forecast.config import ForecastConfig
 def auto_intervals(config: ForecastConfig, data: SeriesSet, season: int) -> str:
     """Conformal intervals where the shortest series holds a calibration window beside the
     lookback that quantile intervals would have, else quantile ones."""
-    quantile = dataclasses.replace(config, intervals="quantile")
+    quantile = config.replace(intervals="quantile")
     try:
         lookback, _ = choose_lookback(quantile, data, season)
-        conformal = dataclasses.replace(config, intervals="conformal", lookback=lookback)
+        conformal = config.replace(intervals="conformal", lookback=lookback)
         choose_lookback(conformal, data, season)
     except InputFileError:
         return "quantile"
