@@ -19,6 +19,7 @@ from pathlib import Path
 
 from commands import stopped_at_epoch
 
+import rnnlab.kinds.base as contract
 import rnnlab.kinds.runs as base
 from rnnlab.cli import main
 from rnnlab.training import distributed
@@ -59,9 +60,11 @@ def _record_writes(path: Path) -> None:
 
         return record
 
-    for name in ("write_run", "write_checkpoint", "write_history", "atomic_write_text"):
-        setattr(base, name, recorder(name, getattr(base, name)))
-    base.mark_folder = recorder("mark_folder", base.mark_folder)
+    names = ("write_run", "write_checkpoint", "write_history", "atomic_write_text", "mark_folder")
+    for module in (base, contract):  # the checkpoints are written by the contract's callback
+        for name in names:
+            if hasattr(module, name):
+                setattr(module, name, recorder(name, getattr(module, name)))
 
 
 if __name__ == "__main__":
