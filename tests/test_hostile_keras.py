@@ -212,6 +212,7 @@ def _paths(value, prefix=()):
     ),
 )
 def test_fuzzed_configs_import_or_say_why_in_one_error(tmp_path, model, edits):
+    import copy
     import json
 
     with zipfile.ZipFile(model) as source:
@@ -224,8 +225,8 @@ def test_fuzzed_configs_import_or_say_why_in_one_error(tmp_path, model, edits):
                 parent = parent[key]
             if delete:
                 del parent[path[-1]]
-            else:
-                parent[path[-1]] = replacement
+            else:  # a copy: the strategy hands out the same list each time, and a list
+                parent[path[-1]] = copy.deepcopy(replacement)  # set inside itself would loop
         target = tmp_path / "fuzz.keras"
         with zipfile.ZipFile(target, "w") as z:
             z.writestr("config.json", json.dumps(config))
