@@ -482,7 +482,7 @@ def test_resume_refuses_options_that_would_change_the_run(tmp_path, capsys, monk
     assert code == 130 and f"continue with: rnnlab train --resume {out}" in err
     monkeypatch.undo()
     err = one_line_error(["train", "--resume", str(out), "--epochs", "1", "--units", "8"], capsys)
-    assert "--units cannot be given with it (only --device, --epochs, --patience" in err
+    assert "--units cannot be given with it (only --device, --epochs, --max-time, --patience" in err
     assert "--precision, --quiet, --tensorboard can)" in err
     err = one_line_error(["train", "--resume", str(out), "--units", "16"], capsys)  # even equal
     assert main(["train", "--resume", str(out), "--epochs", "3", "--quiet"]) == 0

@@ -19,6 +19,7 @@ MOST_BEAM = 256
 MOST_JOBS = 256
 MOST_LEARNING_RATE = 10.0  # Adam's steps are about this size in each weight; 1e-3 is usual
 MOST_NUMBER = 1e6  # any other positive number (a gradient clip, say)
+MOST_SECONDS = 30 * 24 * 3600.0  # --max-time: a month
 
 # value kind (``rnnlab.config.option(value=...)``) -> (type, least, most)
 BOUNDS = {
@@ -39,8 +40,9 @@ BOUNDS = {
     "split": (float, 0.0, 1.0),  # a held-out fraction: both ends excluded (see ``OPEN``)
     "dropout": (float, 0.0, 1.0),
     "decay": (float, 0.0, 1.0),
+    "seconds": (float, 0.0, MOST_SECONDS),  # a time budget: more than none
 }
-OPEN = {"split"}  # kinds whose bounds are excluded
+OPEN = {"split", "seconds"}  # kinds whose bounds are excluded
 
 
 def value_problem(kind: str, value) -> str | None:

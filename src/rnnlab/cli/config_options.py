@@ -24,6 +24,7 @@ from rnnlab.cli.options import (
     bounded_int,
     count_int,
     dropout_float,
+    duration,
     float_list,
     fraction,
     int_list,
@@ -66,6 +67,7 @@ VALUE_TYPES = {
     "dropout": dropout_float,
     "decay": dropout_float,  # in [0, 1) too
     "split": fraction,  # in (0, 1)
+    "seconds": duration,
     "path": Path,
     "text": str,
     "floats": float_list,
@@ -159,6 +161,8 @@ def _add(group, kinds: list[str], fields: list[dataclasses.Field], show_kinds: b
         kwargs["choices"] = list(dict.fromkeys(choices))
     elif meta["value"] is not None:
         kwargs["type"] = VALUE_TYPES[meta["value"]]
+        if meta["value"] == "seconds":
+            kwargs["metavar"] = "DURATION"
     group.add_argument(option_name(first.name), **kwargs)
 
 

@@ -84,6 +84,7 @@ from rnnlab.limits import (  # noqa: E402 - the bounds every size option is chec
     MOST_LENGTH,
     MOST_NUMBER,
     MOST_SAMPLES,
+    MOST_SECONDS,
     MOST_SEED,
     MOST_SPLIT_SEED,
     MOST_STEPS,
@@ -142,6 +143,26 @@ def bounded_float(most: float):
 
 
 positive_float = bounded_float(MOST_NUMBER)
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d*)?)h)?(?:(\d+(?:\.\d*)?)m)?(?:(\d+(?:\.\d*)?)s?)?")
+
+
+def duration(text: str) -> float:
+    """Seconds from ``300``, ``90s``, ``5m``, ``1.5h`` or ``1h30m`` (more than none, at most
+    ``MOST_SECONDS``)."""
+    expected = "a duration such as 300, 90s, 5m or 1h30m"
+    found = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or found is None or not any(found.groups()):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    hours, minutes, seconds = (float(part or 0) for part in found.groups())
+    value = 3600 * hours + 60 * minutes + seconds
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected {expected}, more than none, got {text!r}")
+    if value > MOST_SECONDS:
+        raise argparse.ArgumentTypeError(f"expected at most 30 days, got {text!r}")
+    return value
+
+
 learning_rate_float = bounded_float(MOST_LEARNING_RATE)
 
 

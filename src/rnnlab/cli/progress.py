@@ -42,9 +42,17 @@ class ProgressBar(Callback):
         self.row = row
         self.bar: tqdm | None = None
         self.epoch = 0
+        self.told_plan = False  # whether the budget's plan was shown
+
+    def announce(self, lines):
+        """The run's summary, before it trains (``rnnlab.kinds.runs.announce``)."""
+        for line in lines:
+            self.stream.write(line + "\n")
+        self.stream.flush()
 
     def on_phase(self, name):
         self.label = name  # its epoch lines begin with the phase's name
+        self.told_plan = False
 
     def on_train_begin(self, *, epochs, steps_per_epoch):
         from tqdm import tqdm  # here, not at start-up: importing it takes 0.03 s
@@ -69,6 +77,10 @@ class ProgressBar(Callback):
         self.bar.set_description(f"{self.label} epoch {epoch + 1}/{self.epochs}".strip())
 
     def on_batch_end(self, step, logs):
+        trainer = self.trainer
+        planned = not self.told_plan and getattr(trainer, "planned", None) is not None
+        if planned and step + 1 >= min(20, self.steps):  # a pace measured over a few steps
+            self._tell_plan(trainer)
         # Absolute, not +1: relayed progress (rnnlab.training.workers) skips steps.
         self.bar.update(self.epoch * self.steps + step + 1 - self.bar.n)
         self.bar.set_postfix_str(_format(logs), refresh=False)
@@ -86,6 +98,22 @@ class ProgressBar(Callback):
             f"{seconds:.2f}s {per_step:.1f}ms/step - {_format(shown)}",
             file=self.stream,
         )
+
+    def _tell_plan(self, trainer) -> None:
+        """One line, once the budget's plan is first made: the steps it allows."""
+        from rnnlab.training.trainer import format_seconds
+
+        self.told_plan = True
+        steps, allowed = trainer.total_steps, trainer.planned
+        budget = format_seconds(trainer.max_time)
+        pace = f"{1000 * trainer.step_seconds():.0f} ms/step"
+        if allowed > steps:
+            told = f"the {self.epochs} epochs fit the {budget} budget at {pace}"
+        else:
+            self.bar.total = steps
+            epochs = steps / max(1, self.steps)
+            told = f"{steps:,} steps ({epochs:.3g} epochs) fit the {budget} budget at {pace}"
+        self.bar.write(f"plan: {told}", file=self.stream)
 
     def on_train_end(self, logs):
         self.bar.close()

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.cli.config_options import config_from_args
     from rnnlab.cli.progress import ProgressBar
     from rnnlab.kinds.registry import KINDS
-    from rnnlab.kinds.runs import train
+    from rnnlab.kinds.runs import stopping_line, train
     from rnnlab.training import distributed
     from rnnlab.training.run_folder import RESUME
 
@@ -135,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
         distributed.stop()
     if main:
         print(result.summary())
+        stopping = stopping_line(result.metrics)
+        if stopping and not args.quiet:
+            print(stopping[0].upper() + stopping[1:] + ".")
         print(f"Run written to {out}/")
     return 0
 

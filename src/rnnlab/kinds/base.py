@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from torch import nn
 
 from rnnlab.training import Callback, Trainer
+from rnnlab.training.config import DEFAULT_BUDGET
 from rnnlab.training.devices import Placement
 from rnnlab.training.run_folder import CHECKPOINT, has_checkpoint, read_checkpoint, write_checkpoint
 
@@ -68,6 +69,7 @@ class Phase:
     callbacks: list = field(default_factory=list)
     out: Path | None = None  # the run folder (None: nothing is written, as on ranks > 0)
     group: Any = None  # the processes of a distributed run (None: this one)
+    max_time: float | None = None  # what the run's budget leaves for this phase, in seconds
 
     @property
     def checkpoint(self) -> str:
@@ -88,6 +90,8 @@ class Phase:
         trainer.callbacks = [*trainer.callbacks, *self.callbacks]
         if self.out is not None:
             trainer.callbacks.append(Checkpointer(self.out, trainer, self.checkpoint))
+        if self.max_time is not None:
+            trainer.max_time = self.max_time
         return trainer.fit(data, epochs=epochs)
 
 
@@ -132,6 +136,11 @@ class Kind(ABC):
     config: ClassVar[type]
     description: ClassVar[str] = ""
     trainable: ClassVar[bool] = True  # False: made otherwise (an import), not by ``train``
+    # a run given no epochs trains until validation stops improving for ``default_patience``
+    # epochs (None: every epoch trains), at most ``default_epochs`` (where ``resolve`` does
+    # not size them to the data), within ``DEFAULT_BUDGET`` unless a ``max_time`` is given
+    default_epochs: ClassVar[int] = 10
+    default_patience: ClassVar[int | None] = 3
 
     @abstractmethod
     def read(self, config) -> Any:
@@ -158,8 +167,23 @@ class Kind(ABC):
         """``read``, ``resolve`` and ``prepare`` in turn: the resolved config, the data as
         read and the ``Prepared`` run."""
         data = self.read(config)
+        open_ended = config.epochs is None
         config = self.resolve(config, data)
+        if open_ended:
+            defaults = {"epochs": self.default_epochs, "patience": self.default_patience}
+            config = config.with_defaults({**defaults, "max_time": DEFAULT_BUDGET})
         return config, data, self.prepare(config, data)
+
+    def data_summary(self, data, prepared: Prepared, config) -> list[str]:
+        """What was read, in a few lines for the summary printed before training (see
+        ``rnnlab.kinds.summary``); the run adds the model and the plan."""
+        return [
+            f"data: {len(prepared.train):,} training and {len(prepared.val):,} validation examples"
+        ]
+
+    def calibration_share(self, config) -> float:
+        """The share of a run's time budget its ``calibrate`` phase needs (0: none)."""
+        return 0.0
 
     def calibrate(self, model: nn.Module, prepared: Prepared, config, phase: Phase) -> dict:
         """State that only the trained model gives (calibrated interval widths, say), saved

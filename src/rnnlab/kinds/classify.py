@@ -24,6 +24,7 @@ from rnnlab.data.pairs import split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
+from rnnlab.kinds.summary import counts, spread, validation
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_classifier import (
     POOLINGS,
@@ -53,7 +54,12 @@ class ClassifyConfig(EncoderConfig, TrainingConfig, ValidationConfig):
         default=5,
     )
     dropout: float = override(EncoderConfig, "dropout", 0.2)
-    epochs: int = override(TrainingConfig, "epochs", 80)
+    epochs: int | None = override(
+        TrainingConfig,
+        "epochs",
+        None,
+        auto="until validation stops improving (patience 10), at most 80",
+    )
     batch_size: int = override(TrainingConfig, "batch_size", 16)
 
     def check(self) -> None:
@@ -133,6 +139,7 @@ class ClassifyKind(Kind):
     name = "classify"
     config = ClassifyConfig
     description = "one label per sequence (TSV, JSONL, .ts)"
+    default_epochs, default_patience = 80, 10
 
     def read(self, config: ClassifyConfig) -> ClassifyData:
         read = read_labelled(config.data)
@@ -153,6 +160,19 @@ class ClassifyKind(Kind):
 
     def resolve(self, config: ClassifyConfig, data: ClassifyData) -> ClassifyConfig:
         return config  # no default depends on the data
+
+    def data_summary(self, data: ClassifyData, prepared: Prepared, config) -> list[str]:
+        read, (train, val, _) = data.read, data.split
+        if read.form == "tokens":
+            what = f"{len(prepared.state['vocab']):,} distinct tokens"
+        else:
+            what = f"{read.features} feature{'s' * (read.features != 1)} a step"
+        return [
+            f"data: {read.path}: {len(read.sequences):,} sequences, "
+            f"{spread([len(s) for s in read.sequences], 'steps')}; {what}",
+            f"classes: {counts(train[1])}",
+            validation(config, len(val[0]), "sequences"),
+        ]
 
     def prepare(self, config: ClassifyConfig, data: ClassifyData) -> Prepared:
         read, (train, val, val_names) = data.read, data.split

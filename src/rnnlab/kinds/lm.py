@@ -198,6 +198,7 @@ def load_text_corpus(config: LMConfig) -> TextCorpus:
 
 class LMKind(Kind):
     name = "lm"
+    default_patience = 3  # the epochs are sized to the text (``default_epochs``)
     config = LMConfig
     description = "next-token language models on text"
 
@@ -206,6 +207,17 @@ class LMKind(Kind):
 
     def resolve(self, config: LMConfig, corpus: TextCorpus) -> LMConfig:
         return config.with_defaults({"epochs": default_epochs(len(corpus.train))})
+
+    def data_summary(self, data: TextCorpus, prepared: Prepared, config) -> list[str]:
+        unit = "characters" if config.tokens == "chars" else "tokens"
+        state = prepared.state
+        unseen = state["val_unknown_tokens"]
+        return [
+            f"data: {data.train_name}: {state['train_tokens']:,} training {unit}; a "
+            f"vocabulary of {len(state['vocab']):,}",
+            f"validation: {state['val_tokens']:,} {unit} of {data.val_name}"
+            + (f" ({unseen:,} unseen in training)" if unseen else ""),
+        ]
 
     def prepare(self, config: LMConfig, corpus: TextCorpus) -> Prepared:
         vocab = text_vocabulary(corpus.train, config.vocab_size)

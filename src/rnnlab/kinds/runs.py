@@ -17,6 +17,7 @@ existed has no ``kind`` and is a ``seq2seq`` run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -27,7 +28,13 @@ from typing import Any
 import torch
 
 from rnnlab.config import check_values
-from rnnlab.data.files import atomic_write_text, check_output_folder, folder_owner, mark_folder
+from rnnlab.data.files import (
+    MARKER,
+    atomic_write_text,
+    check_output_folder,
+    folder_owner,
+    mark_folder,
+)
 from rnnlab.kinds.base import Checkpointer, Finished, Phase, Prepared, Run, run_trainer
 from rnnlab.kinds.registry import KINDS, kind_named, kind_of
 from rnnlab.training.devices import Placement, check_precision, describe_device
@@ -46,10 +53,10 @@ from rnnlab.training.run_folder import (
     remove_run_files,
     write_run,
 )
-from rnnlab.training.trainer import NonFiniteLossError
+from rnnlab.training.trainer import BudgetTooShortError, NonFiniteLossError, format_seconds
 
 FORMAT = 2  # config.json's format: 1 (no "kind", seq2seq only), 2 (a "kind" and this number)
-CHANGEABLE_ON_RESUME = ("epochs", "patience")  # options a resumed run may change
+CHANGEABLE_ON_RESUME = ("epochs", "patience", "max_time")  # options a resumed run may change
 MEMORY_ADVICE = (
     "reduce `batch_size`, `units`, `layers` or `embedding_dim`, or use shorter sequences"
 )
@@ -87,6 +94,7 @@ def train(
         config = config.replace(**(changes or {}))
     elif main:
         prepare_run_folder(out, overwrite=overwrite)
+    existed = out.exists()
     kind = kind_of(config)
     config, data, prepared = kind.ready(config)
     prepared.placement = placement
@@ -96,6 +104,11 @@ def train(
     checkpoint = _Checkpointer(out)
     callbacks = [*callbacks, checkpoint] if main else []
     trainer = run_trainer(model, prepared, config, callbacks=callbacks)
+    share = kind.calibration_share(config)
+    if config.max_time is not None:  # what a calibration phase needs is kept for it
+        trainer.max_time = config.max_time * (1 - share)
+    if main and not resume:
+        announce(callbacks, kind.data_summary(data, prepared, config), model, prepared, config)
     run_config = {
         "kind": kind.name,
         "format": FORMAT,
@@ -131,8 +144,16 @@ def train(
     except NonFiniteLossError as exc:
         kept = "the last good epoch's checkpoint" if has_checkpoint(out) else "no checkpoint yet"
         raise ValueError(f"{exc}; the run folder {out} keeps {kept}") from None
+    except BudgetTooShortError:
+        if main and not resume:  # nothing of the run is kept: it never trained
+            clear_run_folder(out)
+            (out / MARKER).unlink(missing_ok=True)
+            if not existed:
+                _remove_if_empty(out)
+        raise
     shown = [c for c in callbacks if c is not checkpoint]
-    phase = Phase("calibrate", shown, out if main else None, group)
+    left = None if config.max_time is None else max(1.0, config.max_time - trainer.seconds)
+    phase = Phase("calibrate", shown, out if main else None, group, max_time=left)
     start = time.perf_counter()
     calibrated = kind.calibrate(model, prepared, config, phase)  # saved with the rest
     prepared.state.update(calibrated)
@@ -144,6 +165,7 @@ def train(
         "train_seconds": seconds,
         "epochs": history.epochs,
         "best_epoch": trainer.best_epoch() + 1,
+        **_stopping(trainer, config),
         "train_size": len(prepared.train),
         "val_size": len(prepared.val),
         "device": describe_device(trainer.device),
@@ -159,6 +181,59 @@ def train(
         (out / RESUME).unlink(missing_ok=True)
     _from_main(group, lambda: True)  # the others end once rank 0 has written the run
     return run
+
+
+def _stopping(trainer, config) -> dict:
+    """Why and where training stopped, for ``metrics.json``: ``stopped`` ("budget",
+    "patience" or "epochs"), the epochs trained as a fraction, where the best ended, and the
+    budget."""
+    return {
+        "stopped": trainer.stopped or "epochs",
+        "epochs_trained": round(trainer.epochs_trained, 3),
+        "best_at": round(trainer.best_at(), 3),
+        "max_time": config.max_time,
+    }
+
+
+def stopping_line(metrics: dict) -> str:
+    """How training ended, in words: "stopped at the 5 min budget after 3.4 epochs; best at
+    3.2" (empty for a run folder older than budgets)."""
+    if "stopped" not in metrics:
+        return ""
+    epochs, best = metrics["epochs_trained"], metrics["best_at"]
+    how = {
+        "budget": f"stopped at the {format_seconds(metrics['max_time'] or 0)} budget",
+        "patience": "stopped when validation stopped improving",
+        "epochs": "trained every epoch",
+    }[metrics["stopped"]]
+    took = format_seconds(metrics["train_seconds"])
+    return f"{how} after {epochs:.3g} epochs ({took}); best at {best:.3g}"
+
+
+def announce(callbacks, lines: list[str], model, prepared: Prepared, config) -> None:
+    """Tell ``callbacks`` that can (``announce``) what the run will do, before it trains:
+    the kind's summary of the data, then the validation split, the model and the plan."""
+    params = sum(p.numel() for p in model.parameters())
+    budget = config.max_time
+    steps = -(-len(prepared.train) // config.batch_size) if len(prepared.train) else 0
+    plan = f"up to {config.epochs} epochs of {steps:,} steps (batch {config.batch_size})"
+    if config.patience is not None:
+        plan += f", stopping after {config.patience} without a better {prepared.monitor}"
+    if budget is not None:
+        plan += f", within {format_seconds(budget)}"
+    lines = [
+        *lines,
+        f"model: {type(model).__name__}, {params:,} parameters",
+        f"plan: {plan}",
+    ]
+    for callback in callbacks:
+        if hasattr(callback, "announce"):
+            callback.announce(lines)
+
+
+def _remove_if_empty(out: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: files of others stay
+        out.rmdir()
 
 
 def _from_main(group, read: Callable[[], Any]):

@@ -19,6 +19,7 @@ from rnnlab.data.pairs import TOKENIZATIONS, join_tokens, split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
+from rnnlab.kinds.summary import spread, validation
 from rnnlab.limits import check_int
 from rnnlab.models.attention import SCORES
 from rnnlab.models.encoder_config import EncoderConfig
@@ -205,6 +206,18 @@ class Seq2SeqKind(Kind):
             vocabulary = max(len(data.source_vocab), len(data.target_vocab))
             config = config.with_defaults(file_defaults(len(train[0]), vocabulary, longest))
         return config
+
+    def data_summary(self, data: Seq2SeqData, prepared: Prepared, config) -> list[str]:
+        (sources, targets), val = data.corpus.train, data.corpus.val
+        source = config.data or f"task {config.task!r}"
+        return [
+            f"data: {source}: {len(sources) + len(val[0]):,} pairs; sources "
+            f"{spread(list(map(len, sources)), 'tokens')}, targets "
+            f"{spread(list(map(len, targets)), 'tokens')}",
+            f"vocabularies: {len(data.source_vocab):,} source and {len(data.target_vocab):,} "
+            "target tokens in training",
+            validation(config, len(val[0]), "pairs"),
+        ]
 
     def prepare(self, config: Seq2SeqConfig, data: Seq2SeqData) -> Prepared:
         corpus, source_vocab, target_vocab = data.corpus, data.source_vocab, data.target_vocab

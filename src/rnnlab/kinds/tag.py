@@ -24,6 +24,7 @@ from rnnlab.data.tagged import read_tagged
 from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
+from rnnlab.kinds.summary import counts, spread, validation
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_tagger import CHAR_ENCODERS, SequenceTagger, SequenceTaggerConfig
 from rnnlab.plots.figures import learning_curves_png
@@ -78,6 +79,12 @@ class TagConfig(EncoderConfig, TrainingConfig, ValidationConfig):
     units: int = override(EncoderConfig, "units", 128)
     layers: int = override(EncoderConfig, "layers", 2)
     dropout: float = override(EncoderConfig, "dropout", 0.33)
+    epochs: int | None = override(
+        TrainingConfig,
+        "epochs",
+        None,
+        auto="until validation stops improving (patience 3), at most 10",
+    )
     batch_size: int = override(TrainingConfig, "batch_size", 64)
     clip_norm: float = override(TrainingConfig, "clip_norm", 5.0)
     average: float = override(TrainingConfig, "average", 0.999)
@@ -206,6 +213,7 @@ def _check_labels(tags: list[list[str]], config: TagConfig) -> None:
 
 class TagKind(Kind):
     name = "tag"
+    default_epochs, default_patience = 10, 3
     config = TagConfig
     description = "one label per token (CoNLL-U, CoNLL columns, JSONL)"
 
@@ -214,6 +222,17 @@ class TagKind(Kind):
 
     def resolve(self, config: TagConfig, data: Split) -> TagConfig:
         return config  # no default depends on the data
+
+    def data_summary(self, data: Split, prepared: Prepared, config) -> list[str]:
+        sentences = [*data.train[0], *data.val[0]]
+        source = config.data or f"task {config.task!r}"
+        return [
+            f"data: {source}: {len(sentences):,} sentences, {sum(map(len, sentences)):,} "
+            f"words, {spread(list(map(len, sentences)), 'words')}; "
+            f"{len(prepared.state['words']):,} distinct words in training",
+            f"tags: {counts(t for tags in data.train[1] for t in tags)}",
+            validation(config, len(data.val[0]), "sentences"),
+        ]
 
     def prepare(self, config: TagConfig, corpus: Split) -> Prepared:
         words, chars, suffixes, labels, rare = _vocabularies(*corpus.train)

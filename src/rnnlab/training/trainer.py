@@ -49,6 +49,33 @@ class NonFiniteLossError(ValueError):
         self.epoch, self.step, self.value = epoch, step, value
 
 
+class BudgetTooShortError(ValueError):
+    """``max_time`` is shorter than one training step."""
+
+    def __init__(self, budget: float, step_seconds: float) -> None:
+        super().__init__(
+            f"`max_time` {format_seconds(budget)} is too short: one training step took "
+            f"{step_seconds:.2f} s; give a budget of at least {format_seconds(10 * step_seconds)}"
+        )
+        self.budget, self.step_seconds = budget, step_seconds
+
+
+def format_seconds(seconds: float) -> str:
+    """``5 min``, ``1 h 30 min``, ``90 s``, ``2.5 s``: a duration as the messages give it."""
+    if seconds < 10:
+        return f"{seconds:.3g} s"
+    if seconds < 120 and seconds % 60:
+        return f"{seconds:.0f} s"
+    if seconds < 600:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes} min" + (f" {rest} s" if rest else "")
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
+
+
 class Trainer:
     """Train and evaluate ``model`` on a data set (``SequenceDataset`` or ``TokenPairs``).
 
@@ -72,6 +99,12 @@ class Trainer:
             is better comes from the objective.
         patience: stop after this many epochs without improvement of ``monitor`` and restore
             the best epoch's weights (None: train every epoch, keep the last weights).
+        max_time: a time budget in seconds (None: none). The trainer measures its speed as it
+            goes (steps, and the validation passes) and plans the number of steps that fits
+            the budget; the learning-rate schedule runs over that number, so it has decayed
+            when the time is up. Training stops at a step boundary (mid-epoch if need be),
+            validates, and keeps the best weights by validation. ``epochs`` still caps it.
+            A resumed run keeps its plan and the time it has left.
         average: keep an exponential moving average of the weights with this decay per step
             (Polyak averaging; e.g. 0.999); validation, early stopping and the weights the
             model ends with are the average's. None (default): the weights as trained.
@@ -101,6 +134,7 @@ class Trainer:
         monitor: str = "val_exact_match",
         patience: int | None = None,
         average: float | None = None,
+        max_time: float | None = None,
         callbacks: Sequence[Callback] = (),
         device: torch.device | str | None = None,
         precision: str | Precision = "fp32",
@@ -121,6 +155,8 @@ class Trainer:
             raise ValueError(f"`patience` must be a positive int or None, got {patience!r}.")
         if average is not None and not 0.0 < average < 1.0:
             raise ValueError(f"`average` must be in (0, 1) or None, got {average!r}.")
+        if max_time is not None and not (_is_number(max_time) and max_time > 0):
+            raise ValueError(f"`max_time` must be a number of seconds > 0, got {max_time!r}.")
         known = ("val_loss", *(f"val_{name}" for name in objective.metrics))
         if patience is not None and monitor not in known:
             raise ValueError(
@@ -159,6 +195,30 @@ class Trainer:
         self.seconds = 0.0  # the epochs' time so far, validation included, across resumes
         self.average = average
         self.averaged: list[torch.Tensor] | None = None  # the average of each parameter
+        self.max_time = max_time
+        self.clock = time.perf_counter  # what the budget is measured with
+        self.planned: int | None = None  # the steps the budget allows (None: not planned)
+        self.stopped: str | None = None  # why ``fit`` ended early: "budget" or "patience"
+        self._pace = [0.0, 0, 0.0]  # seconds of steps, steps, seconds of one validation
+        self._steps_per_epoch = self._cap = self._total_steps = 0  # set by ``fit``
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self._steps_per_epoch
+
+    @property
+    def epochs_trained(self) -> float:
+        """The epochs trained, a fraction where the budget ended one part-way."""
+        return self.optimizer.iterations / max(1, self._steps_per_epoch)
+
+    def step_seconds(self) -> float:
+        """The mean time of a training step so far, as the budget's plan measured it."""
+        return self._pace[0] / max(1, self._pace[1])
+
+    @property
+    def total_steps(self) -> int:
+        """The steps the run will take: the epochs', or fewer where the budget says so."""
+        return self._total_steps
 
     # -- training ---------------------------------------------------------------------------
 
@@ -179,14 +239,24 @@ class Trainer:
         if self.patience is not None and validation is None:
             raise ValueError("early stopping (`patience`) needs `validation` data.")
         steps = -(-len(train) // self.batch_size)
-        self._total_steps = epochs * steps
+        self._steps_per_epoch, self._cap = steps, epochs * steps
+        self._total_steps = min(self._cap, self.planned or self._cap)
+        self._validated = validation is not None
+        self._val_ratio = len(validation) / max(1, len(train)) if validation is not None else 0
         if self.group is not None and self._step_module is None:
             self._step_module = distributed.wrap(self.model, self.objective, self.group)
         for cb in self.callbacks:
             cb.on_train_begin(epochs=epochs, steps_per_epoch=steps)
         first = self.history.epochs
-        if first and self._stopped_after(first - 1):
+        if first and (
+            self._stopped_after(first - 1) or self.optimizer.iterations >= self._total_steps
+        ):
             first = epochs  # a resumed run that had stopped early: nothing more to train
+        elif self.max_time is not None and self.seconds >= self.max_time:
+            raise ValueError(
+                f"`max_time`: the run has used its budget of {format_seconds(self.max_time)} "
+                f"after {self.epochs_trained:.3g} epochs; give a larger `max_time` to go on"
+            )
         for epoch in range(first, epochs):
             for cb in self.callbacks:
                 cb.on_epoch_begin(epoch)
@@ -194,9 +264,10 @@ class Trainer:
                 # each rank's dropout draws its own numbers, from the seed, the epoch and the
                 # rank: what a resumed run's ranks draw again, however many there were
                 torch.manual_seed(distributed.dropout_seed(self.seed, epoch, self.group.rank))
-            began = time.perf_counter()
+            began = self._began_epoch = self.clock()
             loss, units = self._train_epoch(train, epoch)
-            seconds = time.perf_counter() - began
+            trained = self.clock()
+            seconds = trained - began
             logs = {"loss": loss, "lr": self.optimizer.learning_rate}
             with self.averaged_weights():
                 if validation is not None:
@@ -205,13 +276,21 @@ class Trainer:
                     logs = self.group.from_main(logs)
                 self.history.append(logs)
                 stop = self._update_best(epoch, logs)
-            self.seconds += time.perf_counter() - began
+            if stop:
+                self.stopped = "patience"
+            elif self.optimizer.iterations >= self._total_steps < self._cap:
+                stop, self.stopped = True, "budget"
+            ended = self.clock()
+            self.seconds += ended - began
+            if validation is not None:
+                self._pace[2] = ended - trained  # an epoch's validation, for the plan
             self.timing = {"epoch_seconds": seconds, "throughput": units / max(seconds, 1e-9)}
             for cb in self.callbacks:
                 cb.on_epoch_end(epoch, logs)
             if stop:
                 break
-        if self.patience is not None and self.best["weights"] is not None:
+        restore = self.patience is not None or self.stopped == "budget"
+        if restore and self.best["weights"] is not None:
             self.model.load_state_dict(self.best["weights"])
         elif self.averaged is not None:
             with torch.no_grad():
@@ -239,9 +318,14 @@ class Trainer:
         best = self.best["epoch"]
         return self.patience is not None and best is not None and epoch - best >= self.patience
 
+    def best_at(self) -> float:
+        """Where the best epoch ended, in epochs (a fraction for a last part-epoch)."""
+        return min(self.best_epoch() + 1, self.epochs_trained) if self.history.epochs else 0.0
+
     def _update_best(self, epoch: int, logs: dict) -> bool:
-        """Record the best epoch; True when early stopping should end training."""
-        if self.patience is None:
+        """Record the best epoch (with early stopping or a budget, which keep its weights);
+        True when early stopping should end training."""
+        if self.patience is None and self.max_time is None:
             return False
         value = logs[self.monitor]
         lower = self.monitor == "val_loss" or self.monitor[4:] in self.objective.lower_is_better
@@ -257,7 +341,10 @@ class Trainer:
         self.model.train()
         total, seen, units = 0.0, 0, 0.0
         batches = train.batches(self.batch_size, shuffle=self.shuffle, generator=self.generator)
+        stepped = self._began_epoch
         for step, batch in enumerate(batches):
+            if self.optimizer.iterations >= self._total_steps:
+                break  # the budget's plan is done (mid-epoch)
             scale = self.schedule(self.optimizer.iterations, self._total_steps)
             self.optimizer.learning_rate = self.learning_rate * scale
             with self._memory(len(batch), f"epoch {epoch + 1}, step {step + 1}"):
@@ -269,7 +356,37 @@ class Trainer:
             units += weight
             for cb in self.callbacks:
                 cb.on_batch_end(step, {"loss": total / seen})
-        return total / seen, units
+            if self.max_time is not None:  # the pace: from one step's end to the next's
+                now = self.clock()
+                self._plan(now - stepped, now)
+                stepped = now
+        return total / max(seen, 1), units
+
+    def _plan(self, step_seconds: float, now: float) -> None:
+        """Fit the planned steps (and with them the schedule) to what is left of the
+        budget, at the pace measured so far: the steps' mean time, and an epoch's
+        validation pass."""
+        pace = self._pace
+        pace[0] += step_seconds
+        pace[1] += 1
+        if pace[1] == 1 and not self.history.epochs and step_seconds >= self.max_time:
+            raise BudgetTooShortError(self.max_time, step_seconds)
+        if self.group is not None and pace[1] % 10:
+            return  # the processes plan together, every 10 steps
+        per_step = pace[0] / pace[1]
+        validation = pace[2]
+        if not validation and self._validated:  # not timed yet: as long as training on as
+            # many examples (a forward pass is cheaper), and at most 3% of the budget
+            guess = per_step * self._steps_per_epoch * self._val_ratio
+            validation = min(guess, 0.03 * self.max_time)
+        elapsed = self.seconds + now - self._began_epoch
+        left = self.max_time - elapsed - validation  # the last validation is kept time for
+        per_step += validation / self._steps_per_epoch if self._validated else 0.0
+        planned = self.optimizer.iterations + max(0, math.floor(left / per_step))
+        if self.group is not None:
+            planned = self.group.from_main(planned)
+        self.planned = planned
+        self._total_steps = min(self._cap, planned)
 
     def _step(self, batch) -> tuple[float, float]:
         """One update on ``batch`` (this process's rows of it, with a group); returns the
@@ -400,6 +517,7 @@ class Trainer:
             "best_value": self.best["value"],
             "best_epoch": self.best["epoch"],
             "seconds": self.seconds,
+            "planned": self.planned,
         }
         return {k: v.detach().contiguous().cpu() for k, v in tensors.items()}, numbers
 
@@ -428,6 +546,7 @@ class Trainer:
             scaler.load_state_dict(saved)
         self.history = History(copy.deepcopy(numbers["history"]))
         self.seconds = float(numbers.get("seconds", 0.0))  # none in older checkpoints
+        self.planned = numbers.get("planned")
         best = _strip(tensors, "best.") or None
         averaged = _strip(tensors, "average.")
         if averaged:
@@ -465,6 +584,9 @@ def _check_state_numbers(numbers: dict) -> None:
     seconds = numbers.get("seconds", 0.0)
     if not _is_number(seconds) or not seconds >= 0:
         raise ValueError(f"'seconds' must be a number >= 0, got {seconds!r}")
+    planned = numbers.get("planned")
+    if not (planned is None or (isinstance(planned, int) and not isinstance(planned, bool))):
+        raise ValueError(f"'planned' must be an integer or null, got {planned!r}")
     best, epoch = numbers.get("best_value"), numbers.get("best_epoch")
     if not (best is None or _is_number(best)):
         raise ValueError(f"'best_value' must be a number or null, got {best!r}")

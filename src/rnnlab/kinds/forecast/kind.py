@@ -15,7 +15,7 @@ from rnnlab.data.series_windows import (
     SeriesWindows,
 )
 from rnnlab.kinds.base import Finished, Kind, Phase, Prepared, check_saved_sizes
-from rnnlab.kinds.forecast.calibration import calibrate
+from rnnlab.kinds.forecast.calibration import calibrate, calibration
 from rnnlab.kinds.forecast.config import (
     LEAST_EPOCHS,
     MOST_EPOCHS,
@@ -27,6 +27,7 @@ from rnnlab.kinds.forecast.defaults import auto_intervals, choose_lookback
 from rnnlab.kinds.forecast.objective import QuantileForecasting
 from rnnlab.kinds.forecast.pictures import backtest_png, loss_png
 from rnnlab.kinds.forecast.run import ForecastRun
+from rnnlab.kinds.summary import spread
 from rnnlab.models.forecaster import ForecastEnsemble, ForecasterConfig
 from rnnlab.models.statistical import require_statsmodels
 
@@ -66,6 +67,13 @@ class ForecastKind(Kind):
     name = "forecast"
     config = ForecastConfig
     description = "forecasts of time series, beside naive, seasonal naive, Theta and ETS"
+    # the epochs are sized to about ``TRAIN_STEPS`` updates and every one trains: the
+    # validation windows (each series' last training window) are too few to stop on, and
+    # the calibration's second model trains the same epochs
+    default_patience = None
+
+    def calibration_share(self, config: ForecastConfig) -> float:
+        return 0.5 if calibration(config) else 0.0  # a second model of the same epochs
 
     def read(self, config: ForecastConfig) -> ForecastData:
         require_statsmodels()
@@ -86,6 +94,17 @@ class ForecastKind(Kind):
             epochs = max(LEAST_EPOCHS, min(MOST_EPOCHS, round(TRAIN_STEPS / steps)))
             config = config.replace(epochs=epochs)
         return config
+
+    def data_summary(self, data: ForecastData, prepared: Prepared, config) -> list[str]:
+        series = data.series
+        lines = [
+            f"data: {series.source or config.data}: {len(series.series):,} series, "
+            f"{spread([len(s) for s in series.series], 'steps')}; season {series.season}",
+            f"forecast: {config.horizon} steps ahead from {config.lookback} steps back; "
+            f"{len(prepared.train):,} training windows",
+            f"validation: {len(prepared.val):,} windows (each series' last training window)",
+        ]
+        return lines + ([data.lookback_note] if data.lookback_note else [])
 
     def prepare(self, config: ForecastConfig, read: ForecastData) -> Prepared:
         data, note = read.series, read.lookback_note
