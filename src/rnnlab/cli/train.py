@@ -85,6 +85,7 @@ def _choose_kind(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     from rnnlab.cli.config_options import config_from_args
     from rnnlab.cli.progress import ProgressBar
+    from rnnlab.kinds.baselines import from_dict as baselines_from
     from rnnlab.kinds.registry import KINDS
     from rnnlab.kinds.runs import stopping_line, train
     from rnnlab.training import distributed
@@ -138,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         stopping = stopping_line(result.metrics)
         if stopping and not args.quiet:
             print(stopping[0].upper() + stopping[1:] + ".")
+        if "baselines" in result.metrics:
+            print("\n".join(baselines_from(result.metrics["baselines"]).lines()))
         print(f"Run written to {out}/")
     return 0
 

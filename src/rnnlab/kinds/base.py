@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 from torch import nn
 
+from rnnlab.kinds.baselines import Baselines
 from rnnlab.training import Callback, Trainer
 from rnnlab.training.config import DEFAULT_BUDGET
 from rnnlab.training.devices import Placement
@@ -195,6 +196,11 @@ class Kind(ABC):
         """Measures of the finished run beyond the objective's (added to ``metrics.json``);
         what ``pictures`` will draw again goes into ``finished.results``."""
         return {}
+
+    def baselines(self, finished: Finished) -> Baselines | None:
+        """The run's headline figure beside a trivial and a classical baseline, fitted on
+        the training data and scored on the same data as the run (``rnnlab.kinds.baselines``)."""
+        return None
 
     def pictures(self, finished: Finished) -> dict[str, bytes]:
         """The PNGs of a finished run (name -> bytes)."""

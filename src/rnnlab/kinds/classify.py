@@ -24,6 +24,13 @@ from rnnlab.data.pairs import split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
+from rnnlab.kinds.baselines import (
+    Baseline,
+    Baselines,
+    majority,
+    naive_bayes,
+    nearest_neighbour,
+)
 from rnnlab.kinds.summary import counts, spread, validation
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_classifier import (
@@ -207,6 +214,20 @@ class ClassifyKind(Kind):
             state=state,
             activation_bytes=shape.activation_bytes(max(config.batch_size, 256), longest),
             sizes=f"on sequences of up to {longest} steps",
+        )
+
+    def baselines(self, finished: Finished) -> Baselines:
+        read, (train, val, _) = finished.data.read, finished.data.split
+        if read.form == "tokens":
+            classical = Baseline("naive Bayes on unigrams", naive_bayes(*train, *val))
+        else:
+            classical = Baseline("1-NN Euclidean", nearest_neighbour(*train, *val))
+        return Baselines(
+            "val_accuracy",
+            False,
+            finished.metrics["val_accuracy"],
+            Baseline("majority class", majority(train[1], val[1])),
+            classical,
         )
 
     def build(self, saved: dict) -> SequenceClassifier:

@@ -35,6 +35,7 @@ from rnnlab.data.text import (
 )
 from rnnlab.data.vocab import END, PAD, START, UNK, Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
+from rnnlab.kinds.baselines import Baseline, Baselines, compressor_bits, unigram_bits
 from rnnlab.limits import check_int
 from rnnlab.models.encoder_config import RecurrentConfig
 from rnnlab.models.language_model import LanguageModel, LanguageModelConfig, detach_state
@@ -250,6 +251,17 @@ class LMKind(Kind):
             state=state,
             activation_bytes=shape.activation_bytes(config.batch_size, config.bptt),
             sizes=f"in chunks of {config.batch_size} streams x {config.bptt} steps",
+        )
+
+    def baselines(self, finished: Finished) -> Baselines:
+        corpus, config = finished.data, finished.run.config
+        join = "".join if config.tokens == "chars" else " ".join
+        return Baselines(
+            "val_bits_per_token",
+            True,
+            finished.metrics["val_bits_per_token"],
+            Baseline("unigram", unigram_bits(corpus.train, corpus.val)),
+            compressor_bits(join(corpus.train), join(corpus.val), len(corpus.val)),
         )
 
     def build(self, saved: dict) -> LanguageModel:

@@ -176,6 +176,9 @@ def train(
     if main:
         finished = Finished(run, data, prepared, history.history, metrics)
         metrics.update(kind.report(finished))
+        compared = kind.baselines(finished)
+        if compared is not None:
+            metrics["baselines"] = compared.to_dict()
         pictures = kind.pictures(finished)
         write_run(out, run_config, model, history.to_csv(), metrics, pictures)
         (out / RESUME).unlink(missing_ok=True)
@@ -201,12 +204,13 @@ def stopping_line(metrics: dict) -> str:
     if "stopped" not in metrics:
         return ""
     epochs, best = metrics["epochs_trained"], metrics["best_at"]
+    took = format_seconds(metrics["train_seconds"])
+    if metrics["stopped"] == "epochs":
+        return f"trained all {epochs:.3g} epochs ({took}); best at {best:.3g}"
     how = {
         "budget": f"stopped at the {format_seconds(metrics['max_time'] or 0)} budget",
         "patience": "stopped when validation stopped improving",
-        "epochs": "trained every epoch",
     }[metrics["stopped"]]
-    took = format_seconds(metrics["train_seconds"])
     return f"{how} after {epochs:.3g} epochs ({took}); best at {best:.3g}"
 
 

@@ -19,6 +19,7 @@ from rnnlab.data.pairs import TOKENIZATIONS, join_tokens, split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
+from rnnlab.kinds.baselines import Baselines, seq2seq_trivial
 from rnnlab.kinds.summary import spread, validation
 from rnnlab.limits import check_int
 from rnnlab.models.attention import SCORES
@@ -244,6 +245,15 @@ class Seq2SeqKind(Kind):
             },
             activation_bytes=shape.activation_bytes(batch, source_len, target_len),
             sizes=f"on sequences of up to {source_len} tokens in batches of {batch}",
+        )
+
+    def baselines(self, finished: Finished) -> Baselines:
+        corpus = finished.data.corpus
+        return Baselines(
+            "val_exact_match",
+            False,
+            finished.metrics["val_exact_match"],
+            seq2seq_trivial(corpus.train[1], *corpus.val),
         )
 
     def build(self, saved: dict) -> Seq2Seq:

@@ -24,6 +24,7 @@ from rnnlab.data.tagged import read_tagged
 from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
+from rnnlab.kinds.baselines import Baseline, Baselines, tag_baselines
 from rnnlab.kinds.summary import counts, spread, validation
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_tagger import CHAR_ENCODERS, SequenceTagger, SequenceTaggerConfig
@@ -272,6 +273,17 @@ class TagKind(Kind):
             state=state,
             activation_bytes=shape.activation_bytes(max(config.batch_size, 256), longest),
             sizes=f"on sentences of up to {longest} words",
+        )
+
+    def baselines(self, finished: Finished) -> Baselines:
+        split = finished.data
+        trivial, classical = tag_baselines(*split.train, *split.val)
+        return Baselines(
+            "val_accuracy",
+            False,
+            finished.metrics["val_accuracy"],
+            Baseline("the most frequent tag", trivial),
+            Baseline("each word's most frequent tag, suffixes for unseen words", classical),
         )
 
     def build(self, saved: dict) -> SequenceTagger:

@@ -276,10 +276,10 @@ class Trainer:
                     logs = self.group.from_main(logs)
                 self.history.append(logs)
                 stop = self._update_best(epoch, logs)
-            if stop:
-                self.stopped = "patience"
-            elif self.optimizer.iterations >= self._total_steps < self._cap:
+            if self.optimizer.iterations >= self._total_steps < self._cap:
                 stop, self.stopped = True, "budget"
+            elif stop:
+                self.stopped = "patience"
             ended = self.clock()
             self.seconds += ended - began
             if validation is not None:

@@ -3,6 +3,7 @@ calibration, the backtest report and the pictures."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,8 @@ from rnnlab.data.series_windows import (
     SeriesWindows,
 )
 from rnnlab.kinds.base import Finished, Kind, Phase, Prepared, check_saved_sizes
+from rnnlab.kinds.baselines import Baseline, Baselines
+from rnnlab.kinds.forecast.backtest import BASELINE_NAMES
 from rnnlab.kinds.forecast.calibration import calibrate, calibration
 from rnnlab.kinds.forecast.config import (
     LEAST_EPOCHS,
@@ -223,6 +226,22 @@ class ForecastKind(Kind):
         result = run.backtest(finished.data.series.series, config.backtest)
         finished.results["backtest"] = result
         return {**shape, **result.measures()}
+
+    def baselines(self, finished: Finished) -> Baselines | None:
+        m = finished.metrics
+        if "mase" not in m:  # no backtest
+            return None
+
+        def better(*methods: str) -> Baseline:
+            scored = [
+                (m[f"{k}_mase"], k) for k in methods if m.get(f"{k}_mase") == m.get(f"{k}_mase")
+            ]
+            value, k = min(scored, default=(math.nan, methods[0]))
+            return Baseline(BASELINE_NAMES[k], value)
+
+        return Baselines(
+            "mase", True, m["mase"], better("naive", "seasonal_naive"), better("theta", "ets")
+        )
 
     def pictures(self, finished: Finished) -> dict[str, bytes]:
         pictures = {"learning_curves.png": loss_png(finished.history)}
