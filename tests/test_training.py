@@ -327,3 +327,20 @@ def test_weight_averaging_is_what_is_validated_and_kept():
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="average"):
         trainer(1.0)
+
+
+def test_a_saturated_measure_keeps_the_epoch_of_lower_loss_without_training_longer():
+    """Ties in the monitored number go to the lower validation loss; the patience still
+    counts from the epoch that last improved the monitored number."""
+    trainer = Trainer(Tagger(units=4), ValueRegression(), patience=2)
+    epochs = [(0.5, 0.9), (1.0, 0.5), (1.0, 0.3), (1.0, 0.4)]
+    stops = [
+        trainer._update_best(i, {"val_exact_match": m, "val_loss": loss})
+        for i, (m, loss) in enumerate(epochs)
+    ]
+    assert stops == [False, False, False, True]  # two epochs after the first 100%
+    assert trainer.best_epoch() == 2  # the tie of lowest loss
+    tensors, numbers = trainer.state()
+    again = Trainer(Tagger(units=4), ValueRegression(), patience=2)
+    again.load_state(tensors, numbers)
+    assert again.best["since"] == 1 and again._stopped_after(3)

@@ -314,9 +314,10 @@ class Trainer:
         return min((-v, i) for v, i in scored)[1]
 
     def _stopped_after(self, epoch: int) -> bool:
-        """Whether early stopping ended training after ``epoch``."""
-        best = self.best["epoch"]
-        return self.patience is not None and best is not None and epoch - best >= self.patience
+        """Whether early stopping ended training after ``epoch``: ``patience`` epochs after
+        the monitored number last improved."""
+        since = self.best.get("since", self.best["epoch"])
+        return self.patience is not None and since is not None and epoch - since >= self.patience
 
     def best_at(self) -> float:
         """Where the best epoch ended, in epochs (a fraction for a last part-epoch)."""
@@ -324,15 +325,30 @@ class Trainer:
 
     def _update_best(self, epoch: int, logs: dict) -> bool:
         """Record the best epoch (with early stopping or a budget, which keep its weights);
-        True when early stopping should end training."""
+        True when early stopping should end training.
+
+        A tie in the monitored number (a saturated accuracy: 100% of the validation pairs
+        exact) goes to the epoch of the lower validation loss, so that a saturated measure
+        does not keep an under-trained model; the patience still counts from the epoch the
+        monitored number last improved, so ties do not prolong training."""
         if self.patience is None and self.max_time is None:
             return False
         value = logs[self.monitor]
         lower = self.monitor == "val_loss" or self.monitor[4:] in self.objective.lower_is_better
         best = self.best["value"]
-        if best is None or (value < best if lower else value > best):
+        loss = logs.get("val_loss", math.inf)
+        improved = best is None or (value < best if lower else value > best)
+        tied = not improved and value == best and loss < self.best.get("loss", math.inf)
+        if improved or tied:
             weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-            self.best = {"value": value, "epoch": epoch, "weights": weights}
+            since = epoch if improved else self.best.get("since", self.best["epoch"])
+            self.best = {
+                "value": value,
+                "epoch": epoch,
+                "weights": weights,
+                "loss": loss,
+                "since": since,
+            }
         return self._stopped_after(epoch)
 
     def _train_epoch(self, train, epoch: int) -> tuple[float, float]:
@@ -516,6 +532,8 @@ class Trainer:
             "history": self.history.history,
             "best_value": self.best["value"],
             "best_epoch": self.best["epoch"],
+            "best_loss": _finite_or_none(self.best.get("loss")),
+            "best_since": self.best.get("since"),
             "seconds": self.seconds,
             "planned": self.planned,
         }
@@ -560,10 +578,16 @@ class Trainer:
             "value": numbers["best_value"],
             "epoch": numbers["best_epoch"],
             "weights": best,
+            "loss": numbers.get("best_loss") if numbers.get("best_loss") is not None else math.inf,
+            "since": numbers.get("best_since", numbers["best_epoch"]),
         }
 
 
 _nothing = contextlib.nullcontext
+
+
+def _finite_or_none(value):
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _is_number(value) -> bool:
@@ -584,6 +608,9 @@ def _check_state_numbers(numbers: dict) -> None:
     seconds = numbers.get("seconds", 0.0)
     if not _is_number(seconds) or not seconds >= 0:
         raise ValueError(f"'seconds' must be a number >= 0, got {seconds!r}")
+    for name in ("best_loss", "best_since"):
+        if not (numbers.get(name) is None or _is_number(numbers[name])):
+            raise ValueError(f"'{name}' must be a number or null, got {numbers[name]!r}")
     planned = numbers.get("planned")
     if not (planned is None or (isinstance(planned, int) and not isinstance(planned, bool))):
         raise ValueError(f"'planned' must be an integer or null, got {planned!r}")
