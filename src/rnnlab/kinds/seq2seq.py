@@ -9,15 +9,18 @@ defaults. Every option can be overridden.
 from __future__ import annotations
 
 import math
+import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
 
-from rnnlab.config import one_source, option, override
+from rnnlab.config import RnnlabWarning, one_source, option, override
 from rnnlab.data import TokenPairs, Vocabulary, make_pairs, read_pairs
 from rnnlab.data.pairs import TOKENIZATIONS, join_tokens, split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
+from rnnlab.data.vocab import UNK
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.kinds.baselines import Baselines, seq2seq_trivial
 from rnnlab.kinds.summary import spread, validation
@@ -188,6 +191,41 @@ class Seq2SeqData:
     target_vocab: Vocabulary
 
 
+def _warn_if_mostly_unique(pairs, path) -> None:
+    """Warn, before training, when most tokens of a side occur once in the training pairs:
+    whole numbers or words as single tokens (``312``), which a model cannot learn to spell
+    unless the file is read character by character."""
+    for side, sequences in zip(("source", "target"), pairs, strict=True):
+        counted = Counter(t for tokens in sequences for t in tokens)
+        once = sum(1 for n in counted.values() if n == 1)
+        if once > 0.5 * sum(counted.values()):
+            warnings.warn(
+                f"{path}: {once:,} of the {sum(counted.values()):,} {side} tokens occur once in "
+                "training, so most cannot be learnt; the file probably wants --tokens chars "
+                "(or its tokens written with spaces between them)",
+                RnnlabWarning,
+                stacklevel=2,
+            )
+            return
+
+
+def _unseen_as_unknown(targets, vocab: Vocabulary, names) -> list[list[str]]:
+    """Validation targets with the tokens training lacks read as ``<unk>``, which the model
+    never writes: such a pair is scored as wrong, and counted in one warning."""
+    unseen = [i for i, t in enumerate(targets) if any(token not in vocab for token in t)]
+    if not unseen:
+        return targets
+    first = names[unseen[0]]
+    token = next(token for token in targets[unseen[0]] if token not in vocab)
+    warnings.warn(
+        f"{len(unseen):,} of the {len(targets):,} validation pairs have a target token that "
+        f"training lacks (first {first}: {token!r}); they are scored as wrong",
+        RnnlabWarning,
+        stacklevel=2,
+    )
+    return [[t if t in vocab else UNK for t in tokens] for tokens in targets]
+
+
 class Seq2SeqKind(Kind):
     name = "seq2seq"
     config = Seq2SeqConfig
@@ -197,6 +235,8 @@ class Seq2SeqKind(Kind):
         corpus = load_corpus(config)
         source_vocab = Vocabulary.build(corpus.train[0])
         target_vocab = Vocabulary.build(corpus.train[1])
+        if config.data is not None and config.tokens != "chars":
+            _warn_if_mostly_unique(corpus.train, config.data)
         return Seq2SeqData(corpus, source_vocab, target_vocab)
 
     def resolve(self, config: Seq2SeqConfig, data: Seq2SeqData) -> Seq2SeqConfig:
@@ -224,7 +264,12 @@ class Seq2SeqKind(Kind):
         corpus, source_vocab, target_vocab = data.corpus, data.source_vocab, data.target_vocab
         train = TokenPairs.encode(*corpus.train, source_vocab, target_vocab)
         val = TokenPairs.encode(
-            *corpus.val, source_vocab, target_vocab, unknown=config.unknown, names=corpus.val_names
+            corpus.val[0],
+            _unseen_as_unknown(corpus.val[1], target_vocab, corpus.val_names),
+            source_vocab,
+            target_vocab,
+            unknown=config.unknown,
+            names=corpus.val_names,
         )
         shape = model_config(config, source_vocab, target_vocab)
         source_len = max(map(len, [*corpus.train[0], *corpus.val[0]]))

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnlab.data import SequenceDataset, TokenPairs
+from rnnlab.data import SequenceDataset, TokenPairs, Vocabulary
 from rnnlab.training.devices import model_device
 from rnnlab.training.losses import get_loss
 from rnnlab.training.metrics import round_to_tokens, sequence_accuracy, token_sequence_metrics
@@ -152,8 +152,10 @@ class SequenceGeneration:
             total += self.loss(model, batch).item() * n_tokens
             tokens += n_tokens
             predicted += self.generate(model, batch.sources, max_len)
+            # a target's <unk> (a token training lacks) is never right, even written as <unk>
+            unknown = Vocabulary.unk_id
             references += [
-                t[: n - 1].tolist()
+                [-1 if i == unknown else i for i in t[: n - 1].tolist()]
                 for t, n in zip(batch.targets, batch.target_lengths, strict=True)
             ]
         return {"loss": total / tokens, **token_sequence_metrics(predicted, references)}
