@@ -100,7 +100,7 @@ def test_the_classical_baselines_do_what_they_say():
     train = [["good", "fine"], ["bad", "awful"], ["good", "great"], ["awful", "poor"]]
     labels = ["pos", "neg", "pos", "neg"]
     assert b.naive_bayes(train, labels, [["great"], ["poor", "bad"]], ["pos", "neg"]) == 1.0
-    assert b.majority(labels + ["pos"], ["pos", "neg"]) == 0.5
+    assert b.majority([*labels, "pos"], ["pos", "neg"]) == 0.5
     import numpy as np
 
     up = [np.linspace(0, 1, n)[:, None] for n in (5, 9)]
