@@ -331,8 +331,8 @@ class Trainer:
         exact) goes to the epoch of the lower validation loss, so that a saturated measure
         does not keep an under-trained model; the patience still counts from the epoch the
         monitored number last improved, so ties do not prolong training."""
-        if self.patience is None and self.max_time is None:
-            return False
+        if (self.patience is None and self.max_time is None) or self.monitor not in logs:
+            return False  # nothing to keep, or no validation
         value = logs[self.monitor]
         lower = self.monitor == "val_loss" or self.monitor[4:] in self.objective.lower_is_better
         best = self.best["value"]
