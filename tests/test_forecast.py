@@ -209,6 +209,12 @@ def test_train_beats_the_naive_forecast_and_writes_the_run(forecast_run):
     metrics = json.loads((forecast_run / "metrics.json").read_text())
     assert metrics["backtest_forecasts"] == 2
     assert metrics["mase"] < metrics["naive_mase"]
+    compared = metrics["baselines"]  # the better of naive and seasonal naive, of Theta and ETS
+    assert compared["trivial"]["value"] == min(
+        metrics["naive_mase"], metrics["seasonal_naive_mase"]
+    )
+    assert compared["classical"]["value"] == min(metrics["theta_mase"], metrics["ets_mase"])
+    assert compared["beats_trivial"]
     assert 0.0 <= metrics["interval_coverage"] <= 1.0
     for name in ("config.json", "model.safetensors", "history.csv", "backtest.png"):
         assert (forecast_run / name).is_file()

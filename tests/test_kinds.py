@@ -117,6 +117,11 @@ def test_tag_predict_and_evaluate(tag_runs, tmp_path, capsys):
     metrics = json.loads(out)
     assert metrics["accuracy"] == 1.0 and metrics["sentences"] == 1
     assert metrics["unseen_accuracy"] is None  # no unseen word: nothing to measure
+    trivial = metrics["baselines"]["trivial"]  # the most frequent tag of training, here
+    assert trivial["name"] == "the most frequent tag" and trivial["value"] in (0.0, 1 / 3, 2 / 3)
+    trained = json.loads((run_dir / "metrics.json").read_text())["baselines"]
+    assert trained["measure"] == "val_accuracy" and trained["beats_trivial"]
+    assert trained["classical"]["value"] <= 1.0
 
 
 def test_tag_bad_input_is_one_line(tag_runs, tmp_path, capsys):
@@ -223,7 +228,11 @@ def test_classify_ts_files(tmp_path, capsys):
     )
     assert code == 0, err  # .ts implies --kind classify
     assert json.loads((out / "config.json").read_text())["kind"] == "classify"
-    assert json.loads((out / "metrics.json").read_text())["val_accuracy"] == 1.0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["val_accuracy"] == 1.0
+    # the classes are far apart: 1-NN finds them too; always "hi" or "lo" gets about half
+    assert metrics["baselines"]["classical"] == {"name": "1-NN Euclidean", "value": 1.0}
+    assert 0.2 < metrics["baselines"]["trivial"]["value"] < 0.8
     tokens = tmp_path / "tokens.tsv"
     tokens.write_text("a b\tx\n")
     code, _, err = run(["predict", str(out), "--input", str(tokens)], capsys)

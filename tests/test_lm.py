@@ -180,6 +180,13 @@ def test_a_trained_model_predicts_the_text_far_better_than_chance(lm_run):
     vocab = json.loads((lm_run / "config.json").read_text())["vocab"]
     assert metrics["val_bits_per_token"] < 0.5 * math.log2(len(vocab))
     assert metrics["val_perplexity"] == pytest.approx(math.exp(metrics["val_loss"]))
+    compared = metrics["baselines"]
+    assert compared["lower_is_better"] and compared["beats_trivial"]  # beats a unigram model
+    assert compared["trivial"]["value"] > metrics["val_bits_per_token"]
+    assert compared["classical"]["name"] in (
+        "bzip2 given the training text",
+        "xz given the training text",
+    )
     assert (lm_run / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert rnnlab.load(lm_run).kind is KINDS["lm"]
 

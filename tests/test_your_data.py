@@ -138,3 +138,17 @@ def test_a_pair_file_of_whole_numbers_is_read_with_a_hint_and_unseen_targets_cou
     assert "validation pairs have a target token that training lacks" in err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["val_exact_match"] == 0.0
+
+
+def test_evaluate_puts_the_trivial_baseline_beside_the_run(tiny_reverse_run, tmp_path, capsys):
+    data = tmp_path / "pairs.tsv"
+    data.write_text("1 2 3\t3 2 1\n4 4\t4 4\n5 6\t6 5\n")  # the second: copying is right
+    code, printed, err = run(["evaluate", str(tiny_reverse_run), "--data", str(data)], capsys)
+    assert code == 0, err
+    assert "baselines: exact match" in printed and "copy the source) 33.33%" in printed
+    code, printed, _ = run(
+        ["evaluate", str(tiny_reverse_run), "--data", str(data), "--json"], capsys
+    )
+    measures = json.loads(printed)
+    assert measures["baselines"]["trivial"] == {"name": "copy the source", "value": 1 / 3}
+    assert measures["baselines"]["model"] == measures["exact_match"]

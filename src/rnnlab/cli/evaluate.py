@@ -67,5 +67,12 @@ def run(args: argparse.Namespace) -> int:
                 atomic_write_bytes(stage / name, png)
 
         out.write(write)
-    print(json.dumps(json_numbers(metrics)) if args.json else trained.describe(metrics))
+    if args.json:
+        print(json.dumps(json_numbers(metrics)))
+        return 0
+    print(trained.describe(metrics))
+    if "baselines" in metrics:
+        from rnnlab.kinds.baselines import from_dict
+
+        print("\n".join(from_dict(metrics["baselines"]).lines()))
     return 0

@@ -77,6 +77,14 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def trivial_beside(measures: dict, measure: str, lower: bool, trivial: Baseline) -> dict:
+    """``measures`` (an ``evaluate``'s) with ``"baselines"``: its ``measure`` beside the
+    trivial baseline on the same data (the classical ones need the training data, which a
+    run folder does not keep)."""
+    compared = Baselines(f"val_{measure}", lower, measures[measure], trivial)
+    return {**measures, "baselines": compared.to_dict()}
+
+
 def from_dict(saved: dict) -> Baselines:
     """``Baselines`` from ``metrics.json``'s ``"baselines"``."""
     classical = saved.get("classical")
@@ -152,10 +160,11 @@ def nearest_neighbour(train: Sequence, labels: Sequence, val: Sequence, truth) -
 # -- tags of tokens (tag) ----------------------------------------------------------------------
 
 
-def tag_baselines(train_tokens, train_tags, val_tokens, val_tags) -> tuple[float, float]:
-    """Token accuracy of the most frequent tag (trivial), and of each word's most frequent
-    tag in training, with unseen words given the most frequent tag of their longest known
-    suffix of up to 3 letters (classical: a lexicon with a suffix back-off)."""
+def tag_guesses(train_tokens, train_tags, val_tokens) -> tuple[list, list]:
+    """The tags of the validation sentences by the trivial baseline (the most frequent tag)
+    and by the classical one: each word's most frequent tag in training, an unseen word
+    given the most frequent tag of its longest known suffix of up to 3 letters (a lexicon
+    with a suffix back-off)."""
     overall = Counter(t for tags in train_tags for t in tags)
     top = overall.most_common(1)[0][0]
     by_word: dict[str, Counter] = {}
@@ -178,13 +187,22 @@ def tag_baselines(train_tokens, train_tags, val_tokens, val_tags) -> tuple[float
                 return found
         return top
 
-    total = trivial = classical = 0
-    for words, tags in zip(val_tokens, val_tags, strict=True):
-        for word, tag in zip(words, tags, strict=True):
-            total += 1
-            trivial += tag == top
-            classical += guess(word) == tag
-    return trivial / max(1, total), classical / max(1, total)
+    trivial = [[top] * len(words) for words in val_tokens]
+    return trivial, [[guess(w) for w in words] for words in val_tokens]
+
+
+def token_accuracy(predicted, truth) -> float:
+    """The fraction of tokens tagged right."""
+    pairs = [
+        (p, t) for ps, ts in zip(predicted, truth, strict=True) for p, t in zip(ps, ts, strict=True)
+    ]
+    return sum(p == t for p, t in pairs) / max(1, len(pairs))
+
+
+def tag_baselines(train_tokens, train_tags, val_tokens, val_tags) -> tuple[float, float]:
+    """Token accuracy of ``tag_guesses``'s trivial and classical baselines."""
+    trivial, classical = tag_guesses(train_tokens, train_tags, val_tokens)
+    return token_accuracy(trivial, val_tags), token_accuracy(classical, val_tags)
 
 
 # -- pairs (seq2seq) ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ input's order (``--proba``: each class's probability after it).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from rnnlab.kinds.baselines import (
     majority,
     naive_bayes,
     nearest_neighbour,
+    trivial_beside,
 )
 from rnnlab.kinds.summary import counts, spread, validation
 from rnnlab.models.encoder_config import EncoderConfig
@@ -142,6 +144,10 @@ class ClassifyData:
     split: Split
 
 
+def _most_common(labels):
+    return Counter(labels).most_common(1)[0][0]
+
+
 class ClassifyKind(Kind):
     name = "classify"
     config = ClassifyConfig
@@ -186,7 +192,8 @@ class ClassifyKind(Kind):
         classes = sorted(set(train[1]))
         if len(classes) < 2:
             raise ValueError(f"{read.path}: one class only ({classes[0]!r}); expected two or more")
-        state = {"classes": classes, "form": read.form}
+        # the trivial baseline's answer, for ``evaluate``
+        state = {"classes": classes, "form": read.form, "majority": _most_common(train[1])}
         encoder = _Encoder(read.form, classes)
         if read.form == "tokens":
             encoder.vocab = Vocabulary.build(train[0])
@@ -365,7 +372,15 @@ class ClassifyRun(Run):
     def evaluate_file(self, path) -> dict:
         read = self._read(path, "required")
         names = [f"{read.path}:{n}" for n in read.lines]
-        return {"sequences": len(read), **self.evaluate(read.sequences, read.labels, names=names)}
+        measures = {
+            "sequences": len(read),
+            **self.evaluate(read.sequences, read.labels, names=names),
+        }
+        top = self.state.get("majority")  # none in runs made before baselines
+        if top is None:
+            return measures
+        right = sum(label == top for label in read.labels) / max(1, len(read.labels))
+        return trivial_beside(measures, "accuracy", False, Baseline("majority class", right))
 
     def evaluation_pictures(self, measures: dict) -> dict[str, bytes]:
         matrix = np.array(measures["confusion"])

@@ -13,6 +13,7 @@ generate`` samples text (temperature, top-k, a seed).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -197,6 +198,23 @@ def load_text_corpus(config: LMConfig) -> TextCorpus:
     return TextCorpus(tokens[:cut], tokens[cut:], name, what)
 
 
+def _log_frequencies(ids: torch.Tensor, size: int) -> torch.Tensor:
+    """The log frequency of each of ``size`` token ids in ``ids`` (add-one smoothed)."""
+    counts = torch.bincount(ids, minlength=size).double() + 1.0
+    return (counts / counts.sum()).log().float()
+
+
+def _starting_at_unigram(config: LanguageModelConfig, prior: torch.Tensor) -> LanguageModel:
+    """A language model whose output bias is the training tokens' log frequencies, so that
+    it starts where a unigram model is, not at the uniform guess of ``log V`` nats: on a
+    small text it would otherwise spend its first epochs learning the frequencies, and stop
+    early worse than a unigram model."""
+    model = LanguageModel(config)
+    with torch.no_grad():
+        model.output.bias.copy_(prior - prior.mean())
+    return model
+
+
 class LMKind(Kind):
     name = "lm"
     default_patience = 3  # the epochs are sized to the text (``default_epochs``)
@@ -229,6 +247,7 @@ class LMKind(Kind):
         train = TextStreams(
             train_ids, streams=config.batch_size, bptt=config.bptt, name=corpus.train_name
         )
+        prior = _log_frequencies(train_ids, len(vocab))
         shape = LanguageModelConfig(
             vocab_size=len(vocab),
             embedding_dim=config.embedding_dim,
@@ -246,7 +265,7 @@ class LMKind(Kind):
             val=val_ids,
             objective=LanguageModelling(),
             model_config=shape,
-            build=LanguageModel,
+            build=functools.partial(_starting_at_unigram, prior=prior),
             monitor="val_loss",
             state=state,
             activation_bytes=shape.activation_bytes(config.batch_size, config.bptt),

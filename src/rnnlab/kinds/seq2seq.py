@@ -22,7 +22,7 @@ from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.data.vocab import UNK
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
-from rnnlab.kinds.baselines import Baselines, seq2seq_trivial
+from rnnlab.kinds.baselines import Baseline, Baselines, seq2seq_trivial, trivial_beside
 from rnnlab.kinds.summary import spread, validation
 from rnnlab.limits import check_int
 from rnnlab.models.attention import SCORES
@@ -425,7 +425,10 @@ class Seq2SeqRun(Run):
         measures = self.evaluate(
             pairs.sources, pairs.targets, names=names, unknown=unknown or "error"
         )
-        return {"pairs": len(pairs), **measures}
+        n = max(1, len(pairs))
+        copied = sum(list(s) == list(t) for s, t in zip(pairs.sources, pairs.targets, strict=True))
+        trivial = Baseline("copy the source", copied / n)
+        return trivial_beside({"pairs": len(pairs), **measures}, "exact_match", False, trivial)
 
     def describe(self, m: dict) -> str:
         return (

@@ -10,6 +10,7 @@ CoNLL-U file with the label column filled.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -24,7 +25,13 @@ from rnnlab.data.tagged import read_tagged
 from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
-from rnnlab.kinds.baselines import Baseline, Baselines, tag_baselines
+from rnnlab.kinds.baselines import (
+    Baseline,
+    Baselines,
+    tag_guesses,
+    token_accuracy,
+    trivial_beside,
+)
 from rnnlab.kinds.summary import counts, spread, validation
 from rnnlab.models.encoder_config import EncoderConfig
 from rnnlab.models.sequence_tagger import CHAR_ENCODERS, SequenceTagger, SequenceTaggerConfig
@@ -34,6 +41,9 @@ from rnnlab.training.devices import model_device
 from rnnlab.training.metrics import is_span_scheme, span_scores
 
 TAG_TASKS = {"neighbours": make_tag_task}
+
+
+TAG_UPDATES = 2_000  # the updates a tagged file's default epochs make (about)
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,8 @@ class TagConfig(EncoderConfig, TrainingConfig, ValidationConfig):
         TrainingConfig,
         "epochs",
         None,
-        auto="until validation stops improving (patience 3), at most 10",
+        auto=f"until validation stops improving (patience 3), at most about {TAG_UPDATES:,} "
+        "updates (10-50 epochs)",
     )
     batch_size: int = override(TrainingConfig, "batch_size", 64)
     clip_norm: float = override(TrainingConfig, "clip_norm", 5.0)
@@ -222,7 +233,12 @@ class TagKind(Kind):
         return load_tag_corpus(config)
 
     def resolve(self, config: TagConfig, data: Split) -> TagConfig:
-        return config  # no default depends on the data
+        """A file's epochs: about ``TAG_UPDATES`` updates (10-50 epochs), so that a small
+        file trains as long as a large one does (EWT's 12,500 sentences: 10 epochs)."""
+        if config.epochs is not None or config.task is not None:
+            return config
+        steps = max(1, math.ceil(len(data.train[0]) / config.batch_size))
+        return config.replace(epochs=min(50, max(10, round(TAG_UPDATES / steps))))
 
     def data_summary(self, data: Split, prepared: Prepared, config) -> list[str]:
         sentences = [*data.train[0], *data.val[0]]
@@ -259,6 +275,8 @@ class TagKind(Kind):
         )
         longest = max(map(len, [*corpus.train[0], *corpus.val[0]]))
         state = {"words": words.to_list(), "chars": chars.to_list(), "labels": labels.to_list()}
+        tags = Counter(t for sentence in corpus.train[1] for t in sentence)
+        state["most_frequent_tag"] = tags.most_common(1)[0][0]  # for ``evaluate``'s baseline
         if suffixes is not None:
             state["suffixes"] = suffixes.to_list()
         if config.task is not None:
@@ -276,14 +294,22 @@ class TagKind(Kind):
         )
 
     def baselines(self, finished: Finished) -> Baselines:
-        split = finished.data
-        trivial, classical = tag_baselines(*split.train, *split.val)
+        """Token accuracy beside the baselines', or for chunk tags (BIO, BIOES) span F1,
+        which all-``O`` does not win."""
+        split, metrics = finished.data, finished.metrics
+        trivial, classical = tag_guesses(*split.train, split.val[0])
+        if "val_span_f1" in metrics:
+            measure = "val_span_f1"
+            score = lambda guesses: span_scores(guesses, split.val[1])["span_f1"]  # noqa: E731
+        else:
+            measure = "val_accuracy"
+            score = lambda guesses: token_accuracy(guesses, split.val[1])  # noqa: E731
         return Baselines(
-            "val_accuracy",
+            measure,
             False,
-            finished.metrics["val_accuracy"],
-            Baseline("the most frequent tag", trivial),
-            Baseline("each word's most frequent tag, suffixes for unseen words", classical),
+            metrics[measure],
+            Baseline("the most frequent tag", score(trivial)),
+            Baseline("each word's most frequent tag, suffixes for unseen words", score(classical)),
         )
 
     def build(self, saved: dict) -> SequenceTagger:
@@ -360,7 +386,13 @@ class TagRun(Run):
         """The measures on a tagged file (``rnnlab evaluate --data``)."""
         read = read_tagged(path, label_column=self.config.label_column)
         names = [f"{read.path}:{n}" for n in read.lines]
-        return {"sentences": len(read), **self.evaluate(read.tokens, read.tags, names=names)}
+        measures = {"sentences": len(read), **self.evaluate(read.tokens, read.tags, names=names)}
+        top = self.state.get("most_frequent_tag")  # none in runs made before baselines
+        if top is None:
+            return measures
+        tags = [t for sentence in read.tags for t in sentence]
+        right = sum(t == top for t in tags) / max(1, len(tags))
+        return trivial_beside(measures, "accuracy", False, Baseline("the most frequent tag", right))
 
     def summary(self) -> str:
         m = self.metrics
