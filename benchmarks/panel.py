@@ -192,6 +192,29 @@ def licence_text(folder: Path, sources: Sources):
     return out, []
 
 
+LICENCE_FAMILIES = ("LGPL", "GPL", "GFDL", "Apache", "Artistic", "MPL", "BSD", "CC0")
+
+
+def licence_lines(folder: Path, sources: Sources):
+    """Which licence a line of text comes from: the lines of eight words or more of the
+    texts under /usr/share/common-licenses, labelled with the licence's family (GPL, LGPL,
+    GFDL, Apache, Artistic, MPL, BSD, CC0), as a TSV of tokens."""
+    lines = []
+    for path in sorted(LICENCES.glob("*")):
+        family = next((f for f in LICENCE_FAMILIES if path.name.startswith(f)), None)
+        if family is None or not path.is_file() or path.is_symlink():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            words = line.split()
+            if len(words) >= 8:
+                lines.append(" ".join(words) + "\t" + family)
+    if not lines:
+        return f"no texts under {LICENCES}"
+    out = folder / "licence-lines.tsv"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out, []
+
+
 def licence_words(folder: Path, sources: Sources):
     made = licence_text(folder, sources)
     return made if isinstance(made, str) else (made[0], ["--tokens", "space"])
@@ -270,6 +293,22 @@ def macro(folder: Path, sources: Sources):
     return out, ["--horizon", "8"]
 
 
+def elnino(folder: Path, sources: Sources):
+    """statsmodels' El Nino sea surface temperatures, one monthly series (1950-2010)."""
+    try:
+        from statsmodels.datasets import elnino as data
+    except ImportError:
+        return "statsmodels is not installed"
+    frame = data.load_pandas().data
+    rows = ["time,value"]
+    for _, r in frame.iterrows():
+        year = int(r["YEAR"])
+        rows += [f"{year}-{m:02d},{r.iloc[m]}" for m in range(1, 13)]
+    out = folder / "elnino.csv"
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return out, ["--horizon", "12"]
+
+
 def aeon_series(name: str, horizon: int):
     """A single series shipped with aeon (its CSV as it lies)."""
 
@@ -290,12 +329,7 @@ def aeon_series(name: str, horizon: int):
 TASKS = [
     Task("ACSF1", "classify", "appliance power, 1,460 steps, 10 classes", merged_ts("ACSF1")),
     Task("OSULeaf", "classify", "leaf outlines, 427 steps, 6 classes", merged_ts("OSULeaf")),
-    Task(
-        "gesture",
-        "classify",
-        "PickupGestureWiimoteZ, variable lengths, 10 classes",
-        merged_ts("PickupGestureWiimoteZ"),
-    ),
+    Task("licence", "classify", "which licence a line is from (8 families)", licence_lines),
     Task("genre", "classify", "EWT sentences: their genre (5 classes)", genre),
     Task("xpos", "tag", "EWT dev+test: Penn Treebank tags", xpos),
     Task("chunks", "tag", "EWT dev+test: BIO noun-phrase chunks", chunks),
@@ -304,8 +338,13 @@ TASKS = [
     Task("numbers", "seq2seq", "number words to digits", numbers),
     Task("cmudict", "seq2seq", "spelling to phones", pronounce),
     Task("macro", "forecast", "8 US quarterly series, horizon 8", macro),
-    Task("airline", "forecast", "monthly passengers, horizon 12", aeon_series("Airline", 12)),
-    Task("lynx", "forecast", "yearly lynx trappings, horizon 10", aeon_series("Lynx", 10)),
+    Task("elnino", "forecast", "monthly sea temperatures, horizon 12", elnino),
+    Task(
+        "shampoo",
+        "forecast",
+        "monthly shampoo sales, 36 months, horizon 6",
+        aeon_series("ShampooSales", 6),
+    ),
 ]
 
 
