@@ -371,7 +371,7 @@ def _predictions(kind, run):
     if kind == "tag":
         return run.predict([["a", "b", "c"], ["b", "a"]])
     if kind == "classify":
-        return run.probabilities([np.ones((4, 2)), -np.ones((6, 2))])
+        return np.asarray(run.probabilities([np.ones((4, 2)), -np.ones((6, 2))]))
     if kind == "forecast":
         return run.predict([np.linspace(10.0, 40.0, 60)])
     if kind == "lm":

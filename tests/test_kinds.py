@@ -233,6 +233,12 @@ def test_classify_ts_files(tmp_path, capsys):
     # the classes are far apart: 1-NN finds them too; always "hi" or "lo" gets about half
     assert metrics["baselines"]["classical"] == {"name": "1-NN Euclidean", "value": 1.0}
     assert 0.2 < metrics["baselines"]["trivial"]["value"] < 0.8
+    # from Python, each class's probability comes with its name
+    p = rnnlab.load(out).probabilities([np.full((6, 1), 2.0), np.full((7, 1), -2.0)])
+    assert sorted(p.classes) == ["hi", "lo"] and np.asarray(p).shape == (2, 2)
+    assert p.labels() == ["hi", "lo"] and p[0]["hi"] > 0.5 > p[1]["hi"]
+    np.testing.assert_allclose(p.column("hi") + p.column("lo"), 1.0, atol=1e-5)
+    np.testing.assert_allclose([sum(row.values()) for row in p], 1.0, atol=1e-5)
     tokens = tmp_path / "tokens.tsv"
     tokens.write_text("a b\tx\n")
     code, _, err = run(["predict", str(out), "--input", str(tokens)], capsys)

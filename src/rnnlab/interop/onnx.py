@@ -1,7 +1,7 @@
 """``OnnxPredictor``: an exported run (``rnnlab export RUN --format onnx``) run with numpy and
 onnxruntime alone, giving what ``rnnlab predict`` gives. This module imports no torch, and of
-rnnlab only ``rnnlab.words`` (how a tagger reads a word) and ``rnnlab.forecast_measures``,
-which need none.
+rnnlab only ``rnnlab.words`` (how a tagger reads a word), ``rnnlab.forecast_measures`` and
+``rnnlab.class_probabilities``, which need none.
 
 - ``forecast``: ``predict(series)`` takes sequences of numbers, or ``(name, values)`` pairs (a
   training series' name uses its saved scaling), or ``(name, values, covariates)`` for a
@@ -10,8 +10,8 @@ which need none.
   ``forecast(...)`` gives the ``(H, Q)`` quantiles (conformal intervals where the run has
   them).
 - ``classify``: ``predict(sequences)`` takes token lists or ``(T, F)`` arrays and gives each
-  one's label; ``probabilities(...)`` each class's probability, in batches padded at the end
-  (``batch_size``).
+  one's label; ``probabilities(...)`` each class's probability with the class names
+  (``ClassProbabilities``), in batches padded at the end (``batch_size``).
 - ``tag``: ``predict(sentences)`` takes token lists and gives each one's labels.
 - ``seq2seq``: ``predict(sources)`` takes source token lists and gives each one's target
   token list, decoded as the run decodes (beam search of its width; greedy at width 1).
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab.class_probabilities import ClassProbabilities
 from rnnlab.forecast_measures import mase_scale
 
 SPEC = "rnnlab_onnx.json"
@@ -148,8 +149,9 @@ class OnnxPredictor:
 
     # -- classify ---------------------------------------------------------------------------
 
-    def probabilities(self, sequences, batch_size: int = 64) -> np.ndarray:
-        """Each class's probability ``(N, K)`` for each sequence."""
+    def probabilities(self, sequences, batch_size: int = 64) -> ClassProbabilities:
+        """Each class's probability for each sequence, with the class names: ``np.asarray``
+        of it is the ``(N, K)`` array, ``[i]`` sequence ``i``'s ``{class: probability}``."""
         spec = self.spec
         if spec["form"] == "tokens":
             ids = {t: i for i, t in enumerate(spec["vocab"])}
@@ -178,7 +180,7 @@ class OnnxPredictor:
                 padded[i, : len(r)], mask[i, : len(r)] = r, True
             (log_p,) = self.session.run(None, {"inputs": padded, "mask": mask})
             out.append(np.exp(log_p))
-        return np.concatenate(out)
+        return ClassProbabilities(spec["classes"], np.concatenate(out))
 
     # -- tag --------------------------------------------------------------------------------
 
@@ -386,7 +388,7 @@ class OnnxPredictor:
             median = self.spec["levels"].index(0.5)
             return [f[:, median] for f in self.forecast(inputs)]
         if self.kind == "classify":
-            return [self.spec["classes"][i] for i in self.probabilities(inputs).argmax(-1)]
+            return self.probabilities(inputs).labels()
         if self.kind == "seq2seq":
             return self.translate(inputs)
         if self.kind == "tag":

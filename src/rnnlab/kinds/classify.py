@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rnnlab.class_probabilities import ClassProbabilities
 from rnnlab.config import option, override
 from rnnlab.data.feature_scaler import FeatureScaler
 from rnnlab.data.labelled import LabelledSequences, read_labelled
@@ -311,9 +312,17 @@ class ClassifyRun(Run):
 
     predict_options = ("proba",)
 
+    def probabilities(self, sequences, *, batch_size: int = 256) -> ClassProbabilities:
+        """Each class's probability for each sequence, with the class names: ``np.asarray``
+        of it is the ``(N, K)`` array, ``[i]`` sequence ``i``'s ``{class: probability}``,
+        ``.labels()`` the most probable classes."""
+        if self.state["form"] == "tokens":
+            sequences = [split_tokens(s) if isinstance(s, str) else s for s in sequences]
+        values = self._probabilities(sequences, batch_size).cpu().numpy()
+        return ClassProbabilities(self.encoder.classes, values)
+
     @torch.no_grad()
-    def probabilities(self, sequences, *, batch_size: int = 256) -> torch.Tensor:
-        """Each class's probability ``(N, K)`` for each sequence."""
+    def _probabilities(self, sequences, batch_size: int = 256) -> torch.Tensor:
         self.model.eval()
         data = self.encoder.encode(sequences)
         return ClassifyObjective(len(self.encoder.classes)).predict(self.model, data, batch_size)
@@ -321,10 +330,7 @@ class ClassifyRun(Run):
     def predict(self, sequences) -> list[str]:
         """The predicted label of each sequence: tokens (a list, or a line of text split on
         spaces), or an array ``(T, F)``."""
-        if self.state["form"] == "tokens":
-            sequences = [split_tokens(s) if isinstance(s, str) else s for s in sequences]
-        best = self.probabilities(sequences).argmax(-1).tolist()
-        return [self.encoder.classes[i] for i in best]
+        return self.probabilities(sequences).labels()
 
     @torch.no_grad()
     def evaluate(self, sequences, labels, *, names=None, batch_size: int = 256) -> dict:
@@ -356,7 +362,7 @@ class ClassifyRun(Run):
         if path is None or str(path) == "-":
             raise ValueError("--input: a classify run reads a file (TSV, JSONL or .ts)")
         read = self._read(path, "ignore")
-        p = self.probabilities(read.sequences)
+        p = self._probabilities(read.sequences)
         lines = []
         for row in p.tolist():
             label = self.encoder.classes[int(np.argmax(row))]
