@@ -98,7 +98,7 @@ def train(
     kind = kind_of(config)
     config, data, prepared = kind.ready(config)
     prepared.placement = placement
-    _check_memory(prepared)
+    _check_memory(prepared, config.data)
     torch.manual_seed(config.seed)
     model = prepared.build(prepared.model_config)
     checkpoint = _Checkpointer(out)
@@ -292,12 +292,14 @@ def clear_run_folder(out: Path) -> None:
         remove_run_files(out, extra=(RESUME, *pictures))
 
 
-def _check_memory(prepared: Prepared) -> None:
-    """Refuse a run that cannot fit in memory, before anything large is allocated."""
+def _check_memory(prepared: Prepared, data) -> None:
+    """Refuse a run that cannot fit in memory, before anything large is allocated; the
+    message names the data it was sized for."""
     params = parameter_count(lambda: prepared.build(prepared.model_config))
+    where = f"{data}: " if data else ""
     check_fits(
         BYTES_PER_PARAMETER * params + prepared.activation_bytes,
-        f"a model of {params:,} parameters {prepared.sizes}".rstrip(),
+        f"{where}a model of {params:,} parameters {prepared.sizes}".rstrip(),
         MEMORY_ADVICE,
     )
 
