@@ -226,11 +226,49 @@ def test_predict_writes_the_horizon_of_every_series(forecast_run, series_file, c
     code, out, err = run(["predict", str(forecast_run), "--input", str(series_file)], capsys)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "series,step,forecast,lower,upper"
+    assert lines[0] == "series,step,forecast,lower,upper,time"
     assert len(lines) == 1 + 2 * 10
-    name, step, point, lower, upper = lines[1].split(",")
-    assert (name, step) == ("a", "1")
+    name, step, point, lower, upper, time = lines[1].split(",")
+    assert (name, step, time) == ("a", "1", "2040")
     assert float(lower) <= float(point) <= float(upper)
+    # the times follow each series' own end: a ends in year 1800 + 239, b in 1800 + 199
+    assert [line.split(",")[-1] for line in lines[1:3]] == ["2040", "2041"]
+    assert [line.split(",")[-1] for line in lines[11:13]] == ["2000", "2001"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "after"),
+    [
+        ("month,x\n2019-11,1\n2019-12,2\n", ["2020-01", "2020-02"]),
+        ("date,x\n2019-Q3,1\n2019-Q4,2\n", ["2020-Q1", "2020-Q2"]),
+        ("date,x\n2020-02-27,1\n2020-02-28,2\n", ["2020-02-29", "2020-03-01"]),
+        ("date,x\n2020-01-31,1\n2020-02-29,2\n", ["2020-03-31", "2020-04-30"]),
+        ("date,x\n2020-01-15,1\n2020-02-15,2\n", ["2020-03-15", "2020-04-15"]),
+        ("date,x\n2019-12-31,1\n2020-12-31,2\n", ["2021-12-31", "2022-12-31"]),
+        (
+            "time,x\n2020-01-01 22:00,1\n2020-01-01 23:00,2\n",
+            ["2020-01-02 00:00", "2020-01-02 01:00"],
+        ),
+        (
+            "time,x\n2020-01-01T23:00:00,1\n2020-01-02T00:00:00,2\n",
+            ["2020-01-02T01:00:00", "2020-01-02T02:00:00"],
+        ),
+        ("time,x\n0,1\n5,2\n10,3\n", ["15", "20"]),
+        ("series,time,value\na,1990,1\na,1991,2\na,1992,\n", ["1992", "1993"]),
+    ],
+)
+def test_the_times_after_a_series_are_written_as_its_file_writes_them(rows, after, tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(rows)
+    data = read_series_csv(path)
+    assert data.times_after(data.series[0], 2) == after
+
+
+def test_a_single_time_gives_no_times_to_follow(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("series,time,value\na,2000,1\nb,2001,1\n")
+    data = read_series_csv(path)
+    assert data.clock is None and data.times_after(data.series[0], 3) is None
 
 
 def test_evaluate_prints_rnnlab_beside_the_baselines(forecast_run, series_file, capsys):
@@ -592,3 +630,25 @@ def test_best_epoch_and_training_time_are_the_whole_runs(series_file, tmp_path):
     values = [float(row.split(",")[column]) for row in history[1:]]
     assert run.metrics["best_epoch"] == values.index(min(values)) + 1 > 1  # not the first
     assert losses["train_seconds"] > before and run.metrics["epochs"] == 4
+
+
+def test_the_backtest_picture_is_dated_as_the_file_dates_its_series(tmp_path, monkeypatch):
+    from rnnlab.kinds.forecast import pictures
+    from rnnlab.kinds.forecast.backtest import Backtest
+
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "month,x\n" + "".join(f"{2000 + m // 12}-{m % 12 + 1:02d},{m}\n" for m in range(36))
+    )
+    data = read_series_csv(path)
+    h, cut = 4, 32
+    window = np.zeros(h)
+    result = Backtest(
+        h, 1, {"rnnlab": [window]}, [(window, window)], [window], [1.0], [(0, cut)], {}
+    )
+    drawn = {}
+    monkeypatch.setattr(pictures, "png_bytes", lambda fig, dpi: drawn.setdefault("fig", fig))
+    pictures.backtest_png(result, data.series, clock=data.clock)
+    labels = [t.get_text() for t in drawn["fig"].axes[0].get_xticklabels()]
+    # the axis runs from 4 horizons before the cut (month 16: 2001-05) to the last month
+    assert labels[0] == "2001-05" and labels[-1] == "2002-12"

@@ -43,7 +43,18 @@ def test_a_saved_run_gives_the_output_it_gave(base, entry, tmp_path, monkeypatch
     args = [a.format(run=entry["folder"], inputs=entry["inputs"]) for a in entry["args"]]
     code, out, err = run_cli(args, capsys)
     assert code == 0, err
-    assert out == (base / entry["expected"]).read_text(encoding="utf-8")
+    expected = (base / entry["expected"]).read_text(encoding="utf-8")
+    if entry.get("kind") == "forecast":
+        # the forecast's times came later, as a last column: the columns before it are the
+        # same, and the times follow the inputs' last month (2015-12)
+        rows = [line.rsplit(",", 1) for line in out.splitlines()]
+        assert rows[0][1] == "time" and [r[1] for r in rows[1:4]] == [
+            "2016-01",
+            "2016-02",
+            "2016-03",
+        ]
+        out = "".join(r[0] + "\n" for r in rows)
+    assert out == expected
 
 
 def _timing(key: str) -> bool:

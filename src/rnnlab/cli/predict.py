@@ -16,7 +16,8 @@ def add_parser(commands) -> None:
         description="Read source sequences, one a line, from --input FILE or standard input, "
         "and write the predicted targets, one a line, in the same order, to standard output. "
         "Lines end at \\n, \\r\\n or \\r only. Forecast runs read a CSV of series (--input) "
-        "and write CSV series,step,forecast,lower,upper for the steps after each series' end.",
+        "and write CSV series,step,forecast,lower,upper,time for the steps after each series' "
+        "end (time: as the file's time column writes it).",
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished `rnnlab train` run")
     p.add_argument(

@@ -26,7 +26,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,7 @@ class Series:
     values: np.ndarray  # (T,) float64
     covariates: np.ndarray | None = None  # (T + future, C) float64
     future: int = 0
+    end: float | None = None  # the time position of the last value, where a file gave times
 
     def __len__(self) -> int:
         return len(self.values)
@@ -64,16 +65,82 @@ class SeriesSet:
     covariate_names: list[str] = field(default_factory=list)
     source: str = ""
     frequency: str = ""  # what the time column said ("monthly", ...), or ""
+    clock: Clock | None = None  # how the file's time column counts, where it had one
 
     def names(self) -> list[str]:
         return [s.name for s in self.series]
 
+    def times_after(self, series: Series, n: int) -> list[str] | None:
+        """The ``n`` times after ``series``' last value, written as the file wrote its
+        times; None where the file gave no times."""
+        if self.clock is None or series.end is None:
+            return None
+        return self.clock.after(series.end, n)
+
 
 # --- times ---------------------------------------------------------------------------------
+
+CALENDAR_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}  # dated steps of whole months
+
+
+@dataclass(frozen=True)
+class Clock:
+    """How a time column counts: its unit (``parse_time``), one step in that unit, and, for
+    dates, whether they carry a time of day and whether a step is whole calendar months."""
+
+    unit: str
+    step: float
+    time_of_day: str = ""  # how dates with a time of day write it: "T" or " ", then "minutes"
+    months: int = 0  # dates a month, quarter or year apart step by calendar months
+    month_ends: bool = False  # ... and each on its month's last day
+
+    def after(self, end: float, n: int) -> list[str]:
+        """The ``n`` times after position ``end``, written as the column writes them."""
+        return self.shifted(end, range(1, n + 1))
+
+    def shifted(self, end: float, steps) -> list[str]:
+        """The times ``k`` steps from position ``end``, for each ``k`` of ``steps`` (negative:
+        before it), written as the column writes them."""
+        if self.unit == "step":
+            return [str(round(end + k * self.step)) for k in steps]
+        if self.unit == "month":
+            return [f"{p // 12:04d}-{p % 12 + 1:02d}" for p in (int(end) + k for k in steps)]
+        if self.unit == "quarter":
+            return [f"{p // 4:04d}-Q{p % 4 + 1}" for p in (int(end) + k for k in steps)]
+        last = EPOCH + timedelta(seconds=end)
+        if self.months:
+            moments = [_add_months(last, k * self.months, self.month_ends) for k in steps]
+        else:
+            moments = [last + timedelta(seconds=k * self.step) for k in steps]
+        if self.time_of_day:
+            sep, spec = self.time_of_day[0], self.time_of_day[1:] or "auto"
+            return [m.isoformat(sep=sep, timespec=spec) for m in moments]
+        return [m.date().isoformat() for m in moments]
+
+
+EPOCH = datetime(1970, 1, 1)
+
+
+def _add_months(moment: datetime, months: int, month_end: bool = False) -> datetime:
+    """``moment`` ``months`` calendar months later, its day kept where the month has it
+    (else the month's last day: 31 January and a month is 28 or 29 February), or the
+    month's last day with ``month_end``."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    last = _days_in(year, month)
+    return moment.replace(year=year, month=month, day=last if month_end else min(moment.day, last))
+
+
+def _days_in(year: int, month: int) -> int:
+    following = datetime(year + month // 12, month % 12 + 1, 1)
+    return (following - datetime(year, month, 1)).days
+
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MINUTES = re.compile(r"[T ]\d{2}:\d{2}$")  # a time of day without seconds
 
 
 def parse_time(text: str) -> tuple[str, float]:
@@ -93,7 +160,7 @@ def parse_time(text: str) -> tuple[str, float]:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return "second", (moment - datetime(1970, 1, 1)).total_seconds()
+    return "second", (moment - EPOCH).total_seconds()
 
 
 def infer_season(unit: str, positions: list[float]) -> tuple[int, str]:
@@ -225,6 +292,24 @@ class _Times:
         self.lines.append(line)
         self.texts.append(text)
 
+    def clock(self, frequency: str) -> Clock | None:
+        """How these times count (None with a single time: no step to count by)."""
+        if len(self.positions) < 2:
+            return None
+        step = 1.0
+        if self.unit not in ("month", "quarter"):
+            step = float(np.median(np.diff(self.positions)))
+        texts = [t.strip() for t in self.texts]
+        time_of_day = ""
+        if self.unit == "second" and not all(_DATE_ONLY.match(t) for t in texts):
+            time_of_day = "T" if "T" in texts[-1] else " "
+            if all(_MINUTES.search(t) for t in texts):
+                time_of_day += "minutes"
+        months = CALENDAR_MONTHS.get(frequency, 0) if self.unit == "second" else 0
+        moments = [EPOCH + timedelta(seconds=p) for p in self.positions] if months else []
+        ends = bool(moments) and all(m.day == _days_in(m.year, m.month) for m in moments)
+        return Clock(self.unit, step, time_of_day, months, ends)
+
     def check_steps(self) -> None:
         """Refuse a gap: a time more than one step after the one before it (months and
         quarters step by 1, integers by their most common spacing, dates within 15% of
@@ -253,7 +338,7 @@ def _read_long(path, header, body, series_col, time_col, value_col, fill) -> Ser
         if not name:
             raise InputFileError(f"{path}:{number}: no series name; expected one in every row")
         grouped.setdefault(name, []).append((number, row))
-    series, seasons, first = [], [], None
+    series, seasons, first, clock = [], [], None, None
     for name, rows in grouped.items():
         times = _Times(path, name)
         values, lines, covariates = [], [], []
@@ -278,13 +363,17 @@ def _read_long(path, header, body, series_col, time_col, value_col, fill) -> Ser
         observed = len(values) - future
         cut = _first(values[:observed])
         filled = _filled(path, name, values[cut:observed], lines[cut:observed], fill)
+        end = times.positions[observed - 1]
         if covariate_cols:
-            series.append(Series(name, filled, np.asarray(covariates[cut:], float), future))
+            known = np.asarray(covariates[cut:], float)
+            series.append(Series(name, filled, known, future, end=end))
         else:
-            series.append(Series(name, filled))
+            series.append(Series(name, filled, end=end))
         seasons.append(infer_season(times.unit, times.positions))
+        clock = clock or times.clock(seasons[-1][1])
     season, frequency = seasons[0]
-    return SeriesSet(series, season, [header[c] for c in covariate_cols], str(path), frequency)
+    names = [header[c] for c in covariate_cols]
+    return SeriesSet(series, season, names, str(path), frequency, clock)
 
 
 def _covariate(path, line, column, text) -> float:
@@ -321,8 +410,9 @@ def _read_wide(path, header, body, fill) -> SeriesSet:
         end = len(values) - _future_rows(values)
         if start >= end:
             raise InputFileError(f"{path}: series {name!r} has no values; expected some")
-        series.append(Series(name, _filled(path, name, values[start:end], lines[start:end], fill)))
-    return SeriesSet(series, season, [], str(path), frequency)
+        filled = _filled(path, name, values[start:end], lines[start:end], fill)
+        series.append(Series(name, filled, end=times.positions[end - 1]))
+    return SeriesSet(series, season, [], str(path), frequency, times.clock(frequency))
 
 
 def _first(values: list) -> int:

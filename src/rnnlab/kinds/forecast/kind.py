@@ -248,5 +248,7 @@ class ForecastKind(Kind):
         if "backtest" in finished.results:
             series = finished.data.series.series[:PICTURED]
             result = finished.results["backtest"].last_windows(len(series))
-            pictures["backtest.png"] = backtest_png(result, series)
+            pictures["backtest.png"] = backtest_png(
+                result, series, clock=finished.data.series.clock
+            )
         return pictures

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rnnlab.data.series import Series
+import numpy as np
+
+from rnnlab.data.series import Clock, Series
 from rnnlab.kinds.forecast.backtest import BASELINE_NAMES, Backtest
 from rnnlab.plots.figures import loss_scale, png_bytes, pyplot
 
@@ -21,8 +23,11 @@ def loss_png(history: dict) -> bytes:
     return png_bytes(fig, dpi=100)
 
 
-def backtest_png(result: Backtest, series: list[Series], shown: int = 4) -> bytes:
-    """History, the held-out window, rnnlab's forecast and interval, Theta's and ETS's."""
+def backtest_png(
+    result: Backtest, series: list[Series], shown: int = 4, clock: Clock | None = None
+) -> bytes:
+    """History, the held-out window, rnnlab's forecast and interval, Theta's and ETS's;
+    with the file's ``clock``, the axis in its times."""
     plt = pyplot()
     count = min(shown, len(series))
     fig, axes = plt.subplots(count, 1, figsize=(8, 2.6 * count), squeeze=False)
@@ -45,6 +50,10 @@ def backtest_png(result: Backtest, series: list[Series], shown: int = 4) -> byte
                     lw=1,
                     label=BASELINE_NAMES[name],
                 )
+        if clock is not None and s.end is not None:
+            ticks = sorted(set(np.linspace(start, cut + result.horizon - 1, 5).round().astype(int)))
+            labels = clock.shifted(s.end, [int(t) - (len(s) - 1) for t in ticks])
+            ax.set_xticks(ticks, labels, fontsize=7)
         ax.set_title(s.name, fontsize=9)
         ax.grid(True, alpha=0.3)
         if row == 0:

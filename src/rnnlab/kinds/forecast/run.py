@@ -143,18 +143,23 @@ class ForecastRun(Run):
         return Backtest(h, windows, forecasts, intervals, actuals, scales, cuts, fitter.fallbacks)
 
     def predict_file(self, path=None) -> Predictions:
-        """CSV ``series,step,forecast,lower,upper`` for the steps after each series' end."""
+        """CSV ``series,step,forecast,lower,upper`` for the steps after each series' end,
+        and ``time`` last, each step's time as the file's time column writes it (a file
+        whose series are one time apart, none where the file has a single time)."""
         if path is None:
             raise ValueError("--input: give the CSV file of series to forecast")
         data = self.aligned(read_series_csv(path, fill=self.config.fill))
         levels = self.state["levels"]
         median = levels.index(0.5)
-        lines = ["series,step,forecast,lower,upper"]
+        timed = data.clock is not None
+        lines = ["series,step,forecast,lower,upper" + (",time" if timed else "")]
         for s, f in zip(data.series, self.forecast(data.series, str(path)), strict=True):
             name = csv_field(s.name)
+            times = data.times_after(s, self.horizon) if timed else None
             for step in range(self.horizon):
-                row = (f[step, median], f[step, 0], f[step, -1])
-                lines.append(f"{name},{step + 1}," + ",".join(f"{v:.10g}" for v in row))
+                row = ",".join(f"{v:.10g}" for v in (f[step, median], f[step, 0], f[step, -1]))
+                when = f",{csv_field(times[step])}" if times else ""
+                lines.append(f"{name},{step + 1},{row}{when}")
         return Predictions("\n".join(lines) + "\n")
 
     def aligned(self, data: SeriesSet) -> SeriesSet:
