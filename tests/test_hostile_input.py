@@ -9,6 +9,7 @@ import errno
 import io
 import json
 import os
+import re
 import string
 import sys
 
@@ -373,6 +374,30 @@ def test_one_output_line_per_input_line(run_dir, tmp_path, capsys):
     pairs = tmp_path / "odd.tsv"
     pairs.write_bytes("3\u20287\t7\n7\x0c3\t3\r\n".encode())
     assert [s for s in read_pairs(pairs).sources] == [["3\u20287"], ["7\x0c3"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "read", "where"),
+    [
+        ("p.tsv", "3\u20287\t7\n7\x0c3\t3\nno tab\n", "pairs", ":3: no tab"),
+        ("c.tsv", "a\u2028b\tx\nd\x0ce\ty\nno label\n", "labelled", ":3: no tab"),
+        ("t.conllu", "1\ta\u2028b\t_\tX\t_\t_\t_\t_\t_\t_\n2\tb\t_\n\n", "tagged", ":2: 3 tab"),
+        ("r.tsv", "1\t1\r2\t2\r\n3\xff\t3\n", "pairs", ":3: not UTF-8"),
+        ("n.tsv", "1\t1\r2\t2\r3\x00\t3\n", "pairs", ":3: a NUL byte"),
+    ],
+)
+def test_a_bad_line_is_named_by_its_number_whatever_separators_come_before(
+    name, content, read, where, tmp_path
+):
+    from rnnlab.data.labelled import read_labelled
+    from rnnlab.data.tagged import read_tagged
+
+    path = tmp_path / name
+    data = content.encode("utf-8").replace("\xc3\xbf".encode("latin-1"), b"\xff")
+    path.write_bytes(data)
+    reader = {"pairs": read_pairs, "labelled": read_labelled, "tagged": read_tagged}[read]
+    with pytest.raises(ValueError, match=re.escape(f"{path}{where}")):
+        reader(path)
 
 
 # -- 5. data does not silently become something else ----------------------------------------

@@ -66,14 +66,20 @@ def decode_text(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = _line_at(data[: exc.start].decode("utf-8"))
         raise InputFileError(
             f"{name}:{line}: not UTF-8 text (byte {exc.start}); expected UTF-8"
         ) from None
     if "\0" in text:
-        line = text[: text.index("\0")].count("\n") + 1
+        line = _line_at(text[: text.index("\0")])
         raise InputFileError(f"{name}:{line}: a NUL byte; expected text")
     return text.removeprefix(BOM)
+
+
+def _line_at(before: str) -> int:
+    """The number of the line that follows the text ``before`` (lines as ``split_lines``
+    breaks them)."""
+    return len(_LINE_BREAK.findall(before)) + 1
 
 
 def split_lines(text: str) -> list[str]:
