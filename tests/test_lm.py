@@ -303,6 +303,13 @@ def test_the_default_epochs_read_a_few_million_tokens(text_file, tmp_path):
     assert default_epochs(100_000_000) == 1
 
 
+@pytest.mark.parametrize("tokens", ["chars", "space"])
+def test_vocab_size_keeps_the_most_frequent_tokens_of_either_kind(text_file, tokens):
+    config = LMConfig(data=str(text_file), tokens=tokens, vocab_size=5, epochs=1)
+    _, _, prepared = KINDS["lm"].ready(config)
+    assert prepared.model_config.vocab_size == 4 + 5  # <pad> <s> </s> <unk> and five
+
+
 def test_a_loaded_run_continues_prompts_from_python(lm_run):
     run = rnnlab.load(lm_run)
     first, second = run.predict(["the cat ", "a dog "], length=30)
@@ -349,6 +356,9 @@ def test_a_word_level_model_trains_on_a_file(tmp_path, capsys):
     assert code == 0, err
     (continued,) = rnnlab.load(out).predict(["the cat"], length=4)
     assert len(continued.split()) >= 3
+    # a prompt word the run never saw is refused before anything is written
+    code, printed, err = run(["generate", str(out), "--prompt", "the zebra"], capsys)
+    assert code == 2 and printed == "" and "'zebra'" in err and "--prompt" in err
     text.write_text("a b\nc </s> d\n")
     code, _, err = run([*args, "--out", str(tmp_path / "bad")], capsys)
     assert code == 2 and "words.txt:2: the token '</s>' is the vocabulary's own" in err
