@@ -130,6 +130,11 @@ def test_tag_bad_input_is_one_line(tag_runs, tmp_path, capsys):
     unseen.write_text('{"tokens": ["a"], "tags": ["ZZZ"]}\n')
     code, _, err = run(["evaluate", str(run_dir), "--data", str(unseen)], capsys)
     assert code == 2 and "unseen.jsonl:1: word 1 ('a') of the sentence has the tag 'ZZZ'" in err
+    seen = rnnlab.load(run_dir).labels.tokens[4]  # after the special tokens
+    unseen = tmp_path / "unseen.txt"  # a word a line: the message names the tag's own line
+    unseen.write_text(f"x\t{seen}\n\na\t{seen}\nb\tZZZ\n")
+    code, _, err = run(["evaluate", str(run_dir), "--data", str(unseen)], capsys)
+    assert code == 2 and "unseen.txt:4: word 2 ('b') of the sentence has the tag 'ZZZ'" in err
     counts = tmp_path / "counts.jsonl"
     counts.write_text('{"tokens": ["a", "b"], "tags": ["A"]}\n')
     code, _, err = run(["evaluate", str(run_dir), "--data", str(counts)], capsys)

@@ -63,9 +63,18 @@ class TaggedSentences:
     tokens: list[list[str]]
     tags: list[list[str]]
     lines: list[int]
+    word_lines: list[list[int]] | None = None  # each word's line, where words have their own
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def word_names(self) -> list[list[str]]:
+        """``FILE:LINE`` of each word of each sentence, for a message about one word (a
+        sentence's line where its words share it)."""
+        rows = self.word_lines
+        if rows is None:
+            rows = [[n] * len(t) for n, t in zip(self.lines, self.tokens, strict=True)]
+        return [[f"{self.path}:{n}" for n in row] for row in rows]
 
 
 def read_tagged(path, *, label_column: str | None = None) -> TaggedSentences:
@@ -159,19 +168,21 @@ def _conllu_label(label_column: str | None) -> tuple[int, str | None]:
 def _read_conllu(path: Path, label_column: str | None) -> TaggedSentences:
     column, key = _conllu_label(label_column)
     sentences = _conllu_words(path, split_lines(_read_text(path)))
-    tokens, tags, lines = [], [], []
+    tokens, tags, lines, word_lines = [], [], [], []
     for words in sentences:
         forms = [fields[1] for _, fields in words]
         labels = [f[column] if key is None else _keyed_get(f[column], key) for _, f in words]
-        _check_lines(path, [index + 1 for index, _ in words], forms, labels)
+        numbers = [index + 1 for index, _ in words]
+        _check_lines(path, numbers, forms, labels)
         tokens.append(forms)
         tags.append(labels)
-        lines.append(words[0][0] + 1)
+        lines.append(numbers[0])
+        word_lines.append(numbers)
     if not tokens:
         raise TaggedFileError(
             f"{path}: no sentences; expected CoNLL-U word lines of 10 tab-separated columns"
         )
-    return TaggedSentences(path, tokens, tags, lines)
+    return TaggedSentences(path, tokens, tags, lines, word_lines)
 
 
 def _conllu_words(name, lines: list[str]) -> list[list[tuple[int, list[str]]]]:
@@ -289,13 +300,13 @@ def _column_number(label_column: str | None) -> int | None:
 
 def _read_columns(path: Path, label_column: str | None) -> TaggedSentences:
     number = _column_number(label_column)
-    tokens, tags, lines = [], [], []
+    tokens, tags, lines, word_lines = [], [], [], []
     sentence: list[tuple[int, str, str]] = []  # (line number, word, tag)
     width = None  # the number of columns, set by the first token line
     for line_number, line in enumerate(split_lines(_read_text(path)), start=1):
         fields = _COLUMN_SPLIT.split(line.strip(" \t")) if line.strip(" \t") else []
         if not fields or fields[0] == "-DOCSTART-":
-            _end_sentence(path, sentence, tokens, tags, lines)
+            _end_sentence(path, sentence, tokens, tags, lines, word_lines)
             sentence = []
             continue
         if width is None:
@@ -306,12 +317,12 @@ def _read_columns(path: Path, label_column: str | None) -> TaggedSentences:
                 f"{width}; expected the same number of columns on every line"
             )
         sentence.append((line_number, fields[0], fields[(number or width) - 1]))
-    _end_sentence(path, sentence, tokens, tags, lines)
+    _end_sentence(path, sentence, tokens, tags, lines, word_lines)
     if not tokens:
         raise TaggedFileError(
             f"{path}: no sentences; expected one token a line: the word, then its label"
         )
-    return TaggedSentences(path, tokens, tags, lines)
+    return TaggedSentences(path, tokens, tags, lines, word_lines)
 
 
 def _check_width(path: Path, line_number: int, width: int, number: int | None) -> int:
@@ -327,7 +338,7 @@ def _check_width(path: Path, line_number: int, width: int, number: int | None) -
     return width
 
 
-def _end_sentence(path: Path, sentence, tokens: list, tags: list, lines: list) -> None:
+def _end_sentence(path: Path, sentence, tokens: list, tags: list, lines: list, word_lines: list):
     """Check the (line number, word, tag) rows of one sentence and add it to the lists."""
     if sentence:
         numbers, words, labels = (list(column) for column in zip(*sentence, strict=True))
@@ -335,6 +346,7 @@ def _end_sentence(path: Path, sentence, tokens: list, tags: list, lines: list) -
         tokens.append(words)
         tags.append(labels)
         lines.append(numbers[0])
+        word_lines.append(numbers)
 
 
 # JSONL

@@ -73,14 +73,15 @@ class TaggedData:
         chars: Vocabulary,
         labels: Vocabulary,
         *,
-        names: Sequence[str] | None = None,
+        names: Sequence[str | list[str]] | None = None,
         suffixes: Vocabulary | None = None,
     ) -> TaggedData:
         """Encode sentences; a word unseen in training is read as its lower-case form when
         that was seen ("Apple" as "apple"), else as ``<unk>``, as are unknown characters
         (that is what the character features are for); a tag unseen in training is an error
-        naming the sentence (``names[i]``). ``tags`` None: unlabelled sentences (all tags
-        0). ``unseen`` marks the words whose exact form training never saw."""
+        naming the sentence (``names[i]``, or its word's own ``names[i][j]``). ``tags`` None:
+        unlabelled sentences (all tags 0). ``unseen`` marks the words whose exact form
+        training never saw."""
         word_ids, char_ids, tag_ids, unseen, affixes = [], [], [], [], []
         for i, sentence in enumerate(tokens):
             word_ids.append(words.encode(_known_forms(sentence, words), unknown="map"))
@@ -94,6 +95,7 @@ class TaggedData:
             for j, tag in enumerate(tags[i]):
                 if tag not in labels:
                     where = names[i] if names is not None else f"sentence {i + 1}"
+                    where = where[j] if isinstance(where, list) else where
                     known = ", ".join(labels.tokens[4:][:20])
                     raise ValueError(
                         f"{where}: word {j + 1} ({sentence[j]!r}) of the sentence has the tag "

@@ -385,7 +385,7 @@ class TagRun(Run):
     def evaluate_file(self, path) -> dict:
         """The measures on a tagged file (``rnnlab evaluate --data``)."""
         read = read_tagged(path, label_column=self.config.label_column)
-        names = [f"{read.path}:{n}" for n in read.lines]
+        names = read.word_names()  # an unseen tag is named by its word's line
         measures = {"sentences": len(read), **self.evaluate(read.tokens, read.tags, names=names)}
         top = self.state.get("most_frequent_tag")  # none in runs made before baselines
         if top is None:
