@@ -228,6 +228,8 @@ def test_a_forecaster_takes_arrays_and_lists():
     assert from_array.shape == (run.horizon,) and np.allclose(from_array, from_list)
     (full,) = run.forecast([history])
     assert full.shape[0] == run.horizon
+    with pytest.raises(ValueError, match=r"^series 1: shape \(3, 2\); expected a list of numbers"):
+        run.predict([history, np.ones((3, 2))])
 
 
 def test_predict_on_an_onnx_export_says_what_it_is(tmp_path, capsys):

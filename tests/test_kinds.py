@@ -250,6 +250,16 @@ def test_classify_ts_files(tmp_path, capsys):
     assert code == 2 and "holds tokens" in err
 
 
+def test_a_validation_file_of_another_form_is_described_in_words(tmp_path, capsys):
+    tokens, vectors = tmp_path / "t.tsv", tmp_path / "v.jsonl"
+    tokens.write_text("a b\tx\nb a\ty\n" * 10)
+    vectors.write_text('{"sequence": [[1, 2], [3, 4]], "label": "x"}\n' * 4)
+    args = ["train", "--kind", "classify", "--data", str(tokens), "--val", str(vectors)]
+    code, _, err = run([*args, "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and f"{vectors}: holds vectors of 2 features; expected tokens like" in err
+    assert "None" not in err and not (tmp_path / "r").exists()
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     lengths=st.lists(st.integers(1, 9), min_size=2, max_size=6),

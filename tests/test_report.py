@@ -50,3 +50,11 @@ def test_a_trained_run_is_reported_not_skipped(tiny_reverse_run, tmp_path, capsy
     text = (out / "report.md").read_text()
     assert "A trained model (`rnnlab train`)" in text and "| exact match |" in text
     assert "train (" in printed and (out / "train-1.png").is_file()
+
+
+def test_the_help_names_every_result_it_reads(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for command in ("compare", "gradients", "memory", "bottleneck", "train"):
+        assert command in shown
