@@ -109,6 +109,19 @@ def test_the_classical_baselines_do_what_they_say():
         up + down, ["u", "u", "d", "d"], [np.linspace(0, 1, 7)[:, None]], ["u"]
     )
     assert accuracy == 1.0
+
+    # one bump against two: DTW warps a shifted single bump onto a single bump, where the
+    # Euclidean distance finds the pair of bumps that shares its place
+    def bumps(*at):
+        x = np.zeros((20, 1))
+        for i in at:
+            x[i : i + 2] = 1.0
+        return x
+
+    train, labels, val = [bumps(3), bumps(3, 15)], ["one", "two"], [bumps(15)]
+    assert b.nearest_neighbour(train, labels, val, ["one"]) == 0.0
+    assert b.nearest_neighbour_dtw(train, labels, val, ["one"]) == 1.0
+    assert b.dtw_fits(train, val) and not b.dtw_fits([np.zeros((2000, 1))] * 100, val * 100)
     trivial, classical = b.tag_baselines(
         [["the", "word", "runs"], ["a", "cat", "walks"], ["the"]],
         [["DET", "NOUN", "VERB"], ["DET", "NOUN", "VERB"], ["DET"]],
@@ -152,3 +165,19 @@ def test_evaluate_puts_the_trivial_baseline_beside_the_run(tiny_reverse_run, tmp
     measures = json.loads(printed)
     assert measures["baselines"]["trivial"] == {"name": "copy the source", "value": 1 / 3}
     assert measures["baselines"]["model"] == measures["exact_match"]
+
+
+def test_dtw_fills_its_table_as_the_textbook_recursion_does():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, q = rng.normal(size=(3, 7, 2)), rng.normal(size=(2, 7, 2))
+    for m in range(2):
+        for n in range(3):
+            table = np.full((8, 8), np.inf)
+            table[0, 0] = 0.0
+            for i in range(1, 8):
+                for j in range(1, 8):
+                    step = ((q[m, i - 1] - a[n, j - 1]) ** 2).sum()
+                    table[i, j] = step + min(table[i - 1, j], table[i, j - 1], table[i - 1, j - 1])
+            assert b._dtw(a, q)[m, n] == pytest.approx(table[7, 7])

@@ -157,6 +157,49 @@ def nearest_neighbour(train: Sequence, labels: Sequence, val: Sequence, truth) -
     return float(np.mean(labels[picks] == np.asarray(truth)))
 
 
+DTW_CELLS = 30_000_000  # pairs x length^2 that 1-NN DTW may fill (a few seconds of numpy)
+
+
+def dtw_fits(train: Sequence, val: Sequence) -> bool:
+    """Whether 1-NN DTW on these series is small enough to compute beside a run."""
+    length = int(np.median([len(s) for s in train]))
+    return len(train) * len(val) * length * length <= DTW_CELLS
+
+
+def nearest_neighbour_dtw(train: Sequence, labels: Sequence, val: Sequence, truth) -> float:
+    """Accuracy of 1-NN with dynamic time warping (dependent: the squared Euclidean
+    distance of whole steps; no window; series resampled to the median length and each
+    feature scaled by its training spread), the usual first rival of a sequence model on
+    short series."""
+    length = int(np.median([len(s) for s in train]))
+    features = np.asarray(train[0]).reshape(len(train[0]), -1).shape[1]
+    a = resampled(train, length).reshape(len(train), length, features)
+    b = resampled(val, length).reshape(len(val), length, features)
+    scale = a.reshape(-1, features).std(axis=0) + 1e-8
+    a, b = a / scale, b / scale
+    rows = max(1, 4_000_000 // (len(a) * length * length))  # validation series at a time
+    picks = []
+    for start in range(0, len(b), rows):
+        picks.extend(np.argmin(_dtw(a, b[start : start + rows]), axis=1))
+    labels = np.asarray(labels)
+    return float(np.mean(labels[picks] == np.asarray(truth)))
+
+
+def _dtw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """DTW distances ``(M, N)`` from each of ``b`` ``(M, L, F)`` to each of ``a`` ``(N, L, F)``,
+    filled one anti-diagonal at a time (its cells depend only on the two before it)."""
+    length = a.shape[1]
+    cost = ((b[:, None, :, None, :] - a[None, :, None, :, :]) ** 2).sum(-1)  # (M, N, L, L)
+    total = np.full((len(b), len(a), length + 1, length + 1), np.inf)
+    total[:, :, 0, 0] = 0.0
+    for diagonal in range(2, 2 * length + 1):  # the cells i + j = diagonal, from 1
+        i = np.arange(max(1, diagonal - length), min(length, diagonal - 1) + 1)
+        j = diagonal - i
+        before = np.minimum(total[:, :, i - 1, j], total[:, :, i, j - 1])
+        total[:, :, i, j] = cost[:, :, i - 1, j - 1] + np.minimum(before, total[:, :, i - 1, j - 1])
+    return total[:, :, length, length]
+
+
 # -- tags of tokens (tag) ----------------------------------------------------------------------
 
 

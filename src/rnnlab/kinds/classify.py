@@ -29,9 +29,11 @@ from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_
 from rnnlab.kinds.baselines import (
     Baseline,
     Baselines,
+    dtw_fits,
     majority,
     naive_bayes,
     nearest_neighbour,
+    nearest_neighbour_dtw,
     trivial_beside,
 )
 from rnnlab.kinds.summary import counts, spread, validation
@@ -228,8 +230,11 @@ class ClassifyKind(Kind):
         read, (train, val, _) = finished.data.read, finished.data.split
         if read.form == "tokens":
             classical = Baseline("naive Bayes on unigrams", naive_bayes(*train, *val))
-        else:
+        else:  # the better of 1-NN Euclidean and, where the series are few and short, DTW
             classical = Baseline("1-NN Euclidean", nearest_neighbour(*train, *val))
+            if dtw_fits(train[0], val[0]):
+                warped = Baseline("1-NN DTW", nearest_neighbour_dtw(*train, *val))
+                classical = max(classical, warped, key=lambda b: b.value)
         return Baselines(
             "val_accuracy",
             False,
