@@ -11,7 +11,7 @@ from rnnlab.data import SequenceDataset
 from rnnlab.models import Tagger
 from rnnlab.training import Callback, Trainer, ValueRegression
 from rnnlab.training.schedules import cosine
-from rnnlab.training.trainer import BudgetTooShortError, format_seconds
+from rnnlab.training.trainer import BudgetTooShortError, format_epochs, format_seconds
 
 
 def copy_data(n, steps=4, seed=0):
@@ -93,6 +93,31 @@ def test_a_budget_stops_mid_epoch_validates_and_keeps_the_best_weights():
     assert trainer.best_at() == pytest.approx(min(best + 1, trainer.epochs_trained))
     now = trainer.evaluate(val)["loss"]
     assert now == pytest.approx(min(trainer.history.history["val_loss"]), rel=1e-5)
+
+
+def test_the_epoch_a_budget_cuts_short_shows_the_steps_it_took():
+    import io
+
+    from rnnlab.cli.progress import ProgressBar
+
+    train, val = copy_data(160), copy_data(32, seed=1)  # 10 steps an epoch
+    trainer = budget_trainer(max_time=37.0)
+    stream = io.StringIO()
+    bar = ProgressBar("train", stream=stream)
+    bar.trainer = trainer
+    trainer.callbacks.append(bar)
+    trainer.fit(train, epochs=50, validation=val)
+    last = [line for line in stream.getvalue().splitlines() if "Epoch" in line][-1]
+    done = trainer.optimizer.iterations - 10 * (trainer.history.epochs - 1)
+    assert 0 < done < 10 and f" {done}/10 " in last  # not "10/10"
+    assert format_epochs(trainer.epochs_trained) == f"{trainer.epochs_trained:.1f}"
+
+
+@pytest.mark.parametrize(
+    ("epochs", "text"), [(22.034, "22"), (3.41, "3.4"), (1250.0, "1,250"), (0.25, "0.2")]
+)
+def test_epochs_read_as_the_messages_give_them(epochs, text):
+    assert format_epochs(epochs) == text
 
 
 def test_epochs_end_a_run_before_its_budget():

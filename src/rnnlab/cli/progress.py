@@ -43,6 +43,7 @@ class ProgressBar(Callback):
         self.bar: tqdm | None = None
         self.epoch = 0
         self.told_plan = False  # whether the budget's plan was shown
+        self.done = 0  # the epoch's steps so far: fewer than all where a budget ends it
 
     def announce(self, lines):
         """The run's summary, before it trains (``rnnlab.kinds.runs.announce``)."""
@@ -74,6 +75,7 @@ class ProgressBar(Callback):
 
     def on_epoch_begin(self, epoch):
         self.epoch, self.epoch_start = epoch, time.perf_counter()
+        self.done = 0
         self.bar.set_description(f"{self.label} epoch {epoch + 1}/{self.epochs}".strip())
 
     def on_batch_end(self, step, logs):
@@ -82,6 +84,7 @@ class ProgressBar(Callback):
         if planned and step + 1 >= min(20, self.steps):  # a pace measured over a few steps
             self._tell_plan(trainer)
         # Absolute, not +1: relayed progress (rnnlab.training.workers) skips steps.
+        self.done = step + 1
         self.bar.update(self.epoch * self.steps + step + 1 - self.bar.n)
         self.bar.set_postfix_str(_format(logs), refresh=False)
 
@@ -90,11 +93,12 @@ class ProgressBar(Callback):
         if epoch and (epoch + 1) % every and epoch + 1 != self.epochs:
             return
         seconds = time.perf_counter() - self.epoch_start
-        per_step = 1000 * seconds / self.steps
+        done = self.done or self.steps
+        per_step = 1000 * seconds / done
         shown = {k: v for k, v in logs.items() if k in self.shown}
         label = f"{self.label}: " if self.label else ""
         self.bar.write(
-            f"{label}Epoch {epoch + 1}/{self.epochs} {self.steps}/{self.steps} "
+            f"{label}Epoch {epoch + 1}/{self.epochs} {done}/{self.steps} "
             f"{seconds:.2f}s {per_step:.1f}ms/step - {_format(shown)}",
             file=self.stream,
         )

@@ -37,6 +37,7 @@ from rnnlab.training import Callback, Trainer
 from rnnlab.training.config import DEFAULT_BUDGET
 from rnnlab.training.devices import Placement
 from rnnlab.training.run_folder import CHECKPOINT, has_checkpoint, read_checkpoint, write_checkpoint
+from rnnlab.training.trainer import format_epochs
 
 
 @dataclass
@@ -278,6 +279,12 @@ def check_saved_sizes(sizes: dict[str, tuple[int, int | None]]) -> None:
             raise ValueError(
                 f"'{name}' holds {held} entries; the model's weights were made for {expected}"
             )
+
+
+def epochs_text(metrics: dict) -> str:
+    """The epochs a finished run trained, as its summary gives them: a fraction where a
+    budget ended the last part-way (runs from before budgets: the epochs logged)."""
+    return format_epochs(metrics.get("epochs_trained", metrics["epochs"]))
 
 
 def measures_line(measures: dict) -> str:

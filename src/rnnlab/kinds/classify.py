@@ -25,7 +25,15 @@ from rnnlab.data.labelled_dataset import LabelledData
 from rnnlab.data.pairs import split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
+from rnnlab.kinds.base import (
+    Finished,
+    Kind,
+    Predictions,
+    Prepared,
+    Run,
+    check_saved_sizes,
+    epochs_text,
+)
 from rnnlab.kinds.baselines import (
     Baseline,
     Baselines,
@@ -401,7 +409,7 @@ class ClassifyRun(Run):
         m = self.metrics
         return (
             f"held-out accuracy {m['val_accuracy']:.2%}, macro F1 {m['val_macro_f1']:.2%} on "
-            f"{m['val_size']} sequences; {m['epochs']} epochs, {m['train_seconds']:.1f} s of "
+            f"{m['val_size']} sequences; {epochs_text(m)} epochs, {m['train_seconds']:.1f} s of "
             "training"
         )
 

@@ -53,7 +53,12 @@ from rnnlab.training.run_folder import (
     remove_run_files,
     write_run,
 )
-from rnnlab.training.trainer import BudgetTooShortError, NonFiniteLossError, format_seconds
+from rnnlab.training.trainer import (
+    BudgetTooShortError,
+    NonFiniteLossError,
+    format_epochs,
+    format_seconds,
+)
 
 FORMAT = 2  # config.json's format: 1 (no "kind", seq2seq only), 2 (a "kind" and this number)
 CHANGEABLE_ON_RESUME = ("epochs", "patience", "max_time")  # options a resumed run may change
@@ -203,15 +208,15 @@ def stopping_line(metrics: dict) -> str:
     3.2" (empty for a run folder older than budgets)."""
     if "stopped" not in metrics:
         return ""
-    epochs, best = metrics["epochs_trained"], metrics["best_at"]
+    epochs, best = format_epochs(metrics["epochs_trained"]), format_epochs(metrics["best_at"])
     took = format_seconds(metrics["train_seconds"])
     if metrics["stopped"] == "epochs":
-        return f"trained all {epochs:.3g} epochs ({took}); best at {best:.3g}"
+        return f"trained all {epochs} epochs ({took}); best at {best}"
     how = {
         "budget": f"stopped at the {format_seconds(metrics['max_time'] or 0)} budget",
         "patience": "stopped when validation stopped improving",
     }[metrics["stopped"]]
-    return f"{how} after {epochs:.3g} epochs ({took}); best at {best:.3g}"
+    return f"{how} after {epochs} epochs ({took}); best at {best}"
 
 
 def announce(callbacks, lines: list[str], model, prepared: Prepared, config) -> None:

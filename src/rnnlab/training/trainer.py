@@ -76,6 +76,12 @@ def format_seconds(seconds: float) -> str:
     return f"{hours} h" + (f" {minutes} min" if minutes else "")
 
 
+def format_epochs(epochs: float) -> str:
+    """``22``, ``3.4``, ``1,250``: epochs as the messages give them (a tenth where a budget
+    ended one part-way)."""
+    return f"{epochs:,.1f}".removesuffix(".0")
+
+
 class Trainer:
     """Train and evaluate ``model`` on a data set (``SequenceDataset`` or ``TokenPairs``).
 
