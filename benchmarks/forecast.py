@@ -8,6 +8,7 @@ cut of every series, and a global model on the 181 yearly series of the M1 compe
     python -m benchmarks.forecast --backtest 3           # the last 3 windows of H, not 1
     python -m benchmarks.forecast --png forecast_mase.png --pictures docs/
     python -m benchmarks.forecast -- --ensemble 5        # options after -- for `train`
+    python -m benchmarks.forecast --tiny-series 100000   # only: 100,000 series of 3 values
 
 Each set is written as a long CSV into a temporary folder and trained with ``rnnlab train
 --kind forecast --data FILE --horizon H --season M`` (in this process, the same code); the
@@ -15,6 +16,10 @@ last ``--backtest`` windows of H points of every series are held out, and rnnlab
 on what precedes them) and the baselines (fitted on the history before each window) forecast
 them. MASE is scaled by each history's in-sample seasonal naive error; the table prints each
 baseline's MASE over rnnlab's (above 1: rnnlab is better). Nothing is fetched or copied.
+
+``--tiny-series N`` measures the scale of a file instead: N series of 3 values each, trained
+for one epoch (``rnnlab train --data FILE --horizon 1 --epochs 1`` in a fresh process), its
+wall time, the part of it spent training, and its peak resident memory (``os.wait4``).
 """
 
 from __future__ import annotations
@@ -65,6 +70,36 @@ def synthetic_collection(count: int, seed: int = 0):
         season = rng.uniform(0, 5) * np.sin(2 * np.pi * t / 4 + rng.uniform(0, 6.3))
         series.append(Series(f"s{i}", level + season + rng.normal(0, 1, n)))
     return SeriesSet(series, 4, [], f"{count} synthetic series", "quarterly")
+
+
+def tiny_series(count: int, folder: Path) -> str:
+    """One line: a fresh ``rnnlab train`` of one epoch on ``count`` series of 3 values."""
+    import os
+    import subprocess
+    import time
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    path = folder / f"tiny-{count}.csv"
+    values = rng.normal(10, 1, (count, 3))
+    rows = (f"s{i},{t},{v:.3f}" for i in range(count) for t, v in enumerate(values[i], 1))
+    path.write_text("series,time,value\n" + "\n".join(rows) + "\n")
+    out = folder / "run-tiny"
+    command = [sys.executable, "-m", "rnnlab", "train", "--data", str(path), "--horizon", "1"]
+    command += ["--epochs", "1", "--quiet", "--out", str(out)]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        return f"{count:,} series of 3 values: train failed (exit {status})"
+    trained = json.loads((out / "metrics.json").read_text())["train_seconds"]
+    return (
+        f"{count:,} series of 3 values ({path.stat().st_size / 2**20:.1f} MiB of CSV): "
+        f"{wall:.0f} s in all, {trained:.0f} s of it training one epoch; peak "
+        f"{usage.ru_maxrss / 1024:,.0f} MiB resident"
+    )
 
 
 def run_set(name, horizon, backtest, aeon_data, folder: Path, options: list[str], pictures):
@@ -231,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         default=400,
         help="also time a collection of this many synthetic short series (0: not)",
     )
+    p.add_argument(
+        "--tiny-series", type=int, help="only time N series of 3 values each (one epoch)"
+    )
     p.add_argument("--png", type=Path, help="also draw the MASE of every method and set")
     p.add_argument("--pictures", type=Path, help="copy each run's backtest.png into this folder")
     p.add_argument("--json", type=Path, help="also write the rows to this JSON file")
@@ -241,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     from rnnlab.models.statistical import require_statsmodels
 
     require_statsmodels()
+    if args.tiny_series:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(tiny_series(args.tiny_series, Path(tmp)), flush=True)
+        return 0
     aeon_data = args.aeon_data or aeon_folder()
     horizons = dict(SETS)
     names = list(args.sets or horizons)
