@@ -296,11 +296,11 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(text_file, tmp_pa
         assert torch.equal(a, b), k
 
 
-def test_the_default_epochs_read_a_few_million_tokens(text_file, tmp_path):
-    from rnnlab.kinds.lm import default_epochs
-
-    assert default_epochs(1_000_000) == 4 and default_epochs(10) == 50
-    assert default_epochs(100_000_000) == 1
+def test_the_default_epochs_follow_the_budget(text_file):
+    config, _, _ = KINDS["lm"].ready(LMConfig(data=str(text_file)))
+    assert (config.epochs, config.patience, config.max_time) == (50, 3, 600.0)
+    given, _, _ = KINDS["lm"].ready(LMConfig(data=str(text_file), epochs=2))
+    assert (given.epochs, given.max_time) == (2, None)  # epochs given: no budget unless asked
 
 
 @pytest.mark.parametrize("tokens", ["chars", "space"])

@@ -108,7 +108,10 @@ class LMConfig(RecurrentConfig, TrainingConfig, ValidationConfig):
         help="dropout on embeddings, between layers and before the output",
     )
     epochs: int | None = override(
-        TrainingConfig, "epochs", None, auto="about 4 M training tokens, 1-50 epochs"
+        TrainingConfig,
+        "epochs",
+        None,
+        auto="until validation stops improving, at most 50, within the time budget",
     )
     batch_size: int = override(TrainingConfig, "batch_size", 16, help="parallel streams of text")
     learning_rate: float = override(TrainingConfig, "learning_rate", 0.006)
@@ -116,14 +119,6 @@ class LMConfig(RecurrentConfig, TrainingConfig, ValidationConfig):
     def check(self) -> None:
         one_source(self)
         check_int("bptt", self.bptt)
-
-
-TRAIN_TOKENS = 4_000_000  # the default epochs read about this many tokens
-
-
-def default_epochs(train_tokens: int) -> int:
-    """Epochs that read about ``TRAIN_TOKENS`` tokens, between 1 and 50."""
-    return max(1, min(50, round(TRAIN_TOKENS / max(train_tokens, 1))))
 
 
 class LanguageModelling:
@@ -225,7 +220,10 @@ def _starting_at_unigram(config: LanguageModelConfig, prior: torch.Tensor) -> La
 
 class LMKind(Kind):
     name = "lm"
-    default_patience = 3  # the epochs are sized to the text (``default_epochs``)
+    # the time budget sizes the epochs to the text: 50 epochs of a short text fit in it, a
+    # long one's plan fits its steps (and the schedule) to the budget; measured on
+    # tinyshakespeare, 10 minutes of this beat a fixed 4 M characters (1.436 nats against 1.451)
+    default_epochs, default_patience = 50, 3
     config = LMConfig
     description = "next-token language models on text"
 
@@ -233,7 +231,7 @@ class LMKind(Kind):
         return load_text_corpus(config)
 
     def resolve(self, config: LMConfig, corpus: TextCorpus) -> LMConfig:
-        return config.with_defaults({"epochs": default_epochs(len(corpus.train))})
+        return config  # the epochs follow the budget (``default_epochs``)
 
     def data_summary(self, data: TextCorpus, prepared: Prepared, config) -> list[str]:
         unit = "characters" if config.tokens == "chars" else "tokens"
