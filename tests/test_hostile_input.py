@@ -13,6 +13,7 @@ import re
 import string
 import sys
 
+import numpy as np
 import pytest
 import torch
 from commands import run_cli as run
@@ -314,7 +315,8 @@ def test_a_run_too_large_for_memory_is_refused_before_it_starts(tmp_path, capsys
     assert "needs about" in err and "more than the 0.0 GiB available" in err
     assert "reduce --batch-size, --units" in err and not out.exists()
     pairs = tmp_path / "long.tsv"  # on the user's file, the message names it
-    rows = (f"{i} " + " ".join(str(k % 10) for k in range(119)) for i in range(50))
+    digits = np.random.default_rng(0).integers(0, 10, size=(50, 120))  # distinct rows
+    rows = (" ".join(map(str, row)) for row in digits)
     pairs.write_text("".join(f"{source}\t1 2\n" for source in rows))
     err = one_line_error(["train", "--data", str(pairs), *TINY[2:], "--out", str(out)], capsys)
     assert f"error: {pairs}: a model of" in err and "up to 120 tokens" in err
