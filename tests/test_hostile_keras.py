@@ -183,6 +183,25 @@ def test_configs_that_keras_never_wrote_are_one_line(edit, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "odd.keras: config.json is not usable JSON"),
+        ('{"config": {"layers": [{"config": {"units": ' + "9" * 5000 + "}}]}}", "odd.keras"),
+    ],
+    ids=["nested-json", "5000-digit-number"],
+)
+def test_config_text_that_json_cannot_hold_is_one_line(text, expected, tmp_path, capsys):
+    path = tmp_path / "odd.keras"
+    with zipfile.ZipFile(TUTORIAL) as source, zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", text)
+        z.writestr("metadata.json", source.read("metadata.json"))
+        z.writestr("model.weights.h5", source.read("model.weights.h5"))
+    code, _, err = run_cli(["import-keras", str(path), "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and err.count("\n") == 1 and expected in err, err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
+
+
 # -- fuzzed configs of the tutorial's three models: imported, or one KerasImportError ---------
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -152,6 +152,21 @@ def test_a_label_column_with_one_value_is_refused_with_its_count(tmp_path, capsy
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("column", "upos"),
+    [("feats:Foo", "NOUN"), (None, "_")],
+    ids=["feats-key-none-has", "upos-blank"],
+)
+def test_a_conllu_column_with_nothing_to_learn_is_refused(column, upos, tmp_path, capsys):
+    path = tmp_path / "blank.conllu"
+    words = [f"{i}\tw{i % 3}\tw\t{upos}\t_\tNumber=Sing\t0\troot\t_\t_" for i in range(1, 4)]
+    path.write_text("".join("\n".join(words) + "\n\n" for _ in range(20)))
+    out = tmp_path / "run"
+    args = ["train", "--data", str(path), "--out", str(out)]
+    err = one_line_error([*args, *(["--label-column", column] if column else [])], capsys)
+    assert "every training word is labelled '_'" in err and not out.exists()
+
+
 def test_a_loss_of_zero_draws_without_a_warning(recwarn):
     """A command's standard error holds only its own lines: no matplotlib warning about the
     logarithm of zero."""
