@@ -281,6 +281,27 @@ def test_a_padded_batch_classifies_each_sequence_as_alone(lengths, pooling):
         torch.testing.assert_close(together[i], alone[0], atol=1e-5, rtol=1e-5)
 
 
+@settings(max_examples=20, deadline=None)
+@given(lengths=st.lists(st.integers(1, 9), min_size=2, max_size=6))
+def test_a_bag_of_words_reads_each_padded_sequence_as_alone(lengths):
+    torch.manual_seed(0)
+    config = SequenceClassifierConfig(num_classes=3, vocab_size=12, units=5, bag=True)
+    model = SequenceClassifier(config).eval()
+    sequences = [torch.randint(4, 12, (n,)) for n in lengths]
+    batch = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for i, s in enumerate(sequences):
+        batch[i, : len(s)] = s
+    mask = batch != 0
+    together = model(batch, mask)
+    for i, s in enumerate(sequences):
+        alone = model(s[None], torch.ones(1, len(s), dtype=torch.bool))
+        torch.testing.assert_close(together[i], alone[0], atol=1e-5, rtol=1e-5)
+    # the bag is read: the output layer sees the pooled LSTM and the embeddings' mean
+    assert model.members[0].output.in_features == 2 * 5 + config.embedding_dim
+    with pytest.raises(ValueError, match="needs tokens"):
+        SequenceClassifierConfig(num_classes=3, features=2, bag=True)
+
+
 def test_load_gives_a_ready_model_for_every_kind(tag_runs, tmp_path):
     tagger = rnnlab.load(tag_runs / "both")
     assert tagger.predict([["prev", "c"]]) == [["C", "C"]]

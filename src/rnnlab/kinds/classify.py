@@ -220,6 +220,7 @@ class ClassifyKind(Kind):
             **config.encoder(),
             pooling=config.pooling,
             members=config.ensemble,
+            bag=encoder.vocab is not None,  # tokens: a bag of words beside the recurrent layers
         )
         longest = max(len(s) for s in [*train[0], *val[0]])
         return Prepared(

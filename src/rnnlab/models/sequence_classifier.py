@@ -4,7 +4,9 @@ Tokens are embedded; feature vectors (already standardised) go in as they are. `
 stacked recurrent layers (bidirectional by default) read the sequence, masked so that a
 padded batch gives each sequence what it gives alone; the outputs are pooled over the real
 steps (``mean``, ``max``, or ``last``: the final state of each direction), and a dense layer
-scores each class. With ``members`` > 1 the model is an ensemble of that many such
+scores each class; for tokens, with ``bag``, beside the mean of the sequence's embeddings (a
+bag of words, as fastText classifies: word choice read directly, word order by the recurrent
+layers). With ``members`` > 1 the model is an ensemble of that many such
 classifiers, each with its own initial weights, trained side by side on the same batches
 (each on its own loss) and predicting the mean of their class probabilities: a standard way
 to gain accuracy on small data sets, at ``members`` times the cost.
@@ -53,6 +55,7 @@ class SequenceClassifierConfig:
     pooling: str = "mean"
     dropout: float = 0.2
     members: int = 1  # classifiers in the ensemble
+    bag: bool = False  # tokens: the embeddings' mean beside the pooled recurrent outputs
 
     def __post_init__(self) -> None:
         if (self.vocab_size is None) == (self.features is None):
@@ -69,6 +72,8 @@ class SequenceClassifierConfig:
             raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout}.")
         if self.members < 1:
             raise ValueError(f"`members` must be >= 1, got {self.members}.")
+        if self.bag and self.vocab_size is None:
+            raise ValueError("`bag` (the embeddings' mean) needs tokens (`vocab_size`).")
 
     def activation_bytes(self, batch: int, length: int) -> int:
         gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
@@ -131,14 +136,17 @@ class _Member(nn.Module):
             )
             self.recurrent.append(Bidirectional(rnn) if c.bidirectional else rnn)
         self.dropout = nn.Dropout(c.dropout)
-        self.output = nn.Linear(directions * c.units, c.num_classes)
+        bag = c.embedding_dim if c.bag else 0
+        self.output = nn.Linear(directions * c.units + bag, c.num_classes)
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.embedding(inputs) if self.embedding is not None else inputs  # (N, T, F)
-        x = self.dropout(x)
+        x = embedded = self.dropout(x)
         for layer in self.recurrent:
             x = layer(x, mask=mask)  # (N, T, D*H), or (N, D*H) for "last"
         pool = POOLINGS[self.config.pooling]
         if pool is not None:
             x = pool(x, mask)  # (N, D*H)
+        if self.config.bag:
+            x = torch.cat([x, _mean(embedded, mask)], dim=-1)  # (N, D*H + E)
         return self.output(self.dropout(x))  # (N, K)
