@@ -83,8 +83,9 @@ def test_weights_stored_outside_the_file_are_refused(edit, message, tmp_path, ca
     path = _archive(tmp_path / "hostile.keras", edit)
     with pytest.raises(KerasImportError, match=message) as raised:
         load_keras(path)
-    # names the archive, then the layer's array
-    assert str(raised.value).startswith(f"{path}: model.weights.h5 /layers/lstm/cell/vars/0")
+    # names the archive, the layer, then the layer's array
+    named = f"{path}: layer 'lstm' (LSTM): model.weights.h5 /layers/lstm/cell/vars/0"
+    assert str(raised.value).startswith(named)
     out = tmp_path / "run"
     code, _, err = run_cli(["import-keras", str(path), "--out", str(out)], capsys)
     assert code == 2 and err.count("\n") == 1 and message in err and not out.exists()

@@ -53,9 +53,7 @@ def load_keras(path: str | Path) -> KerasModel:
             ) from None
         except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
             if isinstance(exc, KerasImportError):
-                if str(exc).startswith(str(path)):
-                    raise
-                raise KerasImportError(f"{path}: {exc}") from None  # a weight names its member
+                raise
             raise KerasImportError(
                 f"{path}: config.json is not a Keras model config rnnlab reads "
                 f"({type(exc).__name__}: {exc}); expected one saved by Keras 3"

@@ -227,9 +227,10 @@ def _ref_list(value) -> list[tuple]:
 SHAPES_ONLY = object()  # a weights "group" that builds layers of the right shapes, untouched
 
 
-def _vars(group, *path: str) -> list[Stored] | None:
-    """The arrays of ``group/path.../vars`` in order (0, 1, ...), checked but not yet read;
-    None for ``SHAPES_ONLY``."""
+def _vars(group, layer: str, *path: str) -> list[Stored] | None:
+    """The arrays of ``group/path.../vars`` in order (0, 1, ...), checked but not yet read (a
+    problem names ``layer``: the archive and the layer, then the array); None for
+    ``SHAPES_ONLY``."""
     if group is SHAPES_ONLY:
         return None
     where = "/".join((*path, "vars"))
@@ -241,7 +242,7 @@ def _vars(group, *path: str) -> list[Stored] | None:
     for i in range(len(group)):
         dataset = group.get(str(i))
         name = getattr(dataset, "name", f"{where}/{i}")
-        arrays.append(Stored(dataset, f"model.weights.h5 {name}"))
+        arrays.append(Stored(dataset, f"{layer}: model.weights.h5 {name}"))
     return arrays
 
 
@@ -306,22 +307,22 @@ def _imported(layer: dict, group, source: str) -> nn.Module:
         )
     try:
         if kind in RECURRENT:
-            return _Recurrent(config, _recurrent(layer, _vars(group, "cell"), where))
+            return _Recurrent(config, _recurrent(layer, _vars(group, where, "cell"), where))
         if kind == "Bidirectional":
             return _BidirectionalLayer(config, group, where)
         if kind == "Dense":
-            return _Keeps(_dense(layer, _vars(group), where))
+            return _Keeps(_dense(layer, _vars(group, where), where))
         if kind == "TimeDistributed":
             inner = config["layer"]
             if inner["class_name"] != "Dense":
                 raise KerasImportError(
                     f"{where} of {inner['class_name']}; expected TimeDistributed(Dense)"
                 )
-            return _Keeps(_dense(inner, _vars(group, "layer"), where))
+            return _Keeps(_dense(inner, _vars(group, where, "layer"), where))
         if kind == "RepeatVector":
             return _Drops(RepeatVector(int(config["n"])))
         if kind == "Embedding":
-            return _Embedding(config, _vars(group), where)
+            return _Embedding(config, _vars(group, where), where)
         if kind == "Masking":
             return _Masking(float(config["mask_value"]))
         return _Keeps(nn.Identity())  # Dropout: nothing at inference
@@ -431,7 +432,7 @@ class _BidirectionalLayer(nn.Module):
         for part, sub in (("forward_layer", forward_config), ("backward_layer", backward_config)):
             if sub["class_name"] not in RECURRENT:
                 raise KerasImportError(f"{where} of {sub['class_name']}; expected an RNN layer")
-            arrays = _vars(group, part, "cell")
+            arrays = _vars(group, where, part, "cell")
             layers.append(_recurrent(sub, arrays, f"{where} {part}"))
         self.merge_mode = config.get("merge_mode", "concat")
         if self.merge_mode not in MERGE_MODES:
