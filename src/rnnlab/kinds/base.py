@@ -250,6 +250,12 @@ class Run(ABC):
         """The finished run's figures, for the command line."""
         return measures_line(self.metrics)
 
+    def epochs_text(self) -> str:
+        """The epochs the run trained, as its summary gives them: a fraction where a budget
+        ended the last part-way (runs from before budgets: the epochs logged)."""
+        m = self.metrics
+        return format_epochs(m.get("epochs_trained", m["epochs"]))
+
 
 def run_trainer(
     model: nn.Module, prepared: Prepared, config, *, callbacks=(), early_stopping: bool = True
@@ -279,12 +285,6 @@ def check_saved_sizes(sizes: dict[str, tuple[int, int | None]]) -> None:
             raise ValueError(
                 f"'{name}' holds {held} entries; the model's weights were made for {expected}"
             )
-
-
-def epochs_text(metrics: dict) -> str:
-    """The epochs a finished run trained, as its summary gives them: a fraction where a
-    budget ended the last part-way (runs from before budgets: the epochs logged)."""
-    return format_epochs(metrics.get("epochs_trained", metrics["epochs"]))
 
 
 def measures_line(measures: dict) -> str:

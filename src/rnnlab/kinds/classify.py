@@ -25,15 +25,7 @@ from rnnlab.data.labelled_dataset import LabelledData
 from rnnlab.data.pairs import split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.kinds.base import (
-    Finished,
-    Kind,
-    Predictions,
-    Prepared,
-    Run,
-    check_saved_sizes,
-    epochs_text,
-)
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.kinds.baselines import (
     Baseline,
     Baselines,
@@ -376,17 +368,11 @@ class ClassifyRun(Run):
         if path is None or str(path) == "-":
             raise ValueError("--input: a classify run reads a file (TSV, JSONL or .ts)")
         read = self._read(path, "ignore")
-        p = self._probabilities(read.sequences)
+        p = self.probabilities(read.sequences)
         lines = []
-        for row in p.tolist():
-            label = self.encoder.classes[int(np.argmax(row))]
-            if proba:
-                parts = " ".join(
-                    f"{c}={v:.4f}" for c, v in zip(self.encoder.classes, row, strict=True)
-                )
-                lines.append(f"{label}\t{parts}")
-            else:
-                lines.append(label)
+        for label, row in zip(p.labels(), p, strict=True):
+            parts = " ".join(f"{c}={v:.4f}" for c, v in row.items())
+            lines.append(f"{label}\t{parts}" if proba else label)
         return Predictions("".join(line + "\n" for line in lines))
 
     def evaluate_file(self, path) -> dict:
@@ -410,8 +396,8 @@ class ClassifyRun(Run):
         m = self.metrics
         return (
             f"held-out accuracy {m['val_accuracy']:.2%}, macro F1 {m['val_macro_f1']:.2%} on "
-            f"{m['val_size']} sequences; {epochs_text(m)} epochs, {m['train_seconds']:.1f} s of "
-            "training"
+            f"{m['val_size']} sequences; {self.epochs_text()} epochs, "
+            f"{m['train_seconds']:.1f} s of training"
         )
 
 

@@ -35,15 +35,7 @@ from rnnlab.data.text import (
     text_vocabulary,
 )
 from rnnlab.data.vocab import END, PAD, START, UNK, Vocabulary
-from rnnlab.kinds.base import (
-    Finished,
-    Kind,
-    Predictions,
-    Prepared,
-    Run,
-    check_saved_sizes,
-    epochs_text,
-)
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.kinds.baselines import Baseline, Baselines, compressor_bits, unigram_bits
 from rnnlab.limits import check_int
 from rnnlab.models.encoder_config import RecurrentConfig
@@ -395,7 +387,7 @@ class LMRun(Run):
         m = self.metrics
         return (
             f"held-out loss {m['val_loss']:.4f} nats per token, {m['val_bits_per_token']:.3f} "
-            f"bits, perplexity {m['val_perplexity']:.2f}; {epochs_text(m)} epochs, "
+            f"bits, perplexity {m['val_perplexity']:.2f}; {self.epochs_text()} epochs, "
             f"{m['train_seconds']:.1f} s of training"
         )
 

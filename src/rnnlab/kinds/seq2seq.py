@@ -21,15 +21,7 @@ from rnnlab.data.pairs import TOKENIZATIONS, join_tokens, split_tokens
 from rnnlab.data.split import Split, ValidationConfig
 from rnnlab.data.tasks import TASK_TOKENS, TASKS
 from rnnlab.data.vocab import UNK
-from rnnlab.kinds.base import (
-    Finished,
-    Kind,
-    Predictions,
-    Prepared,
-    Run,
-    check_saved_sizes,
-    epochs_text,
-)
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.kinds.baselines import Baseline, Baselines, seq2seq_trivial, trivial_beside
 from rnnlab.kinds.summary import spread, validation
 from rnnlab.limits import check_int
@@ -450,7 +442,7 @@ class Seq2SeqRun(Run):
         return (
             f"held-out exact match {m['val_exact_match']:.2%}, token accuracy "
             f"{m['val_token_accuracy']:.2%}, token error rate {m['val_token_error_rate']:.2%} "
-            f"on {m['val_size']} pairs; {epochs_text(m)} epochs (best {m['best_epoch']}), "
+            f"on {m['val_size']} pairs; {self.epochs_text()} epochs (best {m['best_epoch']}), "
             f"{m['train_seconds']:.1f} s of training"
         )
 

@@ -24,15 +24,7 @@ from rnnlab.data.tag_tasks import causal_ceiling, make_tag_task
 from rnnlab.data.tagged import read_tagged
 from rnnlab.data.tagged_dataset import TaggedData, word_chars, word_suffixes
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.kinds.base import (
-    Finished,
-    Kind,
-    Predictions,
-    Prepared,
-    Run,
-    check_saved_sizes,
-    epochs_text,
-)
+from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.kinds.baselines import (
     Baseline,
     Baselines,
@@ -410,7 +402,7 @@ class TagRun(Run):
         return (
             f"held-out token accuracy {m['val_accuracy']:.2%} ({unseen}){spans} on "
             f"{m['val_size']} sentences; "
-            f"{epochs_text(m)} epochs, {m['train_seconds']:.1f} s of training"
+            f"{self.epochs_text()} epochs, {m['train_seconds']:.1f} s of training"
         )
 
 

@@ -15,7 +15,7 @@ from rnnlab.data.series_windows import (
     window_inputs,
 )
 from rnnlab.forecast_measures import mase_scale
-from rnnlab.kinds.base import Predictions, Run, epochs_text
+from rnnlab.kinds.base import Predictions, Run
 from rnnlab.kinds.forecast.backtest import Backtest, backtest_table
 from rnnlab.models.statistical import BASELINES, Baselines, require_statsmodels
 from rnnlab.training.devices import model_device
@@ -201,7 +201,7 @@ class ForecastRun(Run):
     def summary(self) -> str:
         m = self.metrics
         lines = [
-            f"{epochs_text(m)} epochs, {m['train_seconds']:.1f} s of training; "
+            f"{self.epochs_text()} epochs, {m['train_seconds']:.1f} s of training; "
             f"{m.get('lookback_note') or 'lookback ' + str(m['lookback'])}, "
             f"{m['intervals']} intervals"
         ]
