@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab.kinds.baselines import dtw_distances
+
 SETS = ("JapaneseVowels", "BasicMotions", "ItalyPowerDemand", "GunPoint")
 TARGETS = {"JapaneseVowels": 0.981}  # the issue's: MiniRocket's accuracy on it, measured there
 
@@ -58,20 +60,6 @@ def aeon_data() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
 
 
-def dtw_to_many(x: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Dependent DTW distances (squared Euclidean step cost, no window) from the series ``x``
-    ``(Ta, D)`` to each series of ``group`` ``(M, Tb, D)`` (all of one length)."""
-    cost = ((x[None, :, None, :] - group[:, None, :, :]) ** 2).sum(-1)  # (M, Ta, Tb)
-    m, ta, tb = cost.shape
-    acc = np.full((m, ta + 1, tb + 1), np.inf)
-    acc[:, 0, 0] = 0.0
-    for i in range(1, ta + 1):
-        for j in range(1, tb + 1):
-            best = np.minimum(np.minimum(acc[:, i - 1, j], acc[:, i, j - 1]), acc[:, i - 1, j - 1])
-            acc[:, i, j] = cost[:, i - 1, j - 1] + best
-    return acc[:, -1, -1]
-
-
 def one_nn_dtw(train, train_labels, test) -> list[str]:
     """The label of each test series' nearest training series under DTW."""
     groups: dict[int, list[int]] = {}
@@ -82,7 +70,7 @@ def one_nn_dtw(train, train_labels, test) -> list[str]:
     for x in test:
         best, label = np.inf, None
         for group, ks in stacked.values():
-            d = dtw_to_many(x, group)
+            d = dtw_distances(group, np.asarray(x)[None])[0]
             if d.min() < best:
                 best, label = float(d.min()), train_labels[ks[int(d.argmin())]]
         out.append(label)

@@ -171,13 +171,16 @@ def test_dtw_fills_its_table_as_the_textbook_recursion_does():
     import numpy as np
 
     rng = np.random.default_rng(0)
-    a, q = rng.normal(size=(3, 7, 2)), rng.normal(size=(2, 7, 2))
-    for m in range(2):
-        for n in range(3):
-            table = np.full((8, 8), np.inf)
-            table[0, 0] = 0.0
-            for i in range(1, 8):
-                for j in range(1, 8):
-                    step = ((q[m, i - 1] - a[n, j - 1]) ** 2).sum()
-                    table[i, j] = step + min(table[i - 1, j], table[i, j - 1], table[i - 1, j - 1])
-            assert b._dtw(a, q)[m, n] == pytest.approx(table[7, 7])
+    for la, lq in ((7, 7), (5, 9), (9, 4)):  # equal and unequal lengths
+        a, q = rng.normal(size=(3, la, 2)), rng.normal(size=(2, lq, 2))
+        distances = b.dtw_distances(a, q)
+        for m in range(2):
+            for n in range(3):
+                table = np.full((lq + 1, la + 1), np.inf)
+                table[0, 0] = 0.0
+                for i in range(1, lq + 1):
+                    for j in range(1, la + 1):
+                        step = ((q[m, i - 1] - a[n, j - 1]) ** 2).sum()
+                        best = min(table[i - 1, j], table[i, j - 1], table[i - 1, j - 1])
+                        table[i, j] = step + best
+                assert distances[m, n] == pytest.approx(table[lq, la])

@@ -180,24 +180,25 @@ def nearest_neighbour_dtw(train: Sequence, labels: Sequence, val: Sequence, trut
     rows = max(1, 4_000_000 // (len(a) * length * length))  # validation series at a time
     picks = []
     for start in range(0, len(b), rows):
-        picks.extend(np.argmin(_dtw(a, b[start : start + rows]), axis=1))
+        picks.extend(np.argmin(dtw_distances(a, b[start : start + rows]), axis=1))
     labels = np.asarray(labels)
     return float(np.mean(labels[picks] == np.asarray(truth)))
 
 
-def _dtw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """DTW distances ``(M, N)`` from each of ``b`` ``(M, L, F)`` to each of ``a`` ``(N, L, F)``,
-    filled one anti-diagonal at a time (its cells depend only on the two before it)."""
-    length = a.shape[1]
-    cost = ((b[:, None, :, None, :] - a[None, :, None, :, :]) ** 2).sum(-1)  # (M, N, L, L)
-    total = np.full((len(b), len(a), length + 1, length + 1), np.inf)
+def dtw_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dependent DTW distances (squared Euclidean step cost, no window) ``(M, N)`` from each
+    of ``b`` ``(M, Lb, F)`` to each of ``a`` ``(N, La, F)``, filled one anti-diagonal at a time
+    (its cells depend only on the two before it)."""
+    la, lb = a.shape[1], b.shape[1]
+    cost = ((b[:, None, :, None, :] - a[None, :, None, :, :]) ** 2).sum(-1)  # (M, N, Lb, La)
+    total = np.full((len(b), len(a), lb + 1, la + 1), np.inf)
     total[:, :, 0, 0] = 0.0
-    for diagonal in range(2, 2 * length + 1):  # the cells i + j = diagonal, from 1
-        i = np.arange(max(1, diagonal - length), min(length, diagonal - 1) + 1)
+    for diagonal in range(2, la + lb + 1):  # the cells i + j = diagonal, from 1
+        i = np.arange(max(1, diagonal - la), min(lb, diagonal - 1) + 1)
         j = diagonal - i
         before = np.minimum(total[:, :, i - 1, j], total[:, :, i, j - 1])
         total[:, :, i, j] = cost[:, :, i - 1, j - 1] + np.minimum(before, total[:, :, i - 1, j - 1])
-    return total[:, :, length, length]
+    return total[:, :, lb, la]
 
 
 # -- tags of tokens (tag) ----------------------------------------------------------------------
