@@ -344,3 +344,16 @@ def test_a_saturated_measure_keeps_the_epoch_of_lower_loss_without_training_long
     again = Trainer(Tagger(units=4), ValueRegression(), patience=2)
     again.load_state(tensors, numbers)
     assert again.best["since"] == 1 and again._stopped_after(3)
+
+
+def test_a_lower_loss_is_progress_until_the_measure_first_moves():
+    """Exact match at 0% while a model learns its first sequences: the falling validation
+    loss keeps the run going; once the measure has moved, patience counts from it alone."""
+    trainer = Trainer(Tagger(units=4), ValueRegression(), patience=2, monitor="val_exact_match")
+    epochs = [(0.0, 0.9), (0.0, 0.8), (0.0, 0.7), (0.0, 0.6), (0.2, 0.5), (0.2, 0.4), (0.2, 0.3)]
+    stops = [
+        trainer._update_best(i, {"val_exact_match": m, "val_loss": loss})
+        for i, (m, loss) in enumerate(epochs)
+    ]
+    assert stops == [False] * 6 + [True]  # not stopped while 0% and falling; then as before
+    assert trainer.best_epoch() == 6 and trainer.best["since"] == 4

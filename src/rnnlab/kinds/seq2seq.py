@@ -66,9 +66,10 @@ class Seq2SeqConfig(EncoderConfig, TrainingConfig, ValidationConfig):
         "beam search's length exponent", value="positive", cli=False, default=0.6
     )
     unknown: str = option(
-        "a validation token unseen in training: an error, or mapped to <unk>",
+        "a validation source token unseen in training: mapped to <unk> (counted in a "
+        "warning), or an error",
         choices=UNKNOWN,
-        default="error",
+        default="map",
     )
     units: int | None = override(EncoderConfig, "units", None, auto=SIZED)
     dropout: float | None = override(EncoderConfig, "dropout", None, auto=SIZED)
@@ -209,21 +210,23 @@ def _warn_if_mostly_unique(pairs, path) -> None:
             return
 
 
-def _unseen_as_unknown(targets, vocab: Vocabulary, names) -> list[list[str]]:
-    """Validation targets with the tokens training lacks read as ``<unk>``, which the model
-    never writes: such a pair is scored as wrong, and counted in one warning."""
-    unseen = [i for i, t in enumerate(targets) if any(token not in vocab for token in t)]
+def _unseen_as_unknown(
+    sequences, vocab: Vocabulary, names, side: str, effect: str
+) -> list[list[str]]:
+    """Validation sources or targets (``side``) with the tokens training lacks read as
+    ``<unk>``, counted in one warning that says what that does (``effect``)."""
+    unseen = [i for i, t in enumerate(sequences) if any(token not in vocab for token in t)]
     if not unseen:
-        return targets
+        return sequences
     first = names[unseen[0]]
-    token = next(token for token in targets[unseen[0]] if token not in vocab)
+    token = next(token for token in sequences[unseen[0]] if token not in vocab)
     warnings.warn(
-        f"{len(unseen):,} of the {len(targets):,} validation pairs have a target token that "
-        f"training lacks (first {first}: {token!r}); they are scored as wrong",
+        f"{len(unseen):,} of the {len(sequences):,} validation pairs have a {side} token that "
+        f"training lacks (first {first}: {token!r}); {effect}",
         RnnlabWarning,
         stacklevel=2,
     )
-    return [[t if t in vocab else UNK for t in tokens] for tokens in targets]
+    return [[t if t in vocab else UNK for t in tokens] for tokens in sequences]
 
 
 class Seq2SeqKind(Kind):
@@ -263,13 +266,14 @@ class Seq2SeqKind(Kind):
     def prepare(self, config: Seq2SeqConfig, data: Seq2SeqData) -> Prepared:
         corpus, source_vocab, target_vocab = data.corpus, data.source_vocab, data.target_vocab
         train = TokenPairs.encode(*corpus.train, source_vocab, target_vocab)
+        sources, names = corpus.val[0], corpus.val_names
+        if config.unknown == "map":
+            sources = _unseen_as_unknown(sources, source_vocab, names, "source", "read as <unk>")
+        targets = _unseen_as_unknown(
+            corpus.val[1], target_vocab, names, "target", "they are scored as wrong"
+        )
         val = TokenPairs.encode(
-            corpus.val[0],
-            _unseen_as_unknown(corpus.val[1], target_vocab, corpus.val_names),
-            source_vocab,
-            target_vocab,
-            unknown=config.unknown,
-            names=corpus.val_names,
+            sources, targets, source_vocab, target_vocab, unknown=config.unknown, names=names
         )
         shape = model_config(config, source_vocab, target_vocab)
         source_len = max(map(len, [*corpus.train[0], *corpus.val[0]]))

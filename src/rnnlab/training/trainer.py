@@ -336,7 +336,9 @@ class Trainer:
         A tie in the monitored number (a saturated accuracy: 100% of the validation pairs
         exact) goes to the epoch of the lower validation loss, so that a saturated measure
         does not keep an under-trained model; the patience still counts from the epoch the
-        monitored number last improved, so ties do not prolong training."""
+        monitored number last improved, so ties do not prolong training. Until the number
+        first moves from its first epoch's value (an exact match still 0% while a model
+        learns its first sequences), a lower validation loss counts as progress too."""
         if (self.patience is None and self.max_time is None) or self.monitor not in logs:
             return False  # nothing to keep, or no validation
         value = logs[self.monitor]
@@ -345,15 +347,18 @@ class Trainer:
         loss = logs.get("val_loss", math.inf)
         improved = best is None or (value < best if lower else value > best)
         tied = not improved and value == best and loss < self.best.get("loss", math.inf)
+        first = value if best is None else self.best.get("first")  # the first epoch's number
         if improved or tied:
             weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-            since = epoch if improved else self.best.get("since", self.best["epoch"])
+            moving = improved or best == first  # a lower loss is progress until it first moves
+            since = epoch if moving else self.best.get("since", self.best["epoch"])
             self.best = {
                 "value": value,
                 "epoch": epoch,
                 "weights": weights,
                 "loss": loss,
                 "since": since,
+                "first": first,
             }
         return self._stopped_after(epoch)
 
@@ -586,6 +591,7 @@ class Trainer:
             "weights": best,
             "loss": numbers.get("best_loss") if numbers.get("best_loss") is not None else math.inf,
             "since": numbers.get("best_since", numbers["best_epoch"]),
+            "first": (self.history.history.get(self.monitor) or [None])[0],
         }
 
 
