@@ -67,7 +67,7 @@ def test_an_option_of_another_kind_is_refused(tmp_path, capsys):
 
 def test_the_kinds_own_their_defaults():
     assert TagConfig(task="neighbours").units == 128
-    assert ClassifyConfig(data="x.ts").pooling == "mean"
+    assert ClassifyConfig(data="x.ts").word_dropout == 0.3
     with pytest.raises(ValueError, match="give either `task` or `data`"):
         TagConfig()
 

@@ -83,6 +83,32 @@ def hold_out(n: int, fraction: float, seed: int, what: str, unit: str):
     return order[n_val:], order[:n_val]
 
 
+def hold_out_stratified(labels, fraction: float, seed: int, what: str, unit: str):
+    """``(train_index, val_index)`` as ``hold_out`` draws them, class by class: ``fraction``
+    of each label's examples held out (rounded), never a label's last one, so that
+    validation keeps the classes' shares and a class of one example still trains."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    by_label: dict = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    train, val = [], []
+    for label in sorted(by_label, key=str):
+        members = by_label[label]
+        order = [members[k] for k in torch.randperm(len(members), generator=generator).tolist()]
+        n_val = min(len(members) - 1, round(fraction * len(members)))
+        val += order[:n_val]
+        train += order[n_val:]
+    if not val:
+        raise ValueError(
+            f"{what}: {len(labels)} {unit}(s) in {len(by_label)} classes leave none to "
+            f"validate on once `val_fraction` {fraction} is held out of each class; expected "
+            f"more {unit}s, or give `val`"
+        )
+    return sorted(train), sorted(val)
+
+
 @dataclass(frozen=True)
 class ValidationConfig(Config):
     """Where a kind's validation data comes from: a file, or a held-out part of the data."""
@@ -107,12 +133,26 @@ class Split:
 
     @classmethod
     def held_out(
-        cls, pair: tuple[list, list], names: list[str], config, what: str, unit: str, keep=None
+        cls,
+        pair: tuple[list, list],
+        names: list[str],
+        config,
+        what: str,
+        unit: str,
+        keep=None,
+        stratified: bool = False,
     ) -> Split:
         """``config.val_fraction`` of ``pair`` held out at random (seeded by
-        ``config.seed``); ``keep(train_idx, val_idx)``, when given, chooses which held-out
-        examples validate."""
-        train_idx, val_idx = hold_out(len(pair[0]), config.val_fraction, config.seed, what, unit)
+        ``config.seed``; ``stratified``: of each label of ``pair[1]`` in turn);
+        ``keep(train_idx, val_idx)``, when given, chooses which held-out examples validate."""
+        if stratified:
+            train_idx, val_idx = hold_out_stratified(
+                pair[1], config.val_fraction, config.seed, what, unit
+            )
+        else:
+            train_idx, val_idx = hold_out(
+                len(pair[0]), config.val_fraction, config.seed, what, unit
+            )
         if keep is not None:
             val_idx = keep(train_idx, val_idx)
         pick = lambda idx, xs: [xs[i] for i in idx]  # noqa: E731

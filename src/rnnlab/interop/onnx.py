@@ -167,6 +167,9 @@ class OnnxPredictor:
                     )
                 if not np.isfinite(x).all():
                     raise ValueError(f"sequence {i + 1} has values that are not finite")
+                if spec.get("scaling") == "series":  # each series by its own statistics
+                    own = x.std(axis=0)
+                    x = (x - x.mean(axis=0)) / np.where(own > 0, own, 1.0)
                 rows.append(((x - mean) / std).astype(np.float32))
         if not rows or any(len(r) == 0 for r in rows):
             raise ValueError("expected sequences of at least one step each")

@@ -228,6 +228,7 @@ def _classify(run, out: Path) -> list[str]:
         spec["vocab"] = encoder.vocab.tokens
     else:
         spec["scaler"] = encoder.scaler.to_dict()
+        spec["scaling"] = encoder.scaling
     (out / SPEC).write_text(json.dumps(spec, ensure_ascii=False) + "\n")
     return ["model.onnx", SPEC]
 

@@ -106,9 +106,19 @@ def majority(train_labels: Sequence, val_labels: Sequence) -> float:
     return sum(label == top for label in val_labels) / max(1, len(val_labels))
 
 
+def accuracy(predicted: Sequence, truth: Sequence) -> float:
+    """The share of ``predicted`` labels equal to ``truth``'s."""
+    return float(np.mean(np.asarray(predicted) == np.asarray(truth))) if len(truth) else 0.0
+
+
 def naive_bayes(train: Sequence[Sequence[str]], labels: Sequence, val: Sequence, truth) -> float:
     """Accuracy of a multinomial naive Bayes on unigrams (add-one smoothing): the classical
     text classifier."""
+    return accuracy(naive_bayes_labels(train, labels, val), truth)
+
+
+def naive_bayes_labels(train: Sequence[Sequence[str]], labels: Sequence, val: Sequence) -> list:
+    """The label a multinomial naive Bayes on unigrams gives each of ``val``."""
     classes = sorted(set(labels))
     vocab = {t: i for i, t in enumerate(sorted({t for s in train for t in s}))}
     counts = np.ones((len(classes), len(vocab) + 1))  # the last column: unseen tokens
@@ -119,12 +129,11 @@ def naive_bayes(train: Sequence[Sequence[str]], labels: Sequence, val: Sequence,
             row[vocab[token]] += 1
     log_word = np.log(counts / counts.sum(axis=1, keepdims=True))
     log_prior = np.log(np.array([Counter(labels)[c] for c in classes]) / len(labels))
-    right = 0
-    for tokens, label in zip(val, truth, strict=True):
+    out = []
+    for tokens in val:
         ids = [vocab.get(t, len(vocab)) for t in tokens]
-        scores = log_prior + log_word[:, ids].sum(axis=1)
-        right += classes[int(np.argmax(scores))] == label
-    return right / max(1, len(truth))
+        out.append(classes[int(np.argmax(log_prior + log_word[:, ids].sum(axis=1)))])
+    return out
 
 
 def resampled(series: Sequence[np.ndarray], length: int) -> np.ndarray:
@@ -142,6 +151,11 @@ def resampled(series: Sequence[np.ndarray], length: int) -> np.ndarray:
 def nearest_neighbour(train: Sequence, labels: Sequence, val: Sequence, truth) -> float:
     """Accuracy of 1-NN with the Euclidean distance (series resampled to the median
     length): the classical baseline of time-series classification."""
+    return accuracy(nearest_neighbour_labels(train, labels, val), truth)
+
+
+def nearest_neighbour_labels(train: Sequence, labels: Sequence, val: Sequence) -> list:
+    """The label of each of ``val``'s nearest training series (``nearest_neighbour``)."""
     length = int(np.median([len(s) for s in train]))
     a, b = resampled(train, length), resampled(val, length)
     # the per-feature scale of the training data, so that no feature dominates the distance
@@ -153,8 +167,7 @@ def nearest_neighbour(train: Sequence, labels: Sequence, val: Sequence, truth) -
         chunk = b[start : start + 256]
         distances = norms[None, :] - 2 * chunk @ a.T  # + |b|^2, the same for every row
         picks.extend(np.argmin(distances, axis=1))
-    labels = np.asarray(labels)
-    return float(np.mean(labels[picks] == np.asarray(truth)))
+    return np.asarray(labels)[picks].tolist()
 
 
 DTW_CELLS = 30_000_000  # pairs x length^2 that 1-NN DTW may fill (a few seconds of numpy)
@@ -171,6 +184,12 @@ def nearest_neighbour_dtw(train: Sequence, labels: Sequence, val: Sequence, trut
     distance of whole steps; no window; series resampled to the median length and each
     feature scaled by its training spread), the usual first rival of a sequence model on
     short series."""
+    return accuracy(nearest_neighbour_dtw_labels(train, labels, val), truth)
+
+
+def nearest_neighbour_dtw_labels(train: Sequence, labels: Sequence, val: Sequence) -> list:
+    """The label of each of ``val``'s nearest training series under DTW
+    (``nearest_neighbour_dtw``)."""
     length = int(np.median([len(s) for s in train]))
     features = np.asarray(train[0]).reshape(len(train[0]), -1).shape[1]
     a = resampled(train, length).reshape(len(train), length, features)
@@ -181,8 +200,7 @@ def nearest_neighbour_dtw(train: Sequence, labels: Sequence, val: Sequence, trut
     picks = []
     for start in range(0, len(b), rows):
         picks.extend(np.argmin(dtw_distances(a, b[start : start + rows]), axis=1))
-    labels = np.asarray(labels)
-    return float(np.mean(labels[picks] == np.asarray(truth)))
+    return np.asarray(labels)[picks].tolist()
 
 
 def dtw_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ input's order (``--proba``: each class's probability after it).
 
 from __future__ import annotations
 
+import math
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -44,8 +46,14 @@ from rnnlab.models.sequence_classifier import (
     SequenceClassifierConfig,
 )
 from rnnlab.plots.figures import learning_curves_png, png_bytes, pyplot
-from rnnlab.training.config import TrainingConfig
+from rnnlab.training.config import DEFAULT_BUDGET, TrainingConfig
 from rnnlab.training.devices import model_device
+
+SHORT_SERIES = 64  # steps a recurrent layer reads well one at a time
+MOST_MEMBERS = 5  # the default ensemble, where the budget fits it
+CLASSIFY_UPDATES = 1_000  # the updates a file's default epochs make (about)
+EPOCHS = (80, 500)  # the fewest and most epochs that makes
+AUGMENTATIONS = ("none", "noise", "crop", "both")
 
 
 @dataclass(frozen=True)
@@ -56,27 +64,69 @@ class ClassifyConfig(EncoderConfig, TrainingConfig, ValidationConfig):
         "labelled sequences: TSV 'tokens<TAB>label', .jsonl, or .ts", value="path"
     )
     embedding_dim: int = option("token embedding size (token sequences)", value="units", default=64)
-    pooling: str = option(
-        "how the steps' outputs become one vector", choices=tuple(POOLINGS), default="mean"
+    pooling: str | None = option(
+        "how the steps' outputs become one vector",
+        choices=tuple(POOLINGS),
+        auto="max after a front end, else mean",
     )
-    ensemble: int = option(
+    ensemble: int | None = option(
         "classifiers trained side by side from different initial weights, their "
         "probabilities averaged (1: a single classifier)",
         value="layers",
-        default=5,
+        auto=f"{MOST_MEMBERS}, or as many as the time budget gives a quarter of the epochs "
+        "each (one classifier's steps timed on a few steps first)",
+    )
+    frontend: str | None = option(
+        "what turns a long series of vectors into fewer, richer steps for the recurrent "
+        "layers: strided convolutions, patches, or none",
+        choices=("conv", "patch", "none"),
+        auto="convolutions where the training series' median length is over "
+        f"{SHORT_SERIES} steps, else none",
+    )
+    reduction: int | None = option(
+        "the front end's input steps per output step (a power of two)",
+        value="int",
+        auto=f"halve until the median length is at most {SHORT_SERIES}",
+    )
+    channels: int = option("the front end's output width", value="units", default=64)
+    word_scores: bool = option(
+        "token sequences: no linear bag-of-words head beside the recurrent layers",
+        flag="--no-word-scores",
+        default=True,
+    )
+    word_dropout: float = option(
+        "token sequences: the chance a token reads as <unk> while training",
+        value="dropout",
+        default=0.3,
+    )
+    augment: str = option(
+        "feature vectors: change each training batch at random (noise: scaling and jitter; "
+        "crop: a random 90% window; both)",
+        choices=AUGMENTATIONS,
+        auto="both after a front end, else none",
+    )
+    scaling: str = option(
+        "feature vectors: standardise each feature with the training set's mean and "
+        "deviation, or each series (and feature) by its own",
+        choices=("feature", "series"),
+        default="feature",
     )
     dropout: float = override(EncoderConfig, "dropout", 0.2)
     epochs: int | None = override(
         TrainingConfig,
         "epochs",
         None,
-        auto="until validation stops improving (patience 10), at most 80",
+        auto=f"until validation stops improving (patience a fifth of the epochs, at least 10), "
+        f"at most about {CLASSIFY_UPDATES:,} updates' worth ({EPOCHS[0]}-{EPOCHS[1]} epochs)",
     )
     batch_size: int = override(TrainingConfig, "batch_size", 16)
 
     def check(self) -> None:
         if self.data is None:
             raise ValueError("give `data` (a file of labelled sequences).")
+        r = self.reduction
+        if r is not None and (r & (r - 1) or r > 1024):
+            raise ValueError(f"`reduction`: expected a power of two up to 1,024, got {r}")
 
 
 class ClassifyObjective:
@@ -87,8 +137,8 @@ class ClassifyObjective:
     lower_is_better = ()
     unit = "sequences"
 
-    def __init__(self, classes: int) -> None:
-        self.classes = classes
+    def __init__(self, classes: int, augment: str = "none") -> None:
+        self.classes, self.augment = classes, augment
 
     def logits(self, model, batch) -> torch.Tensor:
         device = model_device(model)
@@ -96,7 +146,10 @@ class ClassifyObjective:
 
     def loss(self, model, batch) -> torch.Tensor:
         device = model_device(model)
-        return model.loss(batch.inputs.to(device), batch.mask.to(device), batch.labels.to(device))
+        inputs, mask = batch.inputs.to(device), batch.mask.to(device)
+        if self.augment != "none" and model.training:
+            inputs, mask = augmented(inputs, mask, self.augment)
+        return model.loss(inputs, mask, batch.labels.to(device))
 
     def predict(self, model, data: LabelledData, batch_size: int) -> torch.Tensor:
         """Class probabilities ``(N, K)``, in the data set's order."""
@@ -113,6 +166,27 @@ class ClassifyObjective:
             predicted += logits.argmax(-1).tolist()
         matrix = confusion(predicted, data.labels, self.classes)
         return {"loss": total / len(data), **accuracy_and_f1(matrix)}
+
+
+def augmented(inputs: torch.Tensor, mask: torch.Tensor, how: str):
+    """A training batch of vectors ``(N, T, F)`` changed at random, as small series sets are
+    augmented: ``noise`` scales each series and feature by a factor drawn around 1 (deviation
+    0.1) and adds noise (deviation 0.05, on standardised values); ``crop`` keeps a random
+    window of 90% of each series' steps; ``both`` does both."""
+    if how in ("noise", "both"):
+        n, _, f = inputs.shape
+        scale = 1 + 0.1 * torch.randn(n, 1, f, device=inputs.device)
+        inputs = (inputs * scale + 0.05 * torch.randn_like(inputs)) * mask[..., None]
+    if how in ("crop", "both"):
+        lengths = mask.sum(1)
+        kept = (0.9 * lengths).ceil().long().clamp_min(1)
+        start = (torch.rand(len(lengths), device=inputs.device) * (lengths - kept + 1)).long()
+        steps = torch.arange(int(kept.max()), device=inputs.device)
+        index = (start[:, None] + steps[None, :]).clamp_max(inputs.shape[1] - 1)  # (N, T')
+        mask = steps[None, :] < kept[:, None]
+        inputs = inputs.gather(1, index[..., None].expand(-1, -1, inputs.shape[2]))
+        inputs = inputs * mask[..., None]
+    return inputs, mask
 
 
 def confusion(predicted, actual, classes: int) -> np.ndarray:
@@ -147,6 +221,66 @@ class ClassifyData:
     split: Split
 
 
+def _members(config: ClassifyConfig, data: ClassifyData, budget: float | None) -> int:
+    """The default ensemble: ``MOST_MEMBERS`` classifiers, or as many as ``budget`` seconds
+    fit, one classifier's epochs timed on a few steps of a batch shaped like the data's (the
+    seeded random state is left as it was)."""
+    if budget is None:
+        return MOST_MEMBERS
+    read, train = data.read, data.split.train[0]
+    median = max(1, int(np.median([len(s) for s in train])))
+    n = min(config.batch_size, len(train))
+    if read.form == "tokens":
+        vocab = len({t for s in train for t in s}) + 4
+        inputs = torch.randint(4, vocab, (n, median))
+    else:
+        vocab, inputs = None, torch.randn(n, median, read.features)
+    shape = SequenceClassifierConfig(
+        num_classes=max(2, len(set(data.split.train[1]))),
+        vocab_size=vocab,
+        features=None if vocab else read.features,
+        embedding_dim=config.embedding_dim,
+        **config.encoder(),
+        pooling=config.pooling,
+        bag=True if vocab else config.frontend != "none",
+        frontend=config.frontend,
+        reduction=config.reduction,
+        channels=config.channels,
+        word_scores=bool(vocab) and config.word_scores,
+    )
+    mask, labels = torch.ones(inputs.shape[:2], dtype=torch.bool), torch.zeros(n, dtype=torch.long)
+    with torch.random.fork_rng():
+        model = SequenceClassifier(shape)
+        optimizer = torch.optim.Adam(model.parameters())
+        timings = []
+        for _ in range(4):  # the first warms up
+            began = time.perf_counter()
+            optimizer.zero_grad()
+            model.loss(inputs, mask, labels).backward()
+            optimizer.step()
+            timings.append(time.perf_counter() - began)
+    # one member's epoch, with a fifth more for validation and the rest of the run
+    epoch = 1.2 * math.ceil(len(train) / config.batch_size) * min(timings[1:])
+    # the budget compresses the schedule to what fits; a member earns its place while each
+    # still gets a quarter of the planned epochs (early stopping kept epochs 21-30 of 80 on
+    # 4,000 sentences, the first 100-135 of 500 on 36 series)
+    least = max(10, config.epochs // 4) * epoch
+    return max(1, min(MOST_MEMBERS, int(budget // max(least, 1e-9))))
+
+
+def _series_plan(config: ClassifyConfig, train) -> str:
+    """The front end, scaling and augmentation a run of series uses, in words."""
+    median = int(np.median([len(s) for s in train]))
+    scaling = "each series by itself" if config.scaling == "series" else "per feature"
+    if config.frontend == "none":
+        front = f"no front end (median {median} steps)"
+    else:
+        how = "strided convolutions" if config.frontend == "conv" else "patches"
+        steps = -(-median // config.reduction)
+        front = f"{how} read {median} steps as {steps} (--reduction {config.reduction})"
+    return f"{front}; scaled {scaling}; augmentation: {config.augment}"
+
+
 def _most_common(labels):
     return Counter(labels).most_common(1)[0][0]
 
@@ -155,7 +289,7 @@ class ClassifyKind(Kind):
     name = "classify"
     config = ClassifyConfig
     description = "one label per sequence (TSV, JSONL, .ts)"
-    default_epochs, default_patience = 80, 10
+    default_epochs, default_patience = EPOCHS[0], 10  # where resolve does not size them
 
     def read(self, config: ClassifyConfig) -> ClassifyData:
         read = read_labelled(config.data)
@@ -163,7 +297,8 @@ class ClassifyKind(Kind):
         if config.val is None:
             names = [f"{read.path}:{n}" for n in read.lines]
             return ClassifyData(
-                read, Split.held_out(pair, names, config, str(read.path), "sequence")
+                read,
+                Split.held_out(pair, names, config, str(read.path), "sequence", stratified=True),
             )
         val = read_labelled(config.val)
         if val.form != read.form or val.features != read.features:
@@ -175,7 +310,40 @@ class ClassifyKind(Kind):
         return ClassifyData(read, Split(pair, (val.sequences, val.labels), names))
 
     def resolve(self, config: ClassifyConfig, data: ClassifyData) -> ClassifyConfig:
-        return config  # no default depends on the data
+        """The defaults a file decides: epochs sized to about ``CLASSIFY_UPDATES`` updates
+        (a set of 30 series trains 500 epochs of 2 updates, 10,000 sentences 80 of 625),
+        and for series, the front end, pooling and augmentation their length calls for."""
+        train = data.split.train[0]
+        budget = config.max_time or (DEFAULT_BUDGET if config.epochs is None else None)
+        if config.epochs is None:
+            steps = max(1, math.ceil(len(train) / config.batch_size))
+            epochs = min(EPOCHS[1], max(EPOCHS[0], round(CLASSIFY_UPDATES / steps)))
+            config = config.replace(epochs=epochs, patience=config.patience or max(10, epochs // 5))
+        if data.read.form == "tokens":
+            if config.frontend not in (None, "none"):
+                raise ValueError(
+                    f"--frontend {config.frontend}: a front end reads feature vectors; "
+                    f"{data.read.path} holds tokens"
+                )
+            config = config.replace(
+                frontend="none", reduction=1, pooling=config.pooling or "mean", augment="none"
+            )
+            return config.replace(ensemble=config.ensemble or _members(config, data, budget))
+        median = int(np.median([len(s) for s in train]))
+        frontend = config.frontend or ("conv" if median > SHORT_SERIES else "none")
+        reduction = config.reduction
+        if reduction is None:
+            reduction = 1
+            while frontend != "none" and median / reduction > SHORT_SERIES and reduction < 1024:
+                reduction *= 2
+        front = frontend != "none"
+        config = config.replace(
+            frontend=frontend,
+            reduction=reduction,
+            pooling=config.pooling or ("max" if front else "mean"),
+            augment=config.augment or ("both" if front else "none"),
+        )
+        return config.replace(ensemble=config.ensemble or _members(config, data, budget))
 
     def data_summary(self, data: ClassifyData, prepared: Prepared, config) -> list[str]:
         read, (train, val, _) = data.read, data.split
@@ -183,12 +351,21 @@ class ClassifyKind(Kind):
             what = f"{len(prepared.state['vocab']):,} distinct tokens"
         else:
             what = f"{read.features} feature{'s' * (read.features != 1)} a step"
-        return [
+        lines = [
             f"data: {read.path}: {len(read.sequences):,} sequences, "
             f"{spread([len(s) for s in read.sequences], 'steps')}; {what}",
             f"classes: {counts(train[1])}",
-            validation(config, len(val[0]), "sequences"),
+            validation(config, len(val[0]), "sequences", of="each class"),
         ]
+        if read.form != "tokens":
+            lines.append(f"series: {_series_plan(config, train[0])}")
+        members = config.ensemble
+        lines.append(
+            f"ensemble: {members} classifier{'s' * (members != 1)}"
+            + (", their probabilities averaged" if members > 1 else "")
+            + ("" if members == MOST_MEMBERS else f" (the time budget fits {members})")
+        )
+        return lines
 
     def prepare(self, config: ClassifyConfig, data: ClassifyData) -> Prepared:
         read, (train, val, val_names) = data.read, data.split
@@ -197,13 +374,15 @@ class ClassifyKind(Kind):
             raise ValueError(f"{read.path}: one class only ({classes[0]!r}); expected two or more")
         # the trivial baseline's answer, for ``evaluate``
         state = {"classes": classes, "form": read.form, "majority": _most_common(train[1])}
-        encoder = _Encoder(read.form, classes)
+        encoder = _Encoder(read.form, classes, config.scaling)
         if read.form == "tokens":
             encoder.vocab = Vocabulary.build(train[0])
             state["vocab"] = encoder.vocab.to_list()
         else:
-            encoder.scaler = FeatureScaler().fit(train[0])
+            scaled = standardise_each(train[0]) if config.scaling == "series" else train[0]
+            encoder.scaler = FeatureScaler().fit(scaled)
             state["scaler"] = encoder.scaler.to_dict()
+            state["scaling"] = config.scaling
         shape = SequenceClassifierConfig(
             num_classes=len(classes),
             vocab_size=len(encoder.vocab) if encoder.vocab is not None else None,
@@ -212,13 +391,22 @@ class ClassifyKind(Kind):
             **config.encoder(),
             pooling=config.pooling,
             members=config.ensemble,
-            bag=encoder.vocab is not None,  # tokens: a bag of words beside the recurrent layers
+            # tokens: a bag of words beside the recurrent layers; series: the front end's
+            # features pooled beside them, as a fully convolutional network reads them
+            bag=encoder.vocab is not None or config.frontend != "none",
+            frontend=config.frontend,
+            reduction=config.reduction,
+            channels=config.channels,
+            word_scores=encoder.vocab is not None and config.word_scores,
+            word_dropout=config.word_dropout if encoder.vocab is not None else 0.0,
         )
         longest = max(len(s) for s in [*train[0], *val[0]])
         return Prepared(
             train=encoder.encode(*train),
             val=encoder.encode(*val, names=val_names),
-            objective=ClassifyObjective(len(classes)),
+            objective=ClassifyObjective(
+                len(classes), config.augment if read.form != "tokens" else "none"
+            ),
             model_config=shape,
             build=SequenceClassifier,
             monitor="val_accuracy",
@@ -256,7 +444,7 @@ class ClassifyKind(Kind):
                 "scaler": (len(saved.get("scaler", {}).get("mean", ())), shape.features),
             }
         )
-        encoder = _Encoder(saved["form"], saved["classes"])
+        encoder = _Encoder(saved["form"], saved["classes"], saved.get("scaling", "feature"))
         if saved["form"] == "tokens":
             encoder.vocab = Vocabulary(saved["vocab"])
         else:
@@ -281,12 +469,26 @@ class ClassifyKind(Kind):
         return pictures
 
 
+def standardise_each(sequences) -> list[np.ndarray]:
+    """Each series, feature by feature, less its own mean and over its own deviation (a
+    feature constant in a series: less its mean only)."""
+    out = []
+    for x in sequences:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or not len(x):  # left for the scaler to refuse by name
+            out.append(x)
+            continue
+        std = x.std(axis=0)
+        out.append((x - x.mean(axis=0)) / np.where(std > 0, std, 1.0))
+    return out
+
+
 class _Encoder:
     """Labelled sequences to ``LabelledData``: tokens to ids, vectors standardised, labels
     to class ids."""
 
-    def __init__(self, form: str, classes: list[str]) -> None:
-        self.form, self.classes = form, list(classes)
+    def __init__(self, form: str, classes: list[str], scaling: str = "feature") -> None:
+        self.form, self.classes, self.scaling = form, list(classes), scaling
         self.ids = {c: i for i, c in enumerate(self.classes)}
         self.vocab: Vocabulary | None = None
         self.scaler: FeatureScaler | None = None
@@ -295,6 +497,8 @@ class _Encoder:
         if self.form == "tokens":
             rows = [self.vocab.encode(s, unknown="map") for s in sequences]
         else:
+            if self.scaling == "series":
+                sequences = standardise_each(sequences)
             rows = self.scaler.transform(sequences)
         if labels is None:
             return LabelledData(rows, [-1] * len(rows))

@@ -25,10 +25,11 @@ def counts(labels: Iterable, most: int = 6) -> str:
     return f"{len(counted):,} labels: {shown}{more}"
 
 
-def validation(config, count: int, unit: str) -> str:
-    """How the validation examples were made: the ``val`` file, or a random fraction."""
+def validation(config, count: int, unit: str, of: str = "the data") -> str:
+    """How the validation examples were made: the ``val`` file, or a random fraction (``of``
+    each class, say)."""
     if getattr(config, "val", None) is not None:
         return f"validation: {count:,} {unit} of {config.val}"
     fraction = getattr(config, "val_fraction", None)
-    held = f"a random {fraction:.0%} of the data" if fraction else "held out of the data"
+    held = f"a random {fraction:.0%} of {of}" if fraction else f"held out of {of}"
     return f"validation: {count:,} {unit}, {held}"

@@ -24,7 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnlab.data.vocab import Vocabulary
 from rnnlab.layers import Bidirectional
+from rnnlab.layers.frontend import FRONTENDS, ConvFrontEnd
 from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
 
 
@@ -55,7 +57,12 @@ class SequenceClassifierConfig:
     pooling: str = "mean"
     dropout: float = 0.2
     members: int = 1  # classifiers in the ensemble
-    bag: bool = False  # tokens: the embeddings' mean beside the pooled recurrent outputs
+    bag: bool = False  # the mean of what the recurrent layers read, beside their pooled outputs
+    frontend: str = "none"  # vectors: "conv" or "patch" before the recurrent layers
+    reduction: int = 1  # the front end's steps in per step out
+    channels: int = 64  # the front end's output width
+    word_scores: bool = False  # tokens: each token's own class scores, averaged, added
+    word_dropout: float = 0.0  # tokens: the chance a token reads as <unk> while training
 
     def __post_init__(self) -> None:
         if (self.vocab_size is None) == (self.features is None):
@@ -72,15 +79,29 @@ class SequenceClassifierConfig:
             raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout}.")
         if self.members < 1:
             raise ValueError(f"`members` must be >= 1, got {self.members}.")
-        if self.bag and self.vocab_size is None:
-            raise ValueError("`bag` (the embeddings' mean) needs tokens (`vocab_size`).")
+        if (self.word_scores or self.word_dropout) and self.vocab_size is None:
+            raise ValueError("`word_scores` and `word_dropout` read tokens (`vocab_size`).")
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise ValueError(f"`word_dropout` must be in [0, 1), got {self.word_dropout}.")
+        if self.frontend not in FRONTENDS:
+            raise ValueError(f"`frontend` must be one of {FRONTENDS}, got {self.frontend!r}.")
+        if self.frontend != "none" and self.vocab_size is not None:
+            raise ValueError("a `frontend` reads feature vectors (`features`), not tokens.")
+        if self.bag and self.vocab_size is None and self.frontend == "none":
+            raise ValueError(
+                "`bag` (the mean of the recurrent layers' input) needs tokens or a `frontend`."
+            )
 
     def activation_bytes(self, batch: int, length: int) -> int:
         gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
         directions = 2 if self.bidirectional else 1
         width = self.embedding_dim if self.vocab_size else self.features
-        per_step = self.layers * directions * (gates + 3) * self.units + width
-        return 2 * 4 * batch * length * per_step * self.members
+        steps = length
+        if self.frontend != "none":  # the front end's blocks, then fewer steps
+            width += 3 * self.channels * (2 + int(math.log2(max(1, self.reduction))))
+            steps = -(-length // self.reduction)
+        recurrent = self.layers * directions * (gates + 3) * self.units * steps
+        return 2 * 4 * batch * (recurrent + width * length) * self.members
 
 
 class SequenceClassifier(nn.Module):
@@ -124,6 +145,10 @@ class _Member(nn.Module):
         if c.vocab_size is not None:
             self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=0)
             width = c.embedding_dim
+        self.frontend = None
+        if c.frontend != "none":
+            self.frontend = ConvFrontEnd(width, c.channels, c.reduction, c.frontend)
+            width = c.channels
         directions = 2 if c.bidirectional else 1
         self.recurrent = nn.ModuleList()
         for layer in range(c.layers):
@@ -136,11 +161,20 @@ class _Member(nn.Module):
             )
             self.recurrent.append(Bidirectional(rnn) if c.bidirectional else rnn)
         self.dropout = nn.Dropout(c.dropout)
-        bag = c.embedding_dim if c.bag else 0
+        bag = width if c.bag else 0
         self.output = nn.Linear(directions * c.units + bag, c.num_classes)
+        self.word_scores = None
+        if c.word_scores:  # a linear model of the words used, as logistic regression reads
+            self.word_scores = nn.Embedding(c.vocab_size, c.num_classes, padding_idx=0)
+            nn.init.zeros_(self.word_scores.weight)
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(inputs.shape, device=inputs.device) < self.config.word_dropout
+            inputs = inputs.masked_fill(drop & mask, Vocabulary.unk_id)
         x = self.embedding(inputs) if self.embedding is not None else inputs  # (N, T, F)
+        if self.frontend is not None:
+            x, mask = self.frontend(x, mask)  # (N, T', C): fewer, richer steps
         x = embedded = self.dropout(x)
         for layer in self.recurrent:
             x = layer(x, mask=mask)  # (N, T, D*H), or (N, D*H) for "last"
@@ -149,4 +183,7 @@ class _Member(nn.Module):
             x = pool(x, mask)  # (N, D*H)
         if self.config.bag:
             x = torch.cat([x, _mean(embedded, mask)], dim=-1)  # (N, D*H + E)
-        return self.output(self.dropout(x))  # (N, K)
+        logits = self.output(self.dropout(x))  # (N, K)
+        if self.word_scores is not None:
+            logits = logits + _mean(self.word_scores(inputs), mask)
+        return logits
