@@ -126,8 +126,8 @@ def test_long_series_get_a_front_end_by_default_and_export(tmp_path, capsys):
     )
     assert code == 0
     config = json.loads((tmp_path / "r" / "config.json").read_text())["train"]
-    assert config["frontend"] == "conv" and config["reduction"] == 4  # median 150: /4 <= 64
-    assert re.search(r"strided convolutions read \d+ steps as \d+ \(--reduction 4\)", err)
+    assert config["frontend"] == "conv" and config["reduction"] == 2  # median 150: /2 <= 128
+    assert re.search(r"strided convolutions read \d+ steps as \d+ \(--reduction 2\)", err)
     assert run_cli(["export", str(tmp_path / "r"), "--out", str(tmp_path / "x")], capsys)[0] == 0
     run, predictor = rnnlab.load(tmp_path / "r"), OnnxPredictor(tmp_path / "x")
     inputs = [3 + 2 * np.asarray(s)[:, None] for s in long_series(5, seed=1)[0]]
@@ -209,3 +209,55 @@ def test_a_stratified_split_keeps_every_class_in_training():
     assert (train, val) == hold_out_stratified(labels, 0.2, 0, "f", "sequence")  # seeded
     with pytest.raises(ValueError, match="none to validate on"):
         hold_out_stratified(["a", "b"], 0.2, 0, "f", "sequence")
+
+
+def test_folds_hold_a_share_of_every_class():
+    from rnnlab.data.split import folds_of
+
+    labels = ["a"] * 10 + ["b"] * 5 + ["c"]
+    folds = folds_of(labels, 5, seed=0)
+    assert folds == folds_of(labels, 5, seed=0)  # seeded
+    for fold in range(5):
+        held = [label for label, f in zip(labels, folds, strict=True) if f == fold]
+        assert held.count("a") == 2 and held.count("b") == 1
+    assert sorted(set(folds)) == list(range(5))
+
+
+def test_with_folds_a_member_neither_trains_on_nor_scores_its_own_fold():
+    from rnnlab.data.labelled_dataset import LabelledData
+    from rnnlab.kinds.classify import ClassifyObjective
+
+    torch.manual_seed(0)
+    model = SequenceClassifier(
+        SequenceClassifierConfig(num_classes=2, features=2, units=3, members=2)
+    )
+    data = LabelledData([np.random.randn(5, 2).astype(np.float32) for _ in range(4)], [0, 1, 0, 1])
+    objective = ClassifyObjective(2, folds=[0, 0, 1, 1])
+    batch = data.batch([0, 1])  # both of fold 0: member 0 must not learn from them
+    objective.loss(model, batch).backward()
+    grads = [
+        [p.grad for p in member.parameters() if p.grad is not None] for member in model.members
+    ]
+    assert all(not g.any() for g in grads[0]) and any(g.any() for g in grads[1])
+    model.eval()
+    with torch.no_grad():
+        everything = data.batch([0, 1, 2, 3])
+        scored = objective.logits(model, everything)
+        each = model.member_logits(everything.inputs, everything.mask).log_softmax(-1)
+    torch.testing.assert_close(scored[:2], each[0, :2])
+    torch.testing.assert_close(scored[2:], each[1, 2:])
+
+
+def test_a_small_set_validates_by_folds_on_every_sequence(tmp_path, capsys):
+    data = write_ts(tmp_path / "d.ts", *long_series(n=20, length=60))
+    args = ["train", "--data", str(data), "--epochs", "2", "--units", "4", "--ensemble", "2"]
+    code, _, err = run_cli([*args, "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    assert "validation: by folds: each of the 2 classifiers holds out 1/2 of each class" in err
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["val_size"] == 20 and metrics["baselines"]["classical"]["value"] > 0.5
+    config = json.loads((tmp_path / "r" / "config.json").read_text())["train"]
+    assert config["validation"] == "folds"
+    args += ["--validation", "folds", "--val", str(data), "--out", str(tmp_path / "v")]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and "drop --val" in err and not (tmp_path / "v").exists()

@@ -109,6 +109,25 @@ def hold_out_stratified(labels, fraction: float, seed: int, what: str, unit: str
     return sorted(train), sorted(val)
 
 
+def folds_of(labels, folds: int, seed: int) -> list[int]:
+    """Each example's fold, ``0 .. folds - 1``, class by class: a class's examples, in a
+    seeded random order, dealt to the folds in turn (each class starting where the one
+    before left off), so that every fold holds about ``1 / folds`` of every class."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    by_label: dict = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    out, start = [0] * len(labels), 0
+    for label in sorted(by_label, key=str):
+        members = by_label[label]
+        for k, j in enumerate(torch.randperm(len(members), generator=generator).tolist()):
+            out[members[j]] = (start + k) % folds
+        start = (start + len(members)) % folds
+    return out
+
+
 @dataclass(frozen=True)
 class ValidationConfig(Config):
     """Where a kind's validation data comes from: a file, or a held-out part of the data."""

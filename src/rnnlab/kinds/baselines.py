@@ -173,10 +173,12 @@ def nearest_neighbour_labels(train: Sequence, labels: Sequence, val: Sequence) -
 DTW_CELLS = 30_000_000  # pairs x length^2 that 1-NN DTW may fill (a few seconds of numpy)
 
 
-def dtw_fits(train: Sequence, val: Sequence) -> bool:
-    """Whether 1-NN DTW on these series is small enough to compute beside a run."""
+def dtw_fits(train: Sequence, val: Sequence, pairs: int | None = None) -> bool:
+    """Whether 1-NN DTW on these series (or on ``pairs`` pairs of series as long as
+    ``train``'s) is small enough to compute beside a run."""
     length = int(np.median([len(s) for s in train]))
-    return len(train) * len(val) * length * length <= DTW_CELLS
+    pairs = len(train) * len(val) if pairs is None else pairs
+    return pairs * length * length <= DTW_CELLS
 
 
 def nearest_neighbour_dtw(train: Sequence, labels: Sequence, val: Sequence, truth) -> float:

@@ -25,17 +25,16 @@ from rnnlab.data.feature_scaler import FeatureScaler
 from rnnlab.data.labelled import LabelledSequences, read_labelled
 from rnnlab.data.labelled_dataset import LabelledData
 from rnnlab.data.pairs import split_tokens
-from rnnlab.data.split import Split, ValidationConfig
+from rnnlab.data.split import Split, ValidationConfig, folds_of
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.kinds.base import Finished, Kind, Predictions, Prepared, Run, check_saved_sizes
 from rnnlab.kinds.baselines import (
     Baseline,
     Baselines,
     dtw_fits,
-    majority,
-    naive_bayes,
-    nearest_neighbour,
-    nearest_neighbour_dtw,
+    naive_bayes_labels,
+    nearest_neighbour_dtw_labels,
+    nearest_neighbour_labels,
     trivial_beside,
 )
 from rnnlab.kinds.summary import counts, spread, validation
@@ -50,7 +49,9 @@ from rnnlab.training.config import DEFAULT_BUDGET, TrainingConfig
 from rnnlab.training.devices import model_device
 
 SHORT_SERIES = 64  # steps a recurrent layer reads well one at a time
+READ_STEPS = 128  # the most steps the recurrent layer reads after a front end (median)
 MOST_MEMBERS = 5  # the default ensemble, where the budget fits it
+FOLDS_BELOW = 1_000  # sequences: an ensemble on fewer validates each member on its own fold
 CLASSIFY_UPDATES = 1_000  # the updates a file's default epochs make (about)
 EPOCHS = (80, 500)  # the fewest and most epochs that makes
 AUGMENTATIONS = ("none", "noise", "crop", "both")
@@ -76,6 +77,14 @@ class ClassifyConfig(EncoderConfig, TrainingConfig, ValidationConfig):
         auto=f"{MOST_MEMBERS}, or as many as the time budget gives a quarter of the epochs "
         "each (one classifier's steps timed on a few steps first)",
     )
+    validation: str | None = option(
+        "how the ensemble validates: on a held-out part (split), or each classifier on its "
+        "own fold of every class, every sequence scored by the one classifier that did not "
+        "train on it (folds: the ensemble learns from all the data)",
+        choices=("split", "folds"),
+        auto=f"folds for an ensemble on fewer than {FOLDS_BELOW:,} sequences and no --val "
+        "file, else split",
+    )
     frontend: str | None = option(
         "what turns a long series of vectors into fewer, richer steps for the recurrent "
         "layers: strided convolutions, patches, or none",
@@ -86,7 +95,7 @@ class ClassifyConfig(EncoderConfig, TrainingConfig, ValidationConfig):
     reduction: int | None = option(
         "the front end's input steps per output step (a power of two)",
         value="int",
-        auto=f"halve until the median length is at most {SHORT_SERIES}",
+        auto=f"halve (at least once) until the median length is at most {READ_STEPS}",
     )
     channels: int = option("the front end's output width", value="units", default=64)
     word_scores: bool = option(
@@ -137,19 +146,38 @@ class ClassifyObjective:
     lower_is_better = ()
     unit = "sequences"
 
-    def __init__(self, classes: int, augment: str = "none") -> None:
+    def __init__(self, classes: int, augment: str = "none", folds=None) -> None:
         self.classes, self.augment = classes, augment
+        # cross-fitting: each sequence's fold, the ensemble member that neither trains on it
+        # nor scores it for anyone else (None: every member trains on every sequence)
+        self.folds = None if folds is None else torch.as_tensor(folds)
 
     def logits(self, model, batch) -> torch.Tensor:
+        """Log-probabilities ``(N, K)``: the ensemble's, or with folds each sequence's from
+        the one member that did not train on it."""
         device = model_device(model)
-        return model(batch.inputs.to(device), batch.mask.to(device))
+        inputs, mask = batch.inputs.to(device), batch.mask.to(device)
+        if self.folds is None:
+            return model(inputs, mask)
+        log_p = model.member_logits(inputs, mask).log_softmax(-1)  # (M, N, K)
+        held = self.folds[batch.index].to(device)
+        return log_p[held, torch.arange(len(held), device=device)]
 
     def loss(self, model, batch) -> torch.Tensor:
         device = model_device(model)
         inputs, mask = batch.inputs.to(device), batch.mask.to(device)
         if self.augment != "none" and model.training:
             inputs, mask = augmented(inputs, mask, self.augment)
-        return model.loss(inputs, mask, batch.labels.to(device))
+        labels = batch.labels.to(device)
+        if self.folds is None:
+            return model.loss(inputs, mask, labels)
+        logits = model.member_logits(inputs, mask)  # (M, N, K)
+        members = torch.arange(len(logits), device=device)
+        trains = self.folds[batch.index].to(device)[None, :] != members[:, None]  # (M, N)
+        losses = F.cross_entropy(
+            logits.flatten(0, 1), labels.repeat(len(logits)), reduction="none"
+        ).view_as(trains)
+        return (losses * trains).sum() / trains.sum().clamp_min(1)
 
     def predict(self, model, data: LabelledData, batch_size: int) -> torch.Tensor:
         """Class probabilities ``(N, K)``, in the data set's order."""
@@ -219,6 +247,12 @@ class ClassifyData:
 
     read: LabelledSequences
     split: Split
+    folds: list[int] | None = None  # with validation by folds: each sequence's, in file order
+
+    def everything(self) -> tuple[list, list, list[str]]:
+        """Every sequence of the file, its label and its name (``file:line``)."""
+        read = self.read
+        return read.sequences, read.labels, [f"{read.path}:{n}" for n in read.lines]
 
 
 def _members(config: ClassifyConfig, data: ClassifyData, budget: float | None) -> int:
@@ -328,13 +362,14 @@ class ClassifyKind(Kind):
             config = config.replace(
                 frontend="none", reduction=1, pooling=config.pooling or "mean", augment="none"
             )
-            return config.replace(ensemble=config.ensemble or _members(config, data, budget))
+            config = config.replace(ensemble=config.ensemble or _members(config, data, budget))
+            return self._folds(config, data)
         median = int(np.median([len(s) for s in train]))
         frontend = config.frontend or ("conv" if median > SHORT_SERIES else "none")
         reduction = config.reduction
         if reduction is None:
-            reduction = 1
-            while frontend != "none" and median / reduction > SHORT_SERIES and reduction < 1024:
+            reduction = 1 if frontend == "none" else 2
+            while frontend != "none" and median / reduction > READ_STEPS and reduction < 1024:
                 reduction *= 2
         front = frontend != "none"
         config = config.replace(
@@ -343,7 +378,20 @@ class ClassifyKind(Kind):
             pooling=config.pooling or ("max" if front else "mean"),
             augment=config.augment or ("both" if front else "none"),
         )
-        return config.replace(ensemble=config.ensemble or _members(config, data, budget))
+        config = config.replace(ensemble=config.ensemble or _members(config, data, budget))
+        return self._folds(config, data)
+
+    def _folds(self, config: ClassifyConfig, data: ClassifyData) -> ClassifyConfig:
+        """The validation: by folds (each sequence's fold dealt to ``data.folds``) or split."""
+        small = len(data.read.sequences) < FOLDS_BELOW and config.val is None
+        chosen = config.validation or ("folds" if small and config.ensemble > 1 else "split")
+        if chosen == "folds":
+            if config.val is not None:
+                raise ValueError("--validation folds: the folds are made of --data; drop --val")
+            if config.ensemble < 2:
+                raise ValueError("--validation folds: expected an --ensemble of 2 or more")
+            data.folds = folds_of(data.read.labels, config.ensemble, config.seed)
+        return config.replace(validation=chosen)
 
     def data_summary(self, data: ClassifyData, prepared: Prepared, config) -> list[str]:
         read, (train, val, _) = data.read, data.split
@@ -351,11 +399,20 @@ class ClassifyKind(Kind):
             what = f"{len(prepared.state['vocab']):,} distinct tokens"
         else:
             what = f"{read.features} feature{'s' * (read.features != 1)} a step"
+        if data.folds is not None:
+            train = data.everything()[:2]
+            held = (
+                f"validation: by folds: each of the {config.ensemble} classifiers holds out "
+                f"1/{config.ensemble} of each class; every sequence is scored by the one that "
+                "did not train on it"
+            )
+        else:
+            held = validation(config, len(val[0]), "sequences", of="each class")
         lines = [
             f"data: {read.path}: {len(read.sequences):,} sequences, "
             f"{spread([len(s) for s in read.sequences], 'steps')}; {what}",
             f"classes: {counts(train[1])}",
-            validation(config, len(val[0]), "sequences", of="each class"),
+            held,
         ]
         if read.form != "tokens":
             lines.append(f"series: {_series_plan(config, train[0])}")
@@ -369,6 +426,9 @@ class ClassifyKind(Kind):
 
     def prepare(self, config: ClassifyConfig, data: ClassifyData) -> Prepared:
         read, (train, val, val_names) = data.read, data.split
+        if data.folds is not None:  # every sequence trains, and validates out of its fold
+            sequences, labels, val_names = data.everything()
+            train = val = (sequences, labels)
         classes = sorted(set(train[1]))
         if len(classes) < 2:
             raise ValueError(f"{read.path}: one class only ({classes[0]!r}); expected two or more")
@@ -405,7 +465,7 @@ class ClassifyKind(Kind):
             train=encoder.encode(*train),
             val=encoder.encode(*val, names=val_names),
             objective=ClassifyObjective(
-                len(classes), config.augment if read.form != "tokens" else "none"
+                len(classes), config.augment if read.form != "tokens" else "none", data.folds
             ),
             model_config=shape,
             build=SequenceClassifier,
@@ -416,19 +476,44 @@ class ClassifyKind(Kind):
         )
 
     def baselines(self, finished: Finished) -> Baselines:
-        read, (train, val, _) = finished.data.read, finished.data.split
-        if read.form == "tokens":
-            classical = Baseline("naive Bayes on unigrams", naive_bayes(*train, *val))
+        """The majority class and the classical rival, on the run's validation: the held-out
+        part, or with folds each fold scored by what the other folds teach."""
+        data = finished.data
+        if data.folds is None:
+            train, val, _ = data.split
+            x, y = [*train[0], *val[0]], [*train[1], *val[1]]
+            folds = [1] * len(train[0]) + [0] * len(val[0])  # fold 0 validates
+            scored = [0]
+        else:
+            x, y, _ = data.everything()
+            folds, scored = data.folds, sorted(set(data.folds))
+
+        def out_of_fold(guess) -> float:
+            right = total = 0
+            for fold in scored:
+                rest = [i for i, f in enumerate(folds) if f != fold]
+                held = [i for i, f in enumerate(folds) if f == fold]
+                guesses = guess([x[i] for i in rest], [y[i] for i in rest], [x[i] for i in held])
+                right += sum(g == y[i] for g, i in zip(guesses, held, strict=True))
+                total += len(held)
+            return right / max(1, total)
+
+        def most_common(train_x, train_y, val_x):
+            return [_most_common(train_y)] * len(val_x)
+
+        if data.read.form == "tokens":
+            classical = Baseline("naive Bayes on unigrams", out_of_fold(naive_bayes_labels))
         else:  # the better of 1-NN Euclidean and, where the series are few and short, DTW
-            classical = Baseline("1-NN Euclidean", nearest_neighbour(*train, *val))
-            if dtw_fits(train[0], val[0]):
-                warped = Baseline("1-NN DTW", nearest_neighbour_dtw(*train, *val))
+            classical = Baseline("1-NN Euclidean", out_of_fold(nearest_neighbour_labels))
+            held = [folds.count(fold) for fold in scored]
+            if dtw_fits(x, [], pairs=sum(h * (len(x) - h) for h in held)):
+                warped = Baseline("1-NN DTW", out_of_fold(nearest_neighbour_dtw_labels))
                 classical = max(classical, warped, key=lambda b: b.value)
         return Baselines(
             "val_accuracy",
             False,
             finished.metrics["val_accuracy"],
-            Baseline("majority class", majority(train[1], val[1])),
+            Baseline("majority class", out_of_fold(most_common)),
             classical,
         )
 
