@@ -106,6 +106,15 @@ print(json.dumps({"labels": [str(p) for p in model.predict(Xte)], "truth": [str(
 NUMPY_DTW_CELLS = 2_000_000_000  # beyond: aeon's compiled DTW, where --aeon-python is given
 
 
+def in_aeon(python: str, script: str, train: Path, test: Path) -> dict | None:
+    """``script``'s JSON line, run on the two files in the Python that has aeon (None if
+    it failed)."""
+    done = subprocess.run(
+        [python, "-c", script, str(train), str(test)], capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+
+
 def aeon_data() -> Path | None:
     spec = importlib.util.find_spec("aeon")
     if spec is None or not spec.submodule_search_locations:
@@ -286,31 +295,20 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 elif args.aeon_python:  # the same distance, compiled: minutes, not hours
                     start = time.perf_counter()
-                    done = subprocess.run(
-                        [args.aeon_python, "-c", AEON_DTW, str(train), str(test)],
-                        capture_output=True,
-                        text=True,
-                    )
-                    if done.returncode == 0:
-                        out = json.loads(done.stdout.strip().splitlines()[-1])
+                    out = in_aeon(args.aeon_python, AEON_DTW, train, test)
+                    if out is not None:
                         row["1-NN DTW"] = {
                             **scores(out["labels"], out["truth"]),
                             "seconds": time.perf_counter() - start,
                         }
                 else:
                     print(f"{name}: 1-NN DTW skipped ({cells:,} cells; give --aeon-python)")
-                if args.aeon_python:
-                    done = subprocess.run(
-                        [args.aeon_python, "-c", MINIROCKET, str(train), str(test)],
-                        capture_output=True,
-                        text=True,
-                    )
-                    if done.returncode == 0:
-                        out = json.loads(done.stdout.strip().splitlines()[-1])
-                        row["MiniRocket"] = {  # against aeon's reading (it lower-cases)
-                            **scores(out["labels"], out["truth"]),
-                            "seconds": out["seconds"],
-                        }
+                out = args.aeon_python and in_aeon(args.aeon_python, MINIROCKET, train, test)
+                if out:
+                    row["MiniRocket"] = {  # against aeon's reading (it lower-cases)
+                        **scores(out["labels"], out["truth"]),
+                        "seconds": out["seconds"],
+                    }
         if name in PUBLISHED:
             row["FCN"], row["ResNet"] = ({"accuracy": a} for a in PUBLISHED[name])
         rows.append(row)

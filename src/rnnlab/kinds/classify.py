@@ -168,16 +168,11 @@ class ClassifyObjective:
         inputs, mask = batch.inputs.to(device), batch.mask.to(device)
         if self.augment != "none" and model.training:
             inputs, mask = augmented(inputs, mask, self.augment)
-        labels = batch.labels.to(device)
-        if self.folds is None:
-            return model.loss(inputs, mask, labels)
-        logits = model.member_logits(inputs, mask)  # (M, N, K)
-        members = torch.arange(len(logits), device=device)
-        trains = self.folds[batch.index].to(device)[None, :] != members[:, None]  # (M, N)
-        losses = F.cross_entropy(
-            logits.flatten(0, 1), labels.repeat(len(logits)), reduction="none"
-        ).view_as(trains)
-        return (losses * trains).sum() / trains.sum().clamp_min(1)
+        trains = None
+        if self.folds is not None:  # a member learns from every fold but its own
+            members = torch.arange(len(model.members), device=device)
+            trains = self.folds[batch.index].to(device)[None, :] != members[:, None]  # (M, N)
+        return model.loss(inputs, mask, batch.labels.to(device), trains)
 
     def predict(self, model, data: LabelledData, batch_size: int) -> torch.Tensor:
         """Class probabilities ``(N, K)``, in the data set's order."""
@@ -255,6 +250,28 @@ class ClassifyData:
         return read.sequences, read.labels, [f"{read.path}:{n}" for n in read.lines]
 
 
+def _shape(config: ClassifyConfig, classes: int, vocab_size, features, members: int):
+    """The classifier ``config`` describes, for tokens (``vocab_size``) or vectors."""
+    tokens = vocab_size is not None
+    return SequenceClassifierConfig(
+        num_classes=classes,
+        vocab_size=vocab_size,
+        features=None if tokens else features,
+        embedding_dim=config.embedding_dim,
+        **config.encoder(),
+        pooling=config.pooling,
+        members=members,
+        # tokens: a bag of words beside the recurrent layers; series: the front end's
+        # features pooled beside them, as a fully convolutional network reads them
+        bag=tokens or config.frontend != "none",
+        frontend=config.frontend,
+        reduction=config.reduction,
+        channels=config.channels,
+        word_scores=tokens and config.word_scores,
+        word_dropout=config.word_dropout if tokens else 0.0,
+    )
+
+
 def _members(config: ClassifyConfig, data: ClassifyData, budget: float | None) -> int:
     """The default ensemble: ``MOST_MEMBERS`` classifiers, or as many as ``budget`` seconds
     fit, one classifier's epochs timed on a few steps of a batch shaped like the data's (the
@@ -269,19 +286,7 @@ def _members(config: ClassifyConfig, data: ClassifyData, budget: float | None) -
         inputs = torch.randint(4, vocab, (n, median))
     else:
         vocab, inputs = None, torch.randn(n, median, read.features)
-    shape = SequenceClassifierConfig(
-        num_classes=max(2, len(set(data.split.train[1]))),
-        vocab_size=vocab,
-        features=None if vocab else read.features,
-        embedding_dim=config.embedding_dim,
-        **config.encoder(),
-        pooling=config.pooling,
-        bag=True if vocab else config.frontend != "none",
-        frontend=config.frontend,
-        reduction=config.reduction,
-        channels=config.channels,
-        word_scores=bool(vocab) and config.word_scores,
-    )
+    shape = _shape(config, max(2, len(set(data.split.train[1]))), vocab, read.features, 1)
     mask, labels = torch.ones(inputs.shape[:2], dtype=torch.bool), torch.zeros(n, dtype=torch.long)
     with torch.random.fork_rng():
         model = SequenceClassifier(shape)
@@ -443,23 +448,8 @@ class ClassifyKind(Kind):
             encoder.scaler = FeatureScaler().fit(scaled)
             state["scaler"] = encoder.scaler.to_dict()
             state["scaling"] = config.scaling
-        shape = SequenceClassifierConfig(
-            num_classes=len(classes),
-            vocab_size=len(encoder.vocab) if encoder.vocab is not None else None,
-            features=read.features,
-            embedding_dim=config.embedding_dim,
-            **config.encoder(),
-            pooling=config.pooling,
-            members=config.ensemble,
-            # tokens: a bag of words beside the recurrent layers; series: the front end's
-            # features pooled beside them, as a fully convolutional network reads them
-            bag=encoder.vocab is not None or config.frontend != "none",
-            frontend=config.frontend,
-            reduction=config.reduction,
-            channels=config.channels,
-            word_scores=encoder.vocab is not None and config.word_scores,
-            word_dropout=config.word_dropout if encoder.vocab is not None else 0.0,
-        )
+        vocab_size = len(encoder.vocab) if encoder.vocab is not None else None
+        shape = _shape(config, len(classes), vocab_size, read.features, config.ensemble)
         longest = max(len(s) for s in [*train[0], *val[0]])
         return Prepared(
             train=encoder.encode(*train),

@@ -128,10 +128,17 @@ class SequenceClassifier(nn.Module):
         log_p = self.member_logits(inputs, mask).log_softmax(-1)  # (M, N, K)
         return torch.logsumexp(log_p, dim=0) - math.log(len(self.members))  # (N, K)
 
-    def loss(self, inputs, mask, labels) -> torch.Tensor:
-        """The members' mean cross-entropy, each member on its own scores."""
+    def loss(self, inputs, mask, labels, trains=None) -> torch.Tensor:
+        """The members' mean cross-entropy, each member on its own scores; with ``trains``
+        ``(M, N)``, member ``m`` learns only from the sequences ``trains[m]`` marks."""
         logits = self.member_logits(inputs, mask)  # (M, N, K)
-        return F.cross_entropy(logits.flatten(0, 1), labels.repeat(len(self.members)))
+        losses = F.cross_entropy(
+            logits.flatten(0, 1), labels.repeat(len(self.members)), reduction="none"
+        )
+        if trains is None:
+            return losses.mean()
+        trains = trains.flatten().to(losses.dtype)
+        return (losses * trains).sum() / trains.sum().clamp_min(1)
 
 
 class _Member(nn.Module):
