@@ -261,9 +261,44 @@ def write_stand_ins(folder: Path) -> None:
     for name, n in (("input.txt", 1500), ("other.txt", 200)):
         (folder / name).write_text("".join(rng.choice(lines) + "\n" for _ in range(n)))
 
+    write_speech_stand_ins(folder, rng)
     shutil.copy(ROOT / "tests/fixtures/keras/tutorial_seq2seq.keras", folder / "model.keras")
     (folder / "tests").mkdir()
     (folder / "tests/fixtures").symlink_to(ROOT / "tests/fixtures")
+
+
+def write_speech_stand_ins(folder: Path, rng: random.Random) -> None:
+    """Frames files (``frames.jsonl``, ``frames_test.jsonl``: each letter a burst of its own
+    pattern) and an audio manifest (``manifest.jsonl`` and ``wav/``: each letter a tone)."""
+    patterns = {c: [rng.gauss(0, 2) for _ in range(4)] for c in "abc"}
+    for name, n in (("frames.jsonl", 120), ("frames_test.jsonl", 20)):
+        rows = []
+        for _ in range(n):
+            text = "".join(rng.choice("abc") for _ in range(rng.randint(1, 3)))
+            frames = [[rng.gauss(0, 0.2) for _ in range(4)] for _ in range(2)]
+            for c in text:
+                frames += [[v + rng.gauss(0, 0.2) for v in patterns[c]] for _ in range(6)]
+                frames += [[rng.gauss(0, 0.2) for _ in range(4)] for _ in range(3)]
+            rows.append(json.dumps({"features": frames, "text": text}) + "\n")
+        (folder / name).write_text("".join(rows))
+    try:
+        import numpy as np
+        import soundfile
+    except ImportError:  # the speech extra: its examples fail with its own message
+        return
+    (folder / "wav").mkdir()
+    rows, rate = [], 8_000
+    for i in range(40):
+        text = "".join(rng.choice("abc") for _ in range(rng.randint(1, 3)))
+        parts = [np.zeros(400)]
+        for c in text:
+            t = np.arange(800) / rate
+            parts += [0.3 * np.sin(2 * np.pi * {"a": 500, "b": 1200, "c": 2500}[c] * t)]
+            parts += [np.zeros(480)]
+        soundfile.write(str(folder / "wav" / f"{i}.wav"), np.concatenate(parts), rate)
+        rows.append(json.dumps({"audio_filepath": f"wav/{i}.wav", "text": text}) + "\n")
+    (folder / "manifest.jsonl").write_text("".join(rows))
+    (folder / "wavs.txt").write_text("".join(f"wav/{i}.wav\n" for i in range(5)))
 
 
 def run_page(page: Path, folder: Path, capsys, monkeypatch) -> str:
@@ -344,7 +379,8 @@ def broken_links(page: Path) -> list[str]:
 
 def test_docs_have_every_page():
     names = {page.name for page in DOCS}
-    kinds = {f"{kind}.md" for kind in ("seq2seq", "tag", "classify", "forecast", "lm")}
+    kinds = ("seq2seq", "tag", "classify", "forecast", "lm", "transcribe")
+    kinds = {f"{kind}.md" for kind in kinds}
     assert kinds | {"README.md", "interop.md", "benchmarks.md", "claims.md"} <= names
 
 

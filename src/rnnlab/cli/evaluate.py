@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnlab.cli.options import add_device_options, add_ignored_seed, warn_ignored_seed
+from rnnlab.cli.options import add_device_options, add_ignored_seed, beam_int, warn_ignored_seed
 
 
 def add_parser(commands) -> None:
@@ -18,7 +18,8 @@ def add_parser(commands) -> None:
         "tagged sentences (tag), accuracy and macro F1 on labelled sequences (classify), loss "
         "in nats per token, bits per token and perplexity on a text (lm), MASE and sMAPE of the "
         "last --horizon values of every series beside naive, seasonal naive, Theta and ETS "
-        "(forecast).",
+        "(forecast), character (or token) and word error rates and exact match on transcribed "
+        "frames or audio (transcribe).",
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--data", type=Path, required=True, help="a file of the run's kind")
@@ -26,6 +27,12 @@ def add_parser(commands) -> None:
         "--unknown",
         choices=("error", "map"),
         help="seq2seq runs: a token the vocabulary lacks is an error (default) or <unk>",
+    )
+    p.add_argument(
+        "--beam-width",
+        type=beam_int,
+        help="transcribe runs: transcripts the prefix beam search keeps (1: greedy; default: "
+        "the run's)",
     )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument(

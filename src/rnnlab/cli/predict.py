@@ -24,7 +24,9 @@ def add_parser(commands) -> None:
         "--input", type=Path, help="sources, one a line (default, or '-': standard input)"
     )
     p.add_argument(
-        "--beam-width", type=beam_int, help="seq2seq runs: beam width (default: the run's)"
+        "--beam-width",
+        type=beam_int,
+        help="seq2seq and transcribe runs: beam width (1: greedy; default: the run's)",
     )
     p.add_argument(
         "--unknown",

@@ -229,7 +229,7 @@ def _json_row(path: Path, number: int, line: str) -> dict:
         raise _fail(
             path,
             number,
-            f"{_json_kind(row)} without 'sequence'",
+            f"{json_kind(row)} without 'sequence'",
             'an object {"sequence": [...], "label": ...}',
         )
     return row
@@ -238,17 +238,17 @@ def _json_row(path: Path, number: int, line: str) -> dict:
 def _json_sequence(path: Path, number: int, value) -> list[str] | np.ndarray:
     expected = "a list of tokens or a list of feature vectors"
     if not isinstance(value, list):
-        raise _fail(path, number, f"'sequence' is {_json_kind(value)}", expected)
+        raise _fail(path, number, f"'sequence' is {json_kind(value)}", expected)
     if not value:
         raise _fail(path, number, "empty sequence", expected)
     if isinstance(value[0], list):
-        return _json_vectors(path, number, value)
+        return json_vectors(path, number, value)
     for step, token in enumerate(value, start=1):
         if not is_token(token):
             raise _fail(
                 path,
                 number,
-                f"step {step} of a token sequence is {_json_kind(token)}",
+                f"step {step} of a token sequence is {json_kind(token)}",
                 "tokens (strings or integers) on every step",
             )
     tokens = [str(token) for token in value]
@@ -258,12 +258,12 @@ def _json_sequence(path: Path, number: int, value) -> list[str] | np.ndarray:
     return tokens
 
 
-def _json_vectors(path: Path, number: int, value: list) -> np.ndarray:
+def json_vectors(path: Path, number: int, value: list) -> np.ndarray:
     """Steps of feature vectors as a (T, F) float32 array, every value finite."""
     features = len(value[0])
     for step, vector in enumerate(value, start=1):
         if not isinstance(vector, list) or not vector:
-            what = "an empty list" if vector == [] else _json_kind(vector)
+            what = "an empty list" if vector == [] else json_kind(vector)
             raise _fail(
                 path,
                 number,
@@ -282,7 +282,7 @@ def _json_vectors(path: Path, number: int, value: list) -> np.ndarray:
                 raise _fail(
                     path,
                     number,
-                    f"step {step}, feature {feature} is {_json_kind(x)}",
+                    f"step {step}, feature {feature} is {json_kind(x)}",
                     "numbers",
                 )
     try:
@@ -321,7 +321,7 @@ def _finite_float32(array: np.ndarray, path: Path, number: int, where: Callable)
 
 def _json_label(path: Path, number: int, value) -> str:
     if not is_token(value):
-        raise _fail(path, number, f"'label' is {_json_kind(value)}", "a string or an integer")
+        raise _fail(path, number, f"'label' is {json_kind(value)}", "a string or an integer")
     return str(value)
 
 
@@ -329,7 +329,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _json_kind(value) -> str:
+def json_kind(value) -> str:
     """What a JSON value is, in words, for messages."""
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"

@@ -1,7 +1,7 @@
 """``OnnxPredictor``: an exported run (``rnnlab export RUN --format onnx``) run with numpy and
 onnxruntime alone, giving what ``rnnlab predict`` gives. This module imports no torch, and of
-rnnlab only ``rnnlab.words`` (how a tagger reads a word), ``rnnlab.forecast_measures`` and
-``rnnlab.class_probabilities``, which need none.
+rnnlab only ``rnnlab.words`` (how a tagger reads a word), ``rnnlab.forecast_measures``,
+``rnnlab.class_probabilities`` and ``rnnlab.ctc_decoding``, which need none.
 
 - ``forecast``: ``predict(series)`` takes sequences of numbers, or ``(name, values)`` pairs (a
   training series' name uses its saved scaling), or ``(name, values, covariates)`` for a
@@ -15,6 +15,10 @@ rnnlab only ``rnnlab.words`` (how a tagger reads a word), ``rnnlab.forecast_meas
 - ``tag``: ``predict(sentences)`` takes token lists and gives each one's labels.
 - ``seq2seq``: ``predict(sources)`` takes source token lists and gives each one's target
   token list, decoded as the run decodes (beam search of its width; greedy at width 1).
+- ``transcribe``: ``predict(frames)`` takes ``(T, F)`` arrays of the features the run read
+  (for a run trained on audio, ``rnnlab.data.audio.AudioFeatures.from_dict(spec["audio"])``
+  makes them from a WAV file) and gives each one's transcript, decoded as the run decodes;
+  ``scores(frames)`` the label scores of each step (the blank first).
 - ``lm``: ``predict(prompts, length)`` gives each prompt's greedy continuation (characters,
   or words with line breaks).
 """
@@ -29,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.class_probabilities import ClassProbabilities
+from rnnlab.ctc_decoding import greedy, prefix_beam_search
 from rnnlab.forecast_measures import mase_scale
 
 SPEC = "rnnlab_onnx.json"
@@ -40,6 +45,7 @@ KINDS = {  # the graphs each kind's export holds
     "forecast": ("model.onnx",),
     "seq2seq": ("encoder.onnx", "decoder_step.onnx"),
     "lm": ("step.onnx",),
+    "transcribe": ("model.onnx",),
 }
 
 
@@ -377,11 +383,50 @@ class OnnxPredictor:
                 line_start = False
         return "".join(text)
 
+    # -- transcribe -------------------------------------------------------------------------
+
+    def scores(self, frames, batch_size: int = 64) -> list[np.ndarray]:
+        """Each sequence's label scores ``(T', K + 1)``: log-probabilities, the blank first."""
+        spec = self.spec
+        mean, std = (np.asarray(spec["scaler"][k]) for k in ("mean", "std"))
+        rows = []
+        for i, sequence in enumerate(frames):
+            x = np.asarray(sequence, np.float64)
+            if x.ndim != 2 or x.shape[1] != len(mean) or len(x) == 0:
+                raise ValueError(
+                    f"sequence {i + 1} has shape {x.shape}; expected (T, {len(mean)}), T >= 1"
+                )
+            if not np.isfinite(x).all():
+                raise ValueError(f"sequence {i + 1} has values that are not finite")
+            rows.append(((x - mean) / std).astype(np.float32))
+        out, reduction = [], spec["reduction"]
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            longest = max(len(r) for r in batch)
+            padded = np.zeros((len(batch), longest, len(mean)), np.float32)
+            mask = np.zeros((len(batch), longest), bool)
+            for i, r in enumerate(batch):
+                padded[i, : len(r)], mask[i, : len(r)] = r, True
+            (scores,) = self.session.run(None, {"frames": padded, "mask": mask})
+            out += [s[: -(-len(r) // reduction)] for s, r in zip(scores, batch, strict=True)]
+        return out
+
+    def transcribe(self, frames) -> list[str]:
+        """Each sequence's transcript, decoded as the run decodes."""
+        labels, width = self.spec["labels"], self.spec["beam_width"]
+        join = "".join if self.spec["tokens"] == "chars" else " ".join
+        out = []
+        for s in self.scores(frames):
+            ids = greedy(s) if width <= 1 else prefix_beam_search(s, width)[0]
+            out.append(join(labels[k - 1] for k in ids))
+        return out
+
     # -- both -------------------------------------------------------------------------------
 
     def predict(self, inputs, length: int = 100) -> list:
         """What ``rnnlab.load(RUN).predict(inputs)`` gives: labels a token (tag), labels
-        (classify), median forecasts (forecast), target token lists (seq2seq), or greedy
+        (classify), median forecasts (forecast), target token lists (seq2seq), transcripts
+        (transcribe), or greedy
         continuations of ``length`` tokens (lm). A line of text where tokens are expected is
         split as the run reads its files (spaces, or characters)."""
         if self.kind in ("tag", "seq2seq") or self.spec.get("form") == "tokens":
@@ -396,6 +441,8 @@ class OnnxPredictor:
             return self.translate(inputs)
         if self.kind == "tag":
             return self.tag(inputs)
+        if self.kind == "transcribe":
+            return self.transcribe(inputs)
         return [self._continue(prompt, length) for prompt in inputs]
 
 

@@ -12,6 +12,9 @@ no torch). Every kind:
 - ``forecast``: one ``model.onnx``: the window of ``lookback`` steps (and the covariates of
   the steps to forecast) in, the ensemble's sorted quantiles out (the window has one length
   per model).
+- ``transcribe``: one ``model.onnx``: standardised frames ``(N, T, F)`` and a mask in, the
+  label scores (log-probabilities, the blank first) of every step out; the runner decodes
+  them as the run does (greedy, or prefix beam search of the run's width).
 - ``lm``: ``step.onnx``, one token and the state in, the logits and the new state out; the
   runner feeds the prompt through it and decodes greedily.
 
@@ -60,6 +63,8 @@ def export_onnx(run_dir, out: Path) -> list[str]:
         return _seq2seq(run, out)
     if kind == "tag":
         return _tag(run, out)
+    if kind == "transcribe":
+        return _transcribe(run, out)
     raise ValueError(f"{run_dir}: ONNX export of {kind} runs is not built yet")
 
 
@@ -392,6 +397,50 @@ def _tag(run, out: Path) -> list[str]:
             "start": crf.start.detach().tolist(),
             "end": crf.end.detach().tolist(),
         },
+    }
+    (out / SPEC).write_text(json.dumps(spec, ensure_ascii=False) + "\n")
+    return ["model.onnx", SPEC]
+
+
+class _Scores(nn.Module):
+    """A transcriber's label scores alone (its output mask is the runner's arithmetic)."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, frames, mask):
+        return self.model(frames, mask)[0]
+
+
+def _transcribe(run, out: Path) -> list[str]:
+    config = run.model.config
+    scores = _Scores(run.model)
+    mask = torch.tensor([[True] * 9, [True] * 5 + [False] * 4])
+    _export(
+        scores,
+        (torch.zeros(2, 9, config.features), mask),
+        out / "model.onnx",
+        ["frames", "mask"],
+        ["scores"],
+        {
+            "frames": {0: "batch", 1: "frames"},
+            "mask": {0: "batch", 1: "frames"},
+            "scores": {0: "batch", 1: "steps"},
+        },
+    )
+    longer_mask = torch.tensor([[True] * 16, [True] * 7 + [False] * 9, [True] * 12 + [False] * 4])
+    longer = torch.randn(3, 16, config.features) * longer_mask[..., None]
+    check_other_lengths(scores, out / "model.onnx", ["frames", "mask"], (longer, longer_mask))
+    encoder = run.encoder
+    spec = {
+        "kind": "transcribe",
+        "labels": encoder.labels,
+        "tokens": encoder.tokens,
+        "scaler": encoder.scaler.to_dict(),
+        "reduction": config.reduction,
+        "beam_width": run.config.beam_width,
+        "audio": run.state.get("audio"),
     }
     (out / SPEC).write_text(json.dumps(spec, ensure_ascii=False) + "\n")
     return ["model.onnx", SPEC]

@@ -15,6 +15,7 @@ from rnnlab.kinds.keras import KerasKind
 from rnnlab.kinds.lm import LMKind
 from rnnlab.kinds.seq2seq import Seq2SeqKind
 from rnnlab.kinds.tag import TagKind
+from rnnlab.kinds.transcribe import TranscribeKind
 
 KINDS: dict[str, Kind] = {
     "seq2seq": Seq2SeqKind(),
@@ -22,6 +23,7 @@ KINDS: dict[str, Kind] = {
     "classify": ClassifyKind(),
     "forecast": ForecastKind(),
     "lm": LMKind(),
+    "transcribe": TranscribeKind(),
     "keras": KerasKind(),  # imported (rnnlab import-keras), not trained
 }
 
