@@ -381,6 +381,15 @@ def test_an_utterance_too_short_for_its_text_is_named(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_samples_without_a_task_is_refused(tmp_path, capsys):
+    path = write_jsonl(tmp_path / "t.jsonl", synthetic(10))
+    code, _, err = run_cli(
+        ["train", "--kind", "transcribe", "--data", str(path), "--samples", "10",
+         "--out", str(tmp_path / "run")], capsys,
+    )  # fmt: skip
+    assert code == 2 and "--samples" in err and "--task" in err
+
+
 def test_an_explicit_reduction_too_large_is_named(tmp_path, capsys):
     path = write_jsonl(tmp_path / "t.jsonl", synthetic(20))
     code, _, err = run_cli(
@@ -484,3 +493,7 @@ def test_dtmf_tones_are_transcribed_from_audio_end_to_end(tmp_path, capsys):
     code, out, _ = run_cli(["predict", str(tmp_path / "run"), "--input", str(wavs)], capsys)
     texts = [json.loads(line)["text"] for line in test.read_text().splitlines()]
     assert code == 0 and sum(a == b for a, b in zip(out.splitlines(), texts, strict=True)) >= 16
+    code, one, _ = run_cli(
+        ["predict", str(tmp_path / "run"), "--input", str(tmp_path / "test" / "0.wav")], capsys
+    )
+    assert code == 0 and one == out.splitlines()[0] + "\n"

@@ -117,6 +117,8 @@ class TranscribeConfig(EncoderConfig, TrainingConfig, ValidationConfig):
     def check(self) -> None:
         if (self.data is None) == (self.task is None):
             raise ValueError("give `data` (a file of transcribed sequences) or `task`, not both.")
+        if self.samples is not None and self.task is None:
+            raise ValueError("`samples` sizes a built-in task; give `task`, or leave it out")
         r = self.reduction
         if r is not None and (r < 1 or r & (r - 1) or r > 64):
             raise ValueError(f"`reduction`: expected a power of two up to 64, got {r}")
@@ -550,15 +552,18 @@ class TranscribeRun(Run):
         return read
 
     def _wav_list(self, path: Path) -> Transcripts:
+        """A WAV file, or a text file of WAV paths one a line (relative to it)."""
         if self.audio is None:
             raise ValueError(f"{path}: expected a .jsonl of features (this run reads features)")
-        lines = split_lines(read_text_file(path))
-        sources, numbers = [], []
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                wav = Path(line.strip())
-                sources.append(wav if wav.is_absolute() else path.parent / wav)
-                numbers.append(number)
+        if path.suffix.lower() == ".wav":
+            sources, numbers = [path], [1]
+        else:
+            sources, numbers = [], []
+            for number, line in enumerate(split_lines(read_text_file(path)), start=1):
+                if line.strip():
+                    wav = Path(line.strip())
+                    sources.append(wav if wav.is_absolute() else path.parent / wav)
+                    numbers.append(number)
         if not sources:
             raise ValueError(f"{path}: no WAV paths; expected one a line")
         audio = self.audio
