@@ -163,30 +163,11 @@ class OnnxPredictor:
             ids = {t: i for i, t in enumerate(spec["vocab"])}
             rows = [np.array([ids.get(t, UNK_ID) for t in s], np.int64) for s in sequences]
         else:
-            mean, std = (np.asarray(spec["scaler"][k]) for k in ("mean", "std"))
-            rows = []
-            for i, sequence in enumerate(sequences):
-                x = np.asarray(sequence, np.float64)
-                if x.ndim != 2 or x.shape[1] != len(mean) or len(x) == 0:
-                    raise ValueError(
-                        f"sequence {i + 1} has shape {x.shape}; expected (T, {len(mean)}), T >= 1"
-                    )
-                if not np.isfinite(x).all():
-                    raise ValueError(f"sequence {i + 1} has values that are not finite")
-                if spec.get("scaling") == "series":  # each series by its own statistics
-                    own = x.std(axis=0)
-                    x = (x - x.mean(axis=0)) / np.where(own > 0, own, 1.0)
-                rows.append(((x - mean) / std).astype(np.float32))
+            rows = _standardised(sequences, spec["scaler"], spec.get("scaling") == "series")
         if not rows or any(len(r) == 0 for r in rows):
             raise ValueError("expected sequences of at least one step each")
         out = []
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            longest = max(len(r) for r in batch)
-            padded = np.zeros((len(batch), longest, *batch[0].shape[1:]), batch[0].dtype)
-            mask = np.zeros((len(batch), longest), bool)
-            for i, r in enumerate(batch):
-                padded[i, : len(r)], mask[i, : len(r)] = r, True
+        for _, padded, mask in _padded_batches(rows, batch_size):
             (log_p,) = self.session.run(None, {"inputs": padded, "mask": mask})
             out.append(np.exp(log_p))
         return ClassProbabilities(spec["classes"], np.concatenate(out))
@@ -387,26 +368,9 @@ class OnnxPredictor:
 
     def scores(self, frames, batch_size: int = 64) -> list[np.ndarray]:
         """Each sequence's label scores ``(T', K + 1)``: log-probabilities, the blank first."""
-        spec = self.spec
-        mean, std = (np.asarray(spec["scaler"][k]) for k in ("mean", "std"))
-        rows = []
-        for i, sequence in enumerate(frames):
-            x = np.asarray(sequence, np.float64)
-            if x.ndim != 2 or x.shape[1] != len(mean) or len(x) == 0:
-                raise ValueError(
-                    f"sequence {i + 1} has shape {x.shape}; expected (T, {len(mean)}), T >= 1"
-                )
-            if not np.isfinite(x).all():
-                raise ValueError(f"sequence {i + 1} has values that are not finite")
-            rows.append(((x - mean) / std).astype(np.float32))
-        out, reduction = [], spec["reduction"]
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            longest = max(len(r) for r in batch)
-            padded = np.zeros((len(batch), longest, len(mean)), np.float32)
-            mask = np.zeros((len(batch), longest), bool)
-            for i, r in enumerate(batch):
-                padded[i, : len(r)], mask[i, : len(r)] = r, True
+        rows = _standardised(frames, self.spec["scaler"])
+        out, reduction = [], self.spec["reduction"]
+        for batch, padded, mask in _padded_batches(rows, batch_size):
             (scores,) = self.session.run(None, {"frames": padded, "mask": mask})
             out += [s[: -(-len(r) // reduction)] for s, r in zip(scores, batch, strict=True)]
         return out
@@ -444,6 +408,39 @@ class OnnxPredictor:
         if self.kind == "transcribe":
             return self.transcribe(inputs)
         return [self._continue(prompt, length) for prompt in inputs]
+
+
+def _standardised(sequences, scaler: dict, each_series: bool = False) -> list[np.ndarray]:
+    """``(T, F)`` arrays checked and standardised with a run's saved scaler (``each_series``:
+    each by its own statistics first, as a classifier with ``scaling`` series reads them)."""
+    mean, std = (np.asarray(scaler[k]) for k in ("mean", "std"))
+    rows = []
+    for i, sequence in enumerate(sequences):
+        x = np.asarray(sequence, np.float64)
+        if x.ndim != 2 or x.shape[1] != len(mean) or len(x) == 0:
+            raise ValueError(
+                f"sequence {i + 1} has shape {x.shape}; expected (T, {len(mean)}), T >= 1"
+            )
+        if not np.isfinite(x).all():
+            raise ValueError(f"sequence {i + 1} has values that are not finite")
+        if each_series:
+            own = x.std(axis=0)
+            x = (x - x.mean(axis=0)) / np.where(own > 0, own, 1.0)
+        rows.append(((x - mean) / std).astype(np.float32))
+    return rows
+
+
+def _padded_batches(rows: list[np.ndarray], batch_size: int):
+    """``(batch, padded, mask)`` for each run of ``batch_size`` rows: the rows, padded at the
+    end with zeros into one array, and the mask of their real steps."""
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        longest = max(len(r) for r in batch)
+        padded = np.zeros((len(batch), longest, *batch[0].shape[1:]), batch[0].dtype)
+        mask = np.zeros((len(batch), longest), bool)
+        for i, r in enumerate(batch):
+            padded[i, : len(r)], mask[i, : len(r)] = r, True
+        yield batch, padded, mask
 
 
 def _split(text: str, how: str) -> list[str]:

@@ -183,3 +183,33 @@ class Bidirectional(nn.Module):
 
     def extra_repr(self) -> str:
         return f"merge_mode={self.merge_mode!r}"
+
+
+def stacked_layers(
+    cell: str,
+    units: int,
+    layers: int,
+    input_size: int,
+    *,
+    bidirectional: bool = True,
+    last_returns_sequences: bool = True,
+    **options,
+) -> nn.ModuleList:
+    """``layers`` recurrent layers (``recurrent_layer(cell, units, ...)``), each reading the
+    outputs of the one before, each wrapped in ``Bidirectional`` (concatenated directions)
+    unless ``bidirectional`` is False; every layer returns its sequence of outputs, the last
+    only with ``last_returns_sequences``. ``options`` go to every layer (``return_state``)."""
+    from rnnlab.layers.recurrent import recurrent_layer
+
+    directions = 2 if bidirectional else 1
+    stack = nn.ModuleList()
+    for layer in range(layers):
+        rnn = recurrent_layer(
+            cell,
+            units,
+            input_size=input_size if layer == 0 else directions * units,
+            return_sequences=last_returns_sequences or layer < layers - 1,
+            **options,
+        )
+        stack.append(Bidirectional(rnn) if bidirectional else rnn)
+    return stack

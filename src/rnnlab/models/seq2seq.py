@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rnnlab.layers import Bidirectional
+from rnnlab.layers.bidirectional import stacked_layers
 from rnnlab.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
-from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
+from rnnlab.layers.recurrent import RECURRENT_LAYERS
 from rnnlab.models.attention import SCORES, Attention
 from rnnlab.models.decoding import beam_search
 
@@ -111,13 +111,9 @@ class Seq2Seq(nn.Module):
         self.source_embedding = nn.Embedding(
             c.source_vocab_size, c.embedding_dim, padding_idx=PAD_ID
         )
-        self.encoder = nn.ModuleList()
-        for layer in range(c.layers):
-            size = c.embedding_dim if layer == 0 else d * h
-            rnn = recurrent_layer(
-                c.cell, h, input_size=size, return_sequences=True, return_state=True
-            )
-            self.encoder.append(Bidirectional(rnn) if c.bidirectional else rnn)
+        self.encoder = stacked_layers(
+            c.cell, h, c.layers, c.embedding_dim, bidirectional=c.bidirectional, return_state=True
+        )
         n_states = 2 if c.cell == "lstm" else 1
         self.bridge = (
             nn.ModuleList(nn.Linear(2 * h, h) for _ in range(n_states)) if c.bidirectional else None

@@ -25,9 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.layers import Bidirectional
+from rnnlab.layers.bidirectional import stacked_layers
 from rnnlab.layers.frontend import FRONTENDS, ConvFrontEnd
-from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
+from rnnlab.layers.recurrent import RECURRENT_LAYERS
 
 
 def _mean(x, mask):
@@ -157,16 +157,14 @@ class _Member(nn.Module):
             self.frontend = ConvFrontEnd(width, c.channels, c.reduction, c.frontend)
             width = c.channels
         directions = 2 if c.bidirectional else 1
-        self.recurrent = nn.ModuleList()
-        for layer in range(c.layers):
-            last = layer == c.layers - 1 and c.pooling == "last"
-            rnn = recurrent_layer(
-                c.cell,
-                c.units,
-                input_size=width if layer == 0 else directions * c.units,
-                return_sequences=not last,
-            )
-            self.recurrent.append(Bidirectional(rnn) if c.bidirectional else rnn)
+        self.recurrent = stacked_layers(
+            c.cell,
+            c.units,
+            c.layers,
+            width,
+            bidirectional=c.bidirectional,
+            last_returns_sequences=c.pooling != "last",
+        )
         self.dropout = nn.Dropout(c.dropout)
         bag = width if c.bag else 0
         self.output = nn.Linear(directions * c.units + bag, c.num_classes)

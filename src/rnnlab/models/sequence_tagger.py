@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from rnnlab.data.tagged_dataset import SHAPES, SUFFIXES
-from rnnlab.layers import Bidirectional
+from rnnlab.layers.bidirectional import Bidirectional, stacked_layers
 from rnnlab.layers.crf import CRF
 from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
 
@@ -120,16 +120,10 @@ class SequenceTagger(nn.Module):
             self.suffix_embedding = nn.Embedding(c.suffix_vocab_size, c.affix_dim, padding_idx=0)
             self.shape_embedding = nn.Embedding(len(SHAPES), c.affix_dim)
             width += (len(SUFFIXES) + 1) * c.affix_dim
-        self.recurrent = nn.ModuleList()
         directions = 2 if c.bidirectional else 1
-        for layer in range(c.layers):
-            rnn = recurrent_layer(
-                c.cell,
-                c.units,
-                input_size=width if layer == 0 else directions * c.units,
-                return_sequences=True,
-            )
-            self.recurrent.append(Bidirectional(rnn) if c.bidirectional else rnn)
+        self.recurrent = stacked_layers(
+            c.cell, c.units, c.layers, width, bidirectional=c.bidirectional
+        )
         self.dropout = nn.Dropout(c.dropout)
         self.output = nn.Linear(directions * c.units, c.num_tags)
         self.crf = CRF(c.num_tags) if c.crf else None

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rnnlab.layers import Bidirectional
+from rnnlab.layers.bidirectional import stacked_layers
 from rnnlab.layers.frontend import ConvFrontEnd
-from rnnlab.layers.recurrent import RECURRENT_LAYERS, recurrent_layer
+from rnnlab.layers.recurrent import RECURRENT_LAYERS
 
 
 @dataclass(frozen=True)
@@ -98,18 +98,11 @@ class Transcriber(nn.Module):
         if c.frontend == "conv":
             self.frontend = ConvFrontEnd(c.features, c.channels, c.reduction, "conv")
             width = c.channels
-        directions = 2 if c.bidirectional else 1
-        self.recurrent = nn.ModuleList()
-        for layer in range(c.layers):
-            rnn = recurrent_layer(
-                c.cell,
-                c.units,
-                input_size=width if layer == 0 else directions * c.units,
-                return_sequences=True,
-            )
-            self.recurrent.append(Bidirectional(rnn) if c.bidirectional else rnn)
+        self.recurrent = stacked_layers(
+            c.cell, c.units, c.layers, width, bidirectional=c.bidirectional
+        )
         self.dropout = nn.Dropout(c.dropout)
-        self.output = nn.Linear(directions * c.units, c.labels + 1)
+        self.output = nn.Linear((2 if c.bidirectional else 1) * c.units, c.labels + 1)
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor):
         x = inputs
