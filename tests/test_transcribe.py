@@ -306,6 +306,7 @@ def trained(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_a_run_transcribes_held_out_frames(trained, capsys):
     code, out, _ = run_cli(
         ["evaluate", str(trained / "run"), "--data", str(trained / "test.jsonl"), "--json"], capsys
@@ -320,6 +321,7 @@ def test_a_run_transcribes_held_out_frames(trained, capsys):
     assert (trained / "run" / "transcript.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_predict_writes_one_transcript_a_line_in_order_as_load_does(trained, capsys):
     import rnnlab
 
@@ -334,6 +336,7 @@ def test_predict_writes_one_transcript_a_line_in_order_as_load_does(trained, cap
     assert len(greedy_lines) == len(rows)
 
 
+@pytest.mark.slow
 def test_a_label_training_never_saw_counts_as_an_error(trained, capsys):
     rows = synthetic(5, seed=2)
     rows[0]["text"] = "z" + rows[0]["text"]
@@ -345,6 +348,7 @@ def test_a_label_training_never_saw_counts_as_an_error(trained, capsys):
     assert json.loads(out)["exact_match"] <= 0.8
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_ONNX, reason="onnxruntime is not installed")
 def test_the_onnx_export_gives_the_same_scores_and_transcripts(trained, capsys):
     import rnnlab
