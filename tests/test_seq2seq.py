@@ -155,3 +155,41 @@ def test_generate_rejects_bad_options():
     src, _ = random_sources()
     with pytest.raises(ValueError, match=r"`beam_width` must be >= 1, got 0"):
         m.generate(src, max_len=5, beam_width=0)
+
+
+def test_a_source_with_several_targets_is_scored_against_the_nearest(tmp_path, capsys):
+    """A word with two pronunciations: its output is right if it is either, and its token
+    errors count against the nearer one."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from commands import run_cli
+
+    import rnnlab
+    from rnnlab.kinds.seq2seq import nearest_reference_measures
+
+    fixture = Path(__file__).parent / "fixtures" / "runs_v2" / "seq2seq_reverse"
+    shutil.copytree(fixture, tmp_path / "run")
+    run = rnnlab.load(tmp_path / "run")
+    sources = [["1", "2", "3"], ["4", "5"], ["6", "7", "8", "9"]]
+    outputs = run.predict(sources)
+    lines = []
+    for source, output in zip(sources, outputs, strict=True):
+        lines.append(f"{' '.join(source)}\t{' '.join(output)}")
+        lines.append(f"{' '.join(source)}\t{' '.join(['9'] * (len(output) + 2))}")  # wrong
+    lines.append("4 5\t" + " ".join(outputs[1]))  # a pair given twice counts once
+    path = tmp_path / "several.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    command = ["evaluate", str(tmp_path / "run"), "--data", str(path)]
+    code, out, _ = run_cli([*command, "--json"], capsys)
+    assert code == 0
+    measures = json.loads(out)
+    assert measures["pairs"] == 7 and measures["sources"] == 3
+    assert measures["several_targets"] == 3
+    assert measures["exact_match"] == 1.0 and measures["token_error_rate"] == 0.0
+    code, out, _ = run_cli(command, capsys)
+    assert "scored against the nearest of its targets" in out
+    # against the nearer of two references
+    scored = nearest_reference_measures([["a", "b"]], [[["a", "c"], ["x", "y", "z"]]])
+    assert scored == {"exact_match": 0.0, "token_accuracy": 0.5, "token_error_rate": 0.5}
