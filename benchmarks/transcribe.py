@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.classify import one_nn_dtw
 from rnnlab.data.digits import FRAME_MS, Recordings, digits_file, split_recordings
-from rnnlab.kinds.baselines import dtw_distances
 
 HMM_SCRIPT = """
 import json, sys, time, warnings, logging
@@ -137,25 +137,13 @@ def decoding_speed(run: Path, frames: list[np.ndarray]) -> dict:
     return out
 
 
-def one_nn_dtw(train, labels, test) -> list:
-    """Each test recording's nearest training recording's label (DTW, standardised frames)."""
+def one_nn_dtw_standardised(train, labels, test) -> list:
+    """Each test recording's nearest training recording's label (DTW), the frames
+    standardised per feature with the training frames' statistics."""
     stacked = np.concatenate(train)
     mean, std = stacked.mean(0), stacked.std(0) + 1e-8
-    train = [(x - mean) / std for x in train]
-    groups: dict[int, list[int]] = {}
-    for k, x in enumerate(train):
-        groups.setdefault(len(x), []).append(k)
-    blocks = [(np.stack([train[k] for k in ks]), ks) for ks in groups.values()]
-    out = []
-    for x in test:
-        x = ((x - mean) / std)[None]
-        best, label = np.inf, None
-        for block, ks in blocks:
-            d = dtw_distances(block, x)[0]
-            if d.min() < best:
-                best, label = float(d.min()), labels[ks[int(d.argmin())]]
-        out.append(label)
-    return out
+    scaled = lambda xs: [(x - mean) / std for x in xs]  # noqa: E731
+    return one_nn_dtw(scaled(train), labels, scaled(test))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         if "dtw" not in skip:
             print("1-NN DTW ...", flush=True)
             began = time.perf_counter()
-            guesses = one_nn_dtw(train_x, train_y, test_x)
+            guesses = one_nn_dtw_standardised(train_x, train_y, test_x)
             results["dtw"] = {
                 "accuracy": float(np.mean([g == t for g, t in zip(guesses, test_y, strict=True)])),
                 "seconds": time.perf_counter() - began,

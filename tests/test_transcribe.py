@@ -17,7 +17,7 @@ from rnnlab.ctc_decoding import prefix_beam_search
 from rnnlab.data.audio import AudioFeatures, dct_matrix, mel_filterbank
 from rnnlab.data.transcripts import TranscriptFileError, read_transcripts
 from rnnlab.kinds.transcribe import default_reduction, masked_spans, transcript_measures
-from rnnlab.models.ctc import ctc_loss, decode, greedy, steps_needed
+from rnnlab.models.ctc import ctc_loss, decode, steps_needed
 from rnnlab.models.transcriber import Transcriber, TranscriberConfig
 from tests.commands import run_cli
 
@@ -63,11 +63,11 @@ def test_greedy_reads_the_best_alignment_and_a_beam_of_one_is_greedy():
     best = [1, 1, 0, 1, 2, 2, 0]  # "a a - a b b -" reads "a a b"
     scores[0, torch.arange(7), best] = 0.0
     mask = torch.ones(1, 7, dtype=torch.bool)
-    assert greedy(scores.log_softmax(-1), mask) == [[1, 1, 2]]
+    assert decode(scores.log_softmax(-1), mask) == [[1, 1, 2]]
     assert greedy_numpy(scores[0].log_softmax(-1).numpy()) == [1, 1, 2]
     assert decode(scores.log_softmax(-1), mask, beam_width=1) == [[1, 1, 2]]
     mask[0, 3:] = False  # masked steps say nothing
-    assert greedy(scores, mask) == [[1]]
+    assert decode(scores, mask) == [[1]]
 
 
 def test_steps_needed_counts_a_blank_between_repeats():

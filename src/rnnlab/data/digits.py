@@ -13,7 +13,7 @@ coefficient around -300), and librosa's defaults (22,050 Hz, hops of 512 samples
 the same shares: 70% training, 10% validation, 20% test), then joins 1 to ``most`` recordings
 of one part at a time, with a short gap of near-silent frames between them, into an
 utterance whose text is its digits (``"4 0 7"``). So no recording of the validation or test
-utterances is heard in training. The test part's recordings alone are the isolated digits.
+utterances is heard in training.
 """
 
 from __future__ import annotations
@@ -139,18 +139,3 @@ def digit_utterances(
             )
         )
     return tuple(out)
-
-
-def isolated_digits(seed: int = 0, part: int = 2) -> Transcripts:
-    """The recordings of one part of the split (0 training, 1 validation, 2 test) alone, each
-    with its digit: isolated-word recognition."""
-    recordings = Recordings.load()
-    chosen = split_recordings(recordings.digits, seed)[part]
-    return Transcripts(
-        f"task 'digits' (isolated, part {part})",
-        [recordings.frames[i] for i in chosen],
-        [str(recordings.digits[i]) for i in chosen],
-        [i + 1 for i in chosen],
-        "features",
-        FRAME_MS,
-    )

@@ -398,7 +398,7 @@ class TranscribeKind(Kind):
             guessed = [split_tokens(t, tokens) for t in guesses]
             return transcript_measures(guessed, references, tokens)["token_error_rate"]
 
-        scaler = FeatureScaler().fit(train.frames)
+        scaler = finished.run.encoder.scaler  # the training frames' statistics
         a, b = scaler.transform(train.frames), scaler.transform(val.frames)
         if dtw_fits(a, b):
             classical = Baseline(
@@ -501,14 +501,14 @@ class TranscribeRun(Run):
     def _frames(self, inputs) -> list[np.ndarray]:
         """Frames of each input: an array ``(T, F)`` as it is, a WAV file's path made into
         frames as training made them."""
-        frames = []
+        frames, audio = [], self.audio
         for i, x in enumerate(inputs):
             if isinstance(x, str | Path):
-                if self.audio is None:
+                if audio is None:
                     raise ValueError(
                         f"{x}: this run was trained on features, not audio; expected arrays"
                     )
-                frames.append(self.audio.frames_of(Path(x), f"input {i + 1}"))
+                frames.append(audio.frames_of(Path(x), f"input {i + 1}"))
             else:
                 frames.append(np.asarray(x, dtype=np.float32))
         return frames
@@ -632,7 +632,8 @@ class TranscribeRun(Run):
         batch = data.batch([0])
         scores, _ = self.model(batch.inputs, batch.mask)
         p = scores[0].exp().numpy()  # (T', K + 1)
-        decoded = join_tokens(self.transcribe([frames])[0], self.encoder.tokens)
+        ids = decode(scores, torch.ones(scores.shape[:2], dtype=torch.bool), self.config.beam_width)
+        decoded = join_tokens([self.encoder.labels[k - 1] for k in ids[0]], self.encoder.tokens)
         plt = pyplot()
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=False)
         shown = self.encoder.scaler.transform([np.asarray(frames, dtype=np.float64)])[0]

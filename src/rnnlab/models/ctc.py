@@ -10,10 +10,12 @@ a repeat of the one before, needs at least ``S + R`` steps (a blank must part th
 
 Decoding:
 
+Both decoders live in ``rnnlab.ctc_decoding`` (numpy alone, for the ONNX runner too);
+``decode`` applies one to each sequence of a batch:
+
 - ``greedy``: the best label at every step, merged: fast, and the best alignment's reading
   (not always the most probable transcript).
-- ``prefix_beam_search`` (``rnnlab.ctc_decoding``, which needs numpy alone, for the ONNX
-  runner too): the ``beam_width`` most probable transcripts so far, each with its
+- ``prefix_beam_search``: the ``beam_width`` most probable transcripts so far, each with its
   probability of ending in a blank and in its last label, extended one step at a time
   (Hannun et al., 2014, without a language model). With a beam as wide as the transcripts
   there are, it finds the most probable transcript exactly (the tests check it against
@@ -31,7 +33,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from rnnlab.ctc_decoding import BLANK, prefix_beam_search
+from rnnlab.ctc_decoding import BLANK, greedy, prefix_beam_search
 
 
 def steps_needed(labels: Sequence) -> int:
@@ -65,20 +67,10 @@ def ctc_loss(
     ) / max(1, len(targets))
 
 
-def greedy(scores: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-    """The best label at every real step, repeats merged and blanks dropped: label ids
-    (1..K) for each of ``N`` sequences, from ``scores (N, T, K + 1)``."""
-    best = scores.argmax(-1).masked_fill(~mask, BLANK).cpu()  # (N, T)
-    kept = torch.ones_like(best, dtype=torch.bool)
-    kept[:, 1:] = best[:, 1:] != best[:, :-1]
-    kept &= best != BLANK
-    return [row[keep].tolist() for row, keep in zip(best, kept, strict=True)]
-
-
 def decode(scores: torch.Tensor, mask: torch.Tensor, beam_width: int = 1) -> list[list[int]]:
-    """Label ids for each sequence of a batch: ``greedy`` with a beam of 1, else
-    ``prefix_beam_search``."""
-    if beam_width <= 1:
-        return greedy(scores, mask)
+    """Label ids (1..K) for each sequence of a batch, from ``scores (N, T, K + 1)`` and the
+    mask of their real steps: ``greedy`` with a beam of 1, else ``prefix_beam_search``."""
     scores, lengths = scores.float().cpu().numpy(), mask.sum(1).tolist()
+    if beam_width <= 1:
+        return [greedy(s[:n]) for s, n in zip(scores, lengths, strict=True)]
     return [prefix_beam_search(s[:n], beam_width)[0] for s, n in zip(scores, lengths, strict=True)]
