@@ -217,3 +217,20 @@ def test_before_command_runs_once_the_options_are_parsed(capsys):
         main(["compare", "--epochs", "0"], before_command=lambda: calls.append("bad"))
     assert main(["doctor"], before_command=lambda: calls.append("doctor")) == 0
     assert calls == ["doctor"]
+
+
+def _commands() -> list[str]:
+    from rnnlab.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if a.dest == "command"]
+    return sorted(commands.choices)
+
+
+@pytest.mark.parametrize("argv", [[c] for c in _commands()] + [["train", "--kind", "seq2seq"]])
+def test_every_command_prints_its_help(argv, capsys):
+    """argparse formats help with %: an option's help that says "90%" must not break it."""
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and out.startswith("usage: rnnlab " + argv[0])

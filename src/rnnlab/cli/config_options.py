@@ -148,6 +148,7 @@ def _add(group, kinds: list[str], fields: list[dataclasses.Field], show_kinds: b
             help_text += f" (default: {default})"
     if show_kinds:
         help_text += f" [{', '.join(kinds)}]"
+    help_text = help_text.replace("%", "%%")  # argparse formats help with %
     if is_flag:
         flag = meta["flag"] or option_name(first.name)
         const = not first.default if meta["flag"] else True
