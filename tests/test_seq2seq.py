@@ -44,8 +44,15 @@ def test_shapes(attention, cell, bidirectional):
     assert len(out) == 5 and all(len(seq) <= 7 for seq in out)
 
 
-def test_teacher_forcing_is_the_step_function():
-    m = model()
+@pytest.mark.parametrize(
+    "attention, cell, input_feeding",
+    [*itertools.product([None, "dot", "general", "bahdanau"], ["lstm", "gru", "rnn"], [False]),
+     ("bahdanau", "lstm", True), ("general", "gru", True)],
+)  # fmt: skip
+def test_teacher_forcing_is_the_step_function(attention, cell, input_feeding):
+    """Teacher forcing in one pass (fused layers, attention from every step at once), or
+    step by step with input feeding, gives what ``decode_step`` gives step by step."""
+    m = model(attention=attention, cell=cell, input_feeding=input_feeding, layers=2)
     src, _ = random_sources()
     dec = torch.randint(4, V, (5, 3))
     memory, state = m.encode(src)
@@ -53,7 +60,15 @@ def test_teacher_forcing_is_the_step_function():
     for t in range(3):
         logits, state, _ = m.decode_step(dec[:, t], state, memory)
         steps.append(logits)
-    torch.testing.assert_close(m(src, dec), torch.stack(steps, 1))
+    torch.testing.assert_close(m(src, dec), torch.stack(steps, 1), atol=1e-5, rtol=1e-4)
+
+
+def test_input_feeding_widens_the_decoder_input_and_old_runs_load_with_it():
+    plain, fed = model(attention="general"), model(attention="general", input_feeding=True)
+    assert fed.decoder[0].input_size == plain.decoder[0].input_size + 16
+    saved = {k: v for k, v in vars(plain.config).items() if k != "input_feeding"}
+    assert Seq2SeqConfig.from_saved(saved).input_feeding
+    assert not Seq2SeqConfig.from_saved({**saved, "input_feeding": False}).input_feeding
 
 
 @pytest.mark.parametrize("attention", [None, "bahdanau", "general"])
@@ -193,3 +208,35 @@ def test_a_source_with_several_targets_is_scored_against_the_nearest(tmp_path, c
     # against the nearer of two references
     scored = nearest_reference_measures([["a", "b"]], [[["a", "c"], ["x", "y", "z"]]])
     assert scored == {"exact_match": 0.0, "token_accuracy": 0.5, "token_error_rate": 0.5}
+
+
+def test_pair_file_repeats_mixed_stress_and_a_test_file_seen_in_training(tmp_path, capsys):
+    """A repeated pair and phones written with and without stress digits are each a counted
+    warning; evaluate says when the test sources occur in the training file, and takes a
+    beam width."""
+    import json
+
+    from commands import run_cli
+
+    words = ["ab", "ba", "abba", "baba", "aab", "bba", "abab", "bab", "aba", "bbb"] * 2
+    lines = [f"{' '.join(w)} {i}\t{' '.join('AH0' if c == 'a' else 'B' for c in w)}"
+             for i, w in enumerate(words)]  # fmt: skip
+    lines += [lines[3], "a b 0\tAH B"]  # a repeat, and a phone without its stress digit
+    lines.append(" ".join("ab" * 100) + "\tAH0 B")  # a word of 200 letters trains too
+    train = tmp_path / "train.tsv"
+    train.write_text("\n".join(lines) + "\n")
+    command = ["train", "--data", str(train), "--epochs", "1"]
+    code, _, err = run_cli([*command, "--quiet", "--out", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+    assert f"1 pairs repeat an earlier pair (first {train}:21)" in err
+    assert "1 target tokens also occur without their trailing digits (AH and AH0" in err
+    test = tmp_path / "test.tsv"
+    test.write_text("\n".join(lines[:4]) + "\n")
+    evaluate = ["evaluate", str(tmp_path / "run"), "--data", str(test)]
+    code, out, err = run_cli(evaluate, capsys)
+    assert code == 0, err
+    assert f"every source also occurs in the training file {train}" in out
+    test.write_text("\n".join([*lines[:2], "b b b b\tB B B B"]) + "\n")
+    code, out, _ = run_cli([*evaluate, "--beam-width", "3", "--json"], capsys)
+    measures = json.loads(out)
+    assert code == 0 and measures["seen_in_training"] == 2 and measures["sources"] == 3

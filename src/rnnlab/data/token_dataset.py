@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnlab.data.buckets import length_buckets
 from rnnlab.data.vocab import UnknownTokenError, Vocabulary
 
 
@@ -78,14 +79,20 @@ class TokenPairs:
     def batches(
         self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
     ) -> Iterator[TokenPairs]:
-        """Consecutive mini-batches, optionally shuffled, each trimmed to its longest rows."""
+        """Mini-batches, each trimmed to its longest rows: shuffled (once per epoch, with
+        ``generator``), of pairs of similar lengths (``length_buckets``, by source length, then
+        target length), so that little of a batch is padding; consecutive otherwise."""
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
         n = len(self)
-        # Shuffled once as a whole, then sliced (as SequenceDataset.batches).
-        data = self.subset(torch.randperm(n, generator=generator)) if shuffle else self
-        for start in range(0, n, batch_size):
-            batch = data.subset(slice(start, start + batch_size))
+        if shuffle:
+            longest = int(self.target_lengths.max()) + 1 if n else 1
+            lengths = (self.source_lengths * longest + self.target_lengths).tolist()
+            parts = [torch.tensor(i) for i in length_buckets(lengths, batch_size, generator)]
+        else:
+            parts = [slice(start, start + batch_size) for start in range(0, n, batch_size)]
+        for part in parts:
+            batch = self.subset(part)
             s, t = int(batch.source_lengths.max()), int(batch.target_lengths.max())
             yield TokenPairs(
                 batch.sources[:, :s],

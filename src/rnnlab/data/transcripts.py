@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnlab.data.buckets import length_buckets
 from rnnlab.data.files import InputFileError, read_text_file, split_lines
 from rnnlab.data.labelled import LabelledFileError, json_kind, json_vectors
 from rnnlab.data.pairs import parse_json_line
@@ -231,20 +232,13 @@ class TranscribedData:
     def batches(
         self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
     ) -> Iterator[FramesBatch]:
-        """Mini-batches of sequences of similar lengths. Shuffled (once per epoch, with
-        ``generator``): the sequences in a random order, sorted by length within runs of 50
-        batches, cut into batches, and the batches in a random order. In order otherwise."""
+        """Mini-batches: shuffled (once per epoch, with ``generator``), of sequences of
+        similar lengths (``length_buckets``); in order otherwise."""
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
         if not shuffle:
             for start in range(0, len(self), batch_size):
                 yield self.batch(range(start, min(len(self), start + batch_size)))
             return
-        order = torch.randperm(len(self), generator=generator).tolist()
-        run = 50 * batch_size
-        chunks = []
-        for start in range(0, len(order), run):
-            part = sorted(order[start : start + run], key=lambda i: self.lengths[i])
-            chunks += [part[k : k + batch_size] for k in range(0, len(part), batch_size)]
-        for k in torch.randperm(len(chunks), generator=generator).tolist():
-            yield self.batch(chunks[k])
+        for index in length_buckets(self.lengths, batch_size, generator):
+            yield self.batch(index)

@@ -108,6 +108,7 @@ def build_bottleneck_model(name: str, config: BottleneckConfig, length: int):
                 units=config.units,
                 bidirectional=True,
                 attention="bahdanau" if name == "attention" else None,
+                input_feeding=True,  # the model the experiment's figures were measured with
             )
         )
 

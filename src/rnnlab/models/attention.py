@@ -42,15 +42,19 @@ class Attention(nn.Module):
         return self.key(memory)
 
     def forward(self, query, keys, memory, mask):
-        """``query (N, H)``, ``keys (N, S, H)``, ``memory (N, S, M)``, ``mask (N, S)`` bool ->
-        ``context (N, M)``, ``weights (N, S)``."""
+        """``query (N, H)`` (one decoder step) or ``(N, T, H)`` (every step at once),
+        ``keys (N, S, H)``, ``memory (N, S, M)``, ``mask (N, S)`` bool -> ``context`` ``(N, M)``
+        or ``(N, T, M)``, and ``weights`` ``(N, S)`` or ``(N, T, S)``."""
+        one_step = query.dim() == 2
+        query = query[:, None] if one_step else query  # (N, T, H)
         if self.kind == "bahdanau":
-            scores = self.v(torch.tanh(self.query(query)[:, None] + keys)).squeeze(-1)  # (N, S)
+            summed = self.query(query)[:, :, None] + keys[:, None]  # (N, T, S, H)
+            scores = self.v(torch.tanh(summed)).squeeze(-1)  # (N, T, S)
         else:
-            scores = torch.bmm(keys, query[:, :, None]).squeeze(-1)  # (N, S)
-        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-        context = torch.bmm(weights[:, None], memory).squeeze(1)  # (N, M)
-        return context, weights
+            scores = torch.bmm(query, keys.transpose(1, 2))  # (N, T, S)
+        weights = torch.softmax(scores.masked_fill(~mask[:, None], float("-inf")), dim=-1)
+        context = torch.bmm(weights, memory)  # (N, T, M)
+        return (context.squeeze(1), weights.squeeze(1)) if one_step else (context, weights)
 
 
 SCORES = ("dot", "general", "bahdanau")
