@@ -31,8 +31,7 @@ def add_parser(commands) -> None:
     p.add_argument(
         "--beam-width",
         type=beam_int,
-        help="transcribe runs: transcripts the prefix beam search keeps (1: greedy; default: "
-        "the run's)",
+        help="seq2seq and transcribe runs: beam width (1: greedy; default: the run's)",
     )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument(

@@ -13,6 +13,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from rnnlab.config import RnnlabWarning, one_source, option, override
@@ -105,37 +106,40 @@ TASK_DEFAULTS: dict[str, dict] = {
 }
 
 
-STEPS = 8_000  # about as many updates as a pair file's run makes (see ``file_defaults``)
+MOST_EPOCHS = 60  # a pair file's default run: at most this many epochs, within the budget
 
 
-def _power_of_two(x: float, low: int, high: int) -> int:
-    """The power of two nearest ``x`` (on a log scale), within ``[low, high]``."""
-    return int(min(high, max(low, 2 ** round(math.log2(max(x, 1.0))))))
+def _power_of_two(x: float, low: int, high: int, *, down: bool = False) -> int:
+    """The power of two nearest ``x`` (on a log scale; with ``down``, the one at or below
+    it), within ``[low, high]``."""
+    exponent = (math.floor if down else round)(math.log2(max(x, 1.0)))
+    return int(min(high, max(low, 2**exponent)))
 
 
 def file_defaults(pairs: int, vocabulary: int, longest: int) -> dict:
     """Defaults for a pair file of ``pairs`` training pairs, ``vocabulary`` distinct tokens
-    (the larger side's) and sequences of up to ``longest`` tokens.
+    (the larger side's) and sequences of up to ``longest`` tokens (all but the longest
+    thousandth: one 200-letter word does not shrink every batch; batches are bucketed by
+    length, so it shares its batch with the next longest).
 
-    The model grows with the data, not ahead of it: embeddings with the vocabulary (about
-    ``2 sqrt(V)``, 16-256), recurrent units with the number of pairs (about
-    ``sqrt(pairs) / 4``, 32-256); a larger model takes a smaller step (``0.003`` at 64 units,
-    falling as ``1/sqrt(units)``); batches of about 2,000 tokens
-    (16-128 pairs, and at least 50 batches an epoch), and about ``STEPS`` updates in all
-    (10-60 epochs), so the cosine schedule has decayed by the time the model is good and
-    validation does not swing. Light dropout, and early stopping on validation exact match
-    (patience 3).
+    The model grows with the data: embeddings with the vocabulary (about ``2 sqrt(V)``,
+    16-256), recurrent units with the number of pairs (about ``sqrt(pairs)``, 32-256); a
+    larger model takes a smaller step (``0.003`` at 64 units, falling as ``1/sqrt(units)``);
+    batches of at most about 2,000 tokens (16-128 pairs, at least 50 batches an epoch). The run
+    takes what the time budget (``--max-time``, 10 minutes by default) fits, at most
+    ``MOST_EPOCHS`` epochs: the trainer times its steps and runs the cosine schedule over the
+    steps that fit, so it has decayed when the time is up. Light dropout, and early stopping
+    on validation exact match (patience 5).
     """
-    units = _power_of_two(math.sqrt(pairs) / 4, 32, 256)
-    batch = _power_of_two(min(2000 / max(1, longest), pairs / 50), 16, 128)
-    epochs = round(STEPS / max(1, math.ceil(pairs / batch)))
+    units = _power_of_two(math.sqrt(pairs), 32, 256)
+    batch = _power_of_two(min(2000 / max(1, longest), pairs / 50), 16, 128, down=True)
     return dict(
         embedding_dim=_power_of_two(2 * math.sqrt(vocabulary), 16, 256),
         units=units,
         learning_rate=round(0.003 * math.sqrt(64 / units), 4),
         batch_size=batch,
-        epochs=min(60, max(10, epochs)),
-        patience=3,
+        epochs=MOST_EPOCHS,
+        patience=5,
         dropout=0.1,
     )
 
@@ -155,10 +159,6 @@ def load_corpus(config: Seq2SeqConfig) -> Split:
         sources, targets = pairs.sources, pairs.targets
         names = [f"{pairs.path}:{line}" for line in pairs.lines]
         what = str(pairs.path)
-    if config.val is not None:
-        val = read_pairs(config.val, config.tokens)
-        names = [f"{val.path}:{line}" for line in val.lines]
-        return Split((sources, targets), (val.sources, val.targets), names)
 
     def unseen(train_idx, val_idx):
         seen = {tuple(sources[i]) for i in train_idx}
@@ -171,7 +171,16 @@ def load_corpus(config: Seq2SeqConfig) -> Split:
             )
         return kept
 
-    return Split.held_out((sources, targets), names, config, what, "pair", keep=unseen)
+    if config.val is not None:
+        val = read_pairs(config.val, config.tokens)
+        val_names = [f"{val.path}:{line}" for line in val.lines]
+        split = Split((sources, targets), (val.sources, val.targets), val_names)
+    else:
+        split = Split.held_out((sources, targets), names, config, what, "pair", keep=unseen)
+    if config.task is None:  # once the file is known to be usable
+        _warn_of_repeats(sources, targets, names)
+        _warn_of_mixed_suffixes(targets, what)
+    return split
 
 
 def model_config(config: Seq2SeqConfig, source_vocab: Vocabulary, target_vocab: Vocabulary):
@@ -191,6 +200,42 @@ class Seq2SeqData:
     corpus: Split
     source_vocab: Vocabulary
     target_vocab: Vocabulary
+
+
+def _warn_of_repeats(sources, targets, names) -> None:
+    """A counted warning for pairs that occur more than once: each copy trains (the pair
+    weighs more), and a copy held out for validation is dropped as seen in training."""
+    seen: set = set()
+    repeats = []
+    for i, pair in enumerate(zip(map(tuple, sources), map(tuple, targets), strict=True)):
+        if pair in seen:
+            repeats.append(i)
+        seen.add(pair)
+    if repeats:
+        warnings.warn(
+            f"{len(repeats):,} pairs repeat an earlier pair (first {names[repeats[0]]}); each "
+            "copy trains, so a repeated pair weighs more",
+            RnnlabWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_of_mixed_suffixes(targets, what: str) -> None:
+    """A counted warning when target tokens occur both bare and with a trailing digit
+    (``AH`` and ``AH0``): phones with stress marked and not, mixed, which splits what the
+    model learns of one sound over several tokens."""
+    vocabulary = {t for tokens in targets for t in tokens}
+    stems = {t: t.rstrip("0123456789") for t in vocabulary}
+    both = sorted(t for t, stem in stems.items() if stem not in ("", t) and stem in vocabulary)
+    if both:
+        bare = stems[both[0]]
+        warnings.warn(
+            f"{what}: {len(both):,} target tokens also occur without their trailing digits "
+            f"({bare} and {both[0]}, ...): a mix of conventions (stress marked and not?) "
+            "spreads one symbol over several tokens",
+            RnnlabWarning,
+            stacklevel=3,
+        )
 
 
 def _warn_if_mostly_unique(pairs, path) -> None:
@@ -247,7 +292,8 @@ class Seq2SeqKind(Kind):
         config = config.task_defaults()
         if config.task is None:
             train = data.corpus.train
-            longest = max(map(len, [*train[0], *train[1]]))
+            lengths = [max(len(s), len(t)) for s, t in zip(*train, strict=True)]
+            longest = int(np.percentile(lengths, 99.9, method="higher"))
             vocabulary = max(len(data.source_vocab), len(data.target_vocab))
             config = config.with_defaults(file_defaults(len(train[0]), vocabulary, longest))
         return config
@@ -307,7 +353,7 @@ class Seq2SeqKind(Kind):
         )
 
     def build(self, saved: dict) -> Seq2Seq:
-        return Seq2Seq(Seq2SeqModelConfig(**saved["model"]))
+        return Seq2Seq(Seq2SeqModelConfig.from_saved(saved["model"]))
 
     def restore(self, config, model, saved, metrics) -> Seq2SeqRun:
         for key in ("max_output_len", "max_source_len"):
@@ -344,7 +390,7 @@ class Seq2SeqRun(Run):
     max_source_len: int | None = None  # the longest training source (None: not recorded)
 
     predict_options = ("beam_width", "unknown", "attention")
-    evaluate_options = ("unknown",)
+    evaluate_options = ("unknown", "beam_width")
 
     @property
     def tokens(self) -> str:
@@ -401,30 +447,41 @@ class Seq2SeqRun(Run):
             )
         outputs = self.predict(sources, names=names, unknown=unknown, beam_width=beam_width)
         if attention:
-            result.pictures["attention"] = self.attention_png(sources[0], outputs[0], unknown)
+            result.pictures["attention"] = self.attention_png(sources[0], unknown)
         result.text = "".join(self.join(o) + "\n" for o in outputs)
         return result
 
     @torch.no_grad()
-    def attention_png(self, source: list[str], output: list[str], unknown="error") -> bytes:
-        """The attention weights of decoding ``source`` (whose output was ``output``)."""
+    def attention_png(self, source: list[str], unknown="error") -> bytes:
+        """The attention weights of greedily decoding ``source``, over the output they gave."""
+        return self.attentions_png([source], unknown)
+
+    @torch.no_grad()
+    def attentions_png(self, sources, unknown="error") -> bytes:
+        """The attention weights of greedily decoding each of ``sources`` (token lists, or
+        lines split as the run reads its files), side by side."""
+        sources = [split_tokens(s, self.tokens) if isinstance(s, str) else s for s in sources]
         self.model.eval()
-        ids = self.encode_sources([source], unknown=unknown).to(model_device(self.model))
-        _, weights = self.model.generate(ids, max_len=self.max_output_len, return_attention=True)
+        ids = self.encode_sources(sources, unknown=unknown).to(model_device(self.model))
+        outputs, weights = self.model.generate(
+            ids, max_len=self.max_output_len, return_attention=True
+        )
         if weights[0] is None:
             raise ValueError("--plot-attention: this run's model has no attention")
-        return attention_png(source, output, weights[0])
+        examples = zip(sources, map(self.target_vocab.decode, outputs), weights, strict=True)
+        return attentions_png(list(examples))
 
-    def evaluate(self, sources, targets, *, names=None, unknown="error") -> dict:
+    def evaluate(self, sources, targets, *, names=None, unknown="error", beam_width=None) -> dict:
         data = TokenPairs.encode(
             sources, targets, self.source_vocab, self.target_vocab, unknown=unknown, names=names
         )
-        objective = SequenceGeneration(self.config.beam_width, self.config.length_penalty)
+        beam_width = beam_width or self.config.beam_width
+        objective = SequenceGeneration(beam_width, self.config.length_penalty)
         self.model.eval()
         with torch.no_grad():
             return objective.evaluate(self.model, data, 256)
 
-    def evaluate_file(self, path, *, unknown=None) -> dict:
+    def evaluate_file(self, path, *, unknown=None, beam_width=None) -> dict:
         """The measures on a pair file. Where a source stands with several targets (a word
         and its pronunciations), each distinct source is decoded once and scored against the
         nearest of its targets, as the literature scores such tasks: exact match if the
@@ -433,8 +490,9 @@ class Seq2SeqRun(Run):
         pairs = read_pairs(path, self.tokens)
         names = [f"{pairs.path}:{line}" for line in pairs.lines]
         measures = self.evaluate(
-            pairs.sources, pairs.targets, names=names, unknown=unknown or "error"
-        )
+            pairs.sources, pairs.targets, names=names, unknown=unknown or "error",
+            beam_width=beam_width,
+        )  # fmt: skip
         targets: dict[tuple, list] = {}
         for source, target in zip(pairs.sources, pairs.targets, strict=True):
             known = targets.setdefault(tuple(source), [])
@@ -447,7 +505,10 @@ class Seq2SeqRun(Run):
             for source, name in zip(pairs.sources, names, strict=True):
                 first.setdefault(tuple(source), name)
             outputs = self.predict(
-                sources, names=[first[tuple(s)] for s in sources], unknown=unknown or "error"
+                sources,
+                names=[first[tuple(s)] for s in sources],
+                unknown=unknown or "error",
+                beam_width=beam_width,
             )
             nearest = nearest_reference_measures(outputs, list(targets.values()))
             measures = {**measures, **nearest, "sources": len(sources), "several_targets": several}
@@ -457,8 +518,22 @@ class Seq2SeqRun(Run):
                 list(s) == list(t) for s, t in zip(pairs.sources, pairs.targets, strict=True)
             )
             copied /= max(1, len(pairs))
+        seen = self._seen_in_training(targets)
+        if seen is not None:
+            measures = {**measures, "sources": len(targets), "seen_in_training": seen}
         trivial = Baseline("copy the source", copied)
         return trivial_beside({"pairs": len(pairs), **measures}, "exact_match", False, trivial)
+
+    def _seen_in_training(self, sources) -> int | None:
+        """How many of ``sources`` (token tuples) occur in the pair file the run trained on,
+        where that file is still there to read (None otherwise)."""
+        if self.config.data is None:
+            return None
+        try:
+            known = set(map(tuple, read_pairs(self.config.data, self.tokens).sources))
+        except (OSError, ValueError):
+            return None
+        return sum(source in known for source in sources)
 
     def describe(self, m: dict) -> str:
         scored = f"{m['pairs']} pairs"
@@ -467,11 +542,23 @@ class Seq2SeqRun(Run):
                 f" ({m['sources']} sources, {m['several_targets']} of them with several targets: "
                 "each source scored against the nearest of its targets)"
             )
-        return (
+        text = (
             f"{scored}: exact match {m['exact_match']:.2%}, token accuracy "
             f"{m['token_accuracy']:.2%}, token error rate {m['token_error_rate']:.2%}, "
             f"loss {m['loss']:.4f}"
         )
+        seen, data = m.get("seen_in_training"), self.config.data
+        if seen and seen == m["sources"]:
+            text += (
+                f"\nevery source also occurs in the training file {data}: these figures "
+                "measure recall, not generalisation to new sources"
+            )
+        elif seen:
+            text += (
+                f"\n{seen:,} of the {m['sources']:,} sources also occur in the training file "
+                f"{data}: on those the figures measure recall, not generalisation"
+            )
+        return text
 
     def summary(self) -> str:
         m = self.metrics
@@ -520,16 +607,28 @@ def learning_curves_png(history: dict) -> bytes:
 
 def attention_png(source: list[str], output: list[str], weights) -> bytes:
     """A heatmap of attention weights: output steps (rows) over source tokens (columns)."""
-    plt = pyplot()
+    return attentions_png([(source, output, weights)])
 
-    rows = [*output, "</s>"][: len(weights)]
-    fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(source) + 2), max(3, 0.45 * len(rows) + 1.5)))
-    image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(source)), [repr(t)[1:-1] for t in source], rotation=90)
-    ax.set_yticks(range(len(rows)), rows)
-    ax.set(xlabel="source", ylabel="output")
-    fig.colorbar(image, ax=ax, label="attention weight")
-    fig.tight_layout()
+
+def attentions_png(examples) -> bytes:
+    """One attention heatmap per ``(source, output, weights)`` example, side by side, each
+    output steps (rows) over source tokens (columns), on one colour scale."""
+    plt = pyplot()
+    shapes = [(len(source), min(len(output) + 1, len(w))) for source, output, w in examples]
+    width = sum(max(2.5, 0.45 * s + 1) for s, _ in shapes) + 1.5
+    height = max(3, 0.45 * max(r for _, r in shapes) + 1.5)
+    fig, axes = plt.subplots(
+        1, len(examples), figsize=(width, height), squeeze=False, layout="constrained",
+        width_ratios=[max(2.5, 0.45 * s + 1) for s, _ in shapes],
+    )  # fmt: skip
+    for ax, (source, output, weights) in zip(axes[0], examples, strict=True):
+        rows = [*output, "</s>"][: len(weights)]
+        image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(len(source)), [repr(t)[1:-1] for t in source], rotation=90)
+        ax.set_yticks(range(len(rows)), rows)
+        ax.set(xlabel="source")
+    axes[0][0].set(ylabel="output")
+    fig.colorbar(image, ax=list(axes[0]), label="attention weight")
     return png_bytes(fig, dpi=100)
 
 
