@@ -4,7 +4,7 @@ series, and its table."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,7 +15,27 @@ BASELINE_NAMES = {
     "seasonal_naive": "seasonal naive",
     "theta": "Theta",
     "ets": "ETS",
+    "auto_ets": "auto ETS",
 }
+
+
+def backtest_cuts(
+    lengths: list[int], held: int, least: int, horizon: int
+) -> tuple[list[int], list[int]]:
+    """Where each series' training part ends (its last ``held`` values are held out), and
+    the series (by index) too short to hold them out with ``least`` values before: they
+    train on every value and are not scored. Where no training part would hold a window of
+    ``least`` values and ``horizon`` targets, no series is held out (no backtest)."""
+    cuts, short = [], []
+    for i, n in enumerate(lengths):
+        if held and n - held < least:
+            short.append(i)
+            cuts.append(n)
+        else:
+            cuts.append(n - held)
+    if held and not any(cut - horizon >= least for cut in cuts):
+        return list(lengths), list(range(len(lengths)))
+    return cuts, short
 
 
 @dataclass
@@ -30,9 +50,14 @@ class Backtest:
     scales: list  # over (series, window): the MASE scale
     cuts: list  # over (series, window): (series index, cut)
     fallbacks: dict
+    skipped: list = field(default_factory=list)  # series too short for the windows
 
     def measures(self) -> dict:
         out = {"backtest_windows": self.windows, "backtest_forecasts": len(self.actuals)}
+        if self.skipped:
+            out["backtest_skipped"] = len(self.skipped)
+        if not self.actuals:
+            return out
         for method, forecasts in self.forecasts.items():
             prefix = "" if method == "rnnlab" else f"{method}_"
             scores = [
@@ -53,8 +78,11 @@ class Backtest:
         return out
 
     def last_windows(self, count: int) -> Backtest:
-        """The last window of each of the first ``count`` series alone."""
-        rows = [self.windows * (i + 1) - 1 for i in range(count)]
+        """The last window of each of the first ``count`` series scored alone."""
+        last = {}
+        for k, (i, _) in enumerate(self.cuts):
+            last[i] = k  # the series' windows come in order: its last one is kept
+        rows = list(last.values())[:count]
         pick = lambda values: [values[k] for k in rows]  # noqa: E731
         return Backtest(
             self.horizon,
