@@ -31,6 +31,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 import rnnlab.kinds.forecast.calibration as forecast_calibration
+import rnnlab.kinds.forecast.hybrid as forecast_hybrid
 import rnnlab.layers.implementations as implementations
 from rnnlab.interop.keras import load_keras
 from rnnlab.interop.keras import summary as keras_summary
@@ -430,10 +431,12 @@ def test_the_runs_evaluate_on_the_models_device(runs):
     _stops_where_meta_has_no_data(lambda: run.evaluate_text("the cat sat on the mat."))
 
 
-def test_forecast_calibration_forecasts_on_the_device_it_trained_on(folder, monkeypatch):
+@pytest.mark.parametrize("model", ["rnn", "hybrid"])
+def test_forecast_calibration_forecasts_on_the_device_it_trained_on(folder, monkeypatch, model):
     """``calibrate`` trains a second model, then forecasts with it: where the trainer put
     it (meta here, in place of a GPU)."""
-    config = ForecastConfig(data=str(_series(folder / "c.csv")), horizon=4, units=8, epochs=1)
+    path = str(_series(folder / "c.csv"))
+    config = ForecastConfig(data=path, horizon=4, units=8, epochs=1, model=model)
     config, _, prepared = ForecastKind().ready(config)
 
     class OnMeta:
@@ -444,6 +447,7 @@ def test_forecast_calibration_forecasts_on_the_device_it_trained_on(folder, monk
             self.model.to("meta")
 
     monkeypatch.setattr(forecast_calibration, "run_trainer", OnMeta)
+    monkeypatch.setattr(forecast_hybrid, "run_trainer", OnMeta)
     model = prepared.build(prepared.model_config)
     _stops_where_meta_has_no_data(lambda: ForecastKind().calibrate(model, prepared, config))
 

@@ -10,7 +10,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "rnnlab"
 FLOORS = [
     # helpers
     {"config", "limits", "version", "words", "forecast_measures", "class_probabilities"}
-    | {"ctc_decoding"},
+    | {"ctc_decoding", "forecast_windows"},
     {"data"},
     {"plots"},
     {"layers"},

@@ -14,7 +14,7 @@ import rnnlab
 from rnnlab.cli import main
 from rnnlab.data.files import InputFileError
 from rnnlab.data.series import Series, SeriesSet, infer_season, parse_time, read_series_csv
-from rnnlab.data.series_windows import SeriesScaling, SeriesWindows
+from rnnlab.data.series_windows import SeriesScaling, SeriesWindows, window_inputs
 from rnnlab.forecast_measures import coverage, mase, mase_scale, smape
 from rnnlab.kinds.forecast import ForecastConfig, QuantileForecasting
 from rnnlab.kinds.runs import train
@@ -23,7 +23,7 @@ from rnnlab.models.statistical import Baselines, naive, seasonal_naive
 
 pytest.importorskip("statsmodels")
 
-TINY = ["--units", "16", "--epochs", "30", "--quiet"]
+TINY = ["--units", "16", "--epochs", "30", "--quiet", "--model", "rnn"]
 
 
 def cycles(n: int = 240, period: float = 10.5, seed: int = 0) -> np.ndarray:
@@ -328,7 +328,14 @@ def test_recurrent_decoder_and_ensemble_train(series_file, tmp_path):
     [
         (["--horizon", "0"], "--horizon: expected a positive integer, got '0'"),
         ([], "give --horizon: how many steps to forecast"),
-        (["--horizon", "5", "--lookback", "300"], "series 'b' has 200 values; a lookback of 300"),
+        (
+            ["--horizon", "300", "--model", "rnn"],
+            "no series holds a window: the longest, 'a', has 240 values",
+        ),
+        (
+            ["--horizon", "300", "--model", "hybrid"],
+            "no series holds a window: the longest, 'a', has 240 values",
+        ),
         (["--horizon", "5", "--quantiles", "0.9,0.1"], "--quantiles must be two numbers"),
     ],
 )
@@ -383,8 +390,8 @@ def test_conformal_intervals_where_the_series_allow(forecast_run, series_file, t
     saved = json.loads((forecast_run / "config.json").read_text())
     assert saved["train"]["intervals"] == "conformal"
     assert len(saved["interval_widths"]) == 10 and min(saved["interval_widths"]) > 0
-    short = wide_csv(tmp_path / "short.csv", {"a": cycles(40)})
-    config = ForecastConfig(data=str(short), horizon=10, units=8, epochs=2)
+    short = wide_csv(tmp_path / "short.csv", {"a": cycles(25)})  # no room for a window more
+    config = ForecastConfig(data=str(short), horizon=10, units=8, epochs=2, model="rnn")
     run_ = train(config, tmp_path / "run")
     assert run_.config.intervals == "quantile" and "interval_widths" not in run_.state
 
@@ -399,6 +406,7 @@ def test_evaluate_prints_a_table_without_json(forecast_run, series_file, capsys)
         "seasonal",
         "Theta",
         "ETS",
+        "auto",
     ]
 
 
@@ -406,7 +414,7 @@ def test_resume_gives_the_same_forecasts_as_an_uninterrupted_run(series_file, tm
     from rnnlab.training import Callback
     from rnnlab.training.run_folder import RunFolderError
 
-    config = ForecastConfig(data=str(series_file), horizon=5, units=8, epochs=4)
+    config = ForecastConfig(data=str(series_file), horizon=5, units=8, epochs=4, model="rnn")
     full = train(config, tmp_path / "full")
 
     class Interrupt(Exception):
@@ -430,13 +438,18 @@ def test_resume_gives_the_same_forecasts_as_an_uninterrupted_run(series_file, tm
     assert full.metrics["mase"] == resumed.metrics["mase"]
 
 
-def test_a_run_interrupted_while_calibrating_resumes_there(series_file, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("model", "key"), [("rnn", "interval_widths"), ("hybrid", "interval_corrections")]
+)
+def test_a_run_interrupted_while_calibrating_resumes_there(
+    series_file, tmp_path, capsys, model, key
+):
     """Calibration is a phase of its own: shown under its name, checkpointed, and resumed
     where it was interrupted, to the same run as an uninterrupted one."""
     from rnnlab.training import Callback
 
     config = ForecastConfig(
-        data=str(series_file), horizon=5, units=8, epochs=4, intervals="conformal"
+        data=str(series_file), horizon=5, units=8, epochs=4, intervals="conformal", model=model
     )
     full = train(config, tmp_path / "full")
 
@@ -463,7 +476,7 @@ def test_a_run_interrupted_while_calibrating_resumes_there(series_file, tmp_path
     assert "train: Epoch" not in err  # training itself had finished
     assert not any(p.name.startswith("checkpoint") for p in out.iterdir())
     resumed = rnnlab.load(out)
-    assert full.state["interval_widths"] == resumed.state["interval_widths"]
+    assert full.state[key] == resumed.state[key]
     for (k, a), b in zip(
         full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
     ):
@@ -515,7 +528,8 @@ def test_lags_are_read_beside_each_step(tmp_path, capsys):
     assert batch.window[0, :, 2].tolist() == [-7, -6, -5]  # values 0, 1, 2 minus the last, 7
     path = wide_csv(tmp_path / "s.csv", {"a": cycles(100)})
     out = tmp_path / "run"
-    args = ["train", "--data", str(path), "--horizon", "4", "--lags", "10,20", "--units", "8"]
+    args = ["train", "--data", str(path), "--horizon", "4", "--model", "rnn"]
+    args += ["--lags", "10,20", "--units", "8"]
     assert run([*args, "--epochs", "2", "--quiet", "--out", str(out)], capsys)[0] == 0
     model = rnnlab.load(out)
     assert model.reach == model.lookback + 20
@@ -528,9 +542,9 @@ def test_lags_are_read_beside_each_step(tmp_path, capsys):
         "month,a\n"
         + "".join(f"{2000 + t // 12}-{t % 12 + 1:02d},{v}\n" for t, v in enumerate(cycles(90)))
     )
-    config = ForecastConfig(data=str(monthly), horizon=4, units=8, epochs=1)
+    config = ForecastConfig(data=str(monthly), horizon=4, units=8, epochs=1, model="rnn")
     assert train(config, tmp_path / "m1").state["lags"] == [12]  # a season, by default
-    no_lags = ForecastConfig(data=str(monthly), horizon=4, units=8, epochs=1, lags=())
+    no_lags = ForecastConfig(data=str(monthly), horizon=4, units=8, epochs=1, lags=(), model="rnn")
     assert train(no_lags, tmp_path / "m2").state["lags"] == []
 
 
@@ -599,7 +613,7 @@ def test_flat_histories_fall_back_to_the_naive_forecast():
 def test_no_training_window_reads_or_predicts_the_held_out_points(series_file):
     from rnnlab.kinds.forecast import ForecastKind
 
-    config = ForecastConfig(data=str(series_file), horizon=5, backtest=2, lags=(3,))
+    config = ForecastConfig(data=str(series_file), horizon=5, backtest=2, lags=(3,), model="rnn")
     config, _, prepared = ForecastKind().ready(config)
     train, val = prepared.train, prepared.val
     offsets = np.cumsum([0, *train.lengths])
@@ -652,3 +666,39 @@ def test_the_backtest_picture_is_dated_as_the_file_dates_its_series(tmp_path, mo
     labels = [t.get_text() for t in drawn["fig"].axes[0].get_xticklabels()]
     # the axis runs from 4 horizons before the cut (month 16: 2001-05) to the last month
     assert labels[0] == "2001-05" and labels[-1] == "2002-12"
+
+
+def test_padded_windows_read_only_their_series_and_flag_the_padding():
+    short, other = np.array([1.0, 2.0, 3.0]), np.full(10, 1000.0)
+    windows = SeriesWindows(
+        [short, other], None, lookback=5, horizon=1, ends=[(2, 2), (9, 9)], lags=(1,), padded=True
+    )
+    batch = windows.batch(np.array([0, 1]))
+    assert batch.window.shape == (2, 5, 2 + 1 + 1)  # change, level, lag 1, observed
+    first = batch.window[0]
+    assert first[:, 3].tolist() == [0, 0, 0, 1, 1]
+    assert first[:3].abs().max() == 0  # padding reads nothing, not the series before
+    assert first[3:, 1].tolist() == [1.0, 2.0] and first[3:, 0].tolist() == [-1.0, 0.0]
+    assert first[3:, 2].tolist() == [0.0, -1.0]  # the lag before the series is 0 as well
+    assert batch.window[1, :, 3].tolist() == [1] * 5 and batch.target[0].tolist() == [1.0]
+    window, _, last = window_inputs(short[:2], 5, lags=(1,), padded=True)
+    assert torch.equal(window[0], first) and last == 2.0
+
+
+def test_short_series_among_long_ones_pad_instead_of_cutting_the_lookback(tmp_path, capsys):
+    columns = {"a": cycles(120) - 60, "b": cycles(100, seed=1), "tiny": np.array([1.0, -2, 3])}
+    path = wide_csv(tmp_path / "signed.csv", columns)
+    out = tmp_path / "run"
+    args = ["train", "--data", str(path), "--horizon", "5", "--units", "8", "--epochs", "2"]
+    code, _, err = run([*args, "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "lookback 15: 1 series shorter than a window of 15" in err
+    assert "backtest: 1 series too short for 1 window of 5" in err and "'tiny'" in err
+    model = rnnlab.load(out)
+    assert model.state["padded"] and model.lookback == 15
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "rnn" and metrics["backtest_skipped"] == 1
+    forecast = model.forecast([columns["tiny"]])[0]
+    assert forecast.shape == (5, 3) and np.isfinite(forecast).all()
+    with pytest.raises(InputFileError, match="expected at least 2"):
+        model.predict([[4.0]])

@@ -125,6 +125,26 @@ def test_a_forecaster_with_covariates_reads_them_as_the_run_does(tmp_path, capsy
         predictor.forecast([series.values])
 
 
+def test_a_padded_forecaster_reads_short_series_as_the_run_does(tmp_path, capsys):
+    values = {"a": cycles(90) - 50, "b": cycles(60, 1) - 50, "short": np.array([3.0, -1, 2, 5])}
+    rows = ["series,time,value"]
+    rows += [f"{name},{t},{v:.4f}" for name, vs in values.items() for t, v in enumerate(vs)]
+    data = tmp_path / "p.csv"
+    data.write_text("\n".join(rows) + "\n")
+    args = ["train", "--data", str(data), "--horizon", "4", "--units", "4", "--epochs", "2"]
+    assert run_cli([*args, "--lags", "2", "--quiet", "--out", str(tmp_path / "f")], capsys)[0] == 0
+    run = rnnlab.load(tmp_path / "f")
+    assert run.state["padded"]
+    assert run_cli(["export", str(tmp_path / "f"), "--out", str(tmp_path / "x")], capsys)[0] == 0
+    predictor = OnnxPredictor(tmp_path / "x")
+    for name in ("short", "b"):
+        (theirs,) = run.forecast([Series(name, values[name])])
+        (ours,) = predictor.forecast([(name, values[name])])
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="expected at least 2"):
+        predictor.forecast([np.array([1.0])])
+
+
 def test_an_unfinished_run_is_refused(tmp_path, capsys):
     out = tmp_path / "x"
     unfinished = tmp_path / "unfinished"

@@ -11,6 +11,11 @@ value minus the window's last value, the scaled value itself, the value ``lag`` 
 before for each of the ``lags`` (minus the last value too), and the covariates; its target
 is the next ``H`` scaled values minus that last value. Forecasts are made relative to the
 last value, so a trend or a level the training part never reached is no extrapolation.
+
+Padded windows (``padded=True``: some series are shorter than the window) read one more
+input a step, whether it is observed: a window of a series shorter than the lookback is
+left-padded with zeros there (its steps, lags and covariates), so that every series reads what
+it has and the lookback is not cut to the shortest series.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 import torch
 
 from rnnlab.forecast_measures import mase_scale
+from rnnlab.forecast_windows import window_features
 
 SERIES_FEATURES = 2  # a window step's own inputs, before lags and covariates: change, level
 
@@ -119,8 +125,9 @@ class SeriesWindows:
             its values (None without covariates).
         ends: where each series' windows may end, as ``(first, last)`` positions of the step
             after the window (the first target's step); every position between is a window
-            (the first at least ``lookback + max(lags)``).
+            (the first at least ``lookback + max(lags)``, unless ``padded``: at least 1).
         lags: target lags read beside each step.
+        padded: windows may start before their series (left-padded, with an observed flag).
     """
 
     def __init__(
@@ -131,8 +138,10 @@ class SeriesWindows:
         horizon: int,
         ends: list[tuple[int, int]],
         lags: tuple[int, ...] = (),
+        padded: bool = False,
     ) -> None:
         self.lookback, self.horizon, self.lags = lookback, horizon, tuple(lags)
+        self.padded = padded
         self.values = np.concatenate(scaled).astype(np.float32)
         self.lengths = [len(s) for s in scaled]
         offsets = np.cumsum([0] + [len(s) for s in scaled])[:-1]
@@ -148,6 +157,7 @@ class SeriesWindows:
             series.append(np.full(len(positions), i))
         self.cuts = np.concatenate(cuts).astype(np.int64) if cuts else np.zeros(0, np.int64)
         self.series = np.concatenate(series) if series else np.zeros(0, np.int64)
+        self.starts = offsets[self.series].astype(np.int64)  # each window's series' first step
 
     def __len__(self) -> int:
         return len(self.cuts)
@@ -157,12 +167,11 @@ class SeriesWindows:
         past = cuts[:, None] + np.arange(-self.lookback, 0)
         ahead = cuts[:, None] + np.arange(self.horizon)
         last = self.values[cuts - 1][:, None]
-        values = self.values[past]
-        features = [values - last, values, *(self.values[past - lag] - last for lag in self.lags)]
-        window = np.stack(features, axis=-1)
+        window = window_features(
+            self.values, past, self.starts[rows][:, None], self.lags, self.padded, self.covariates
+        )
         future = None
         if self.covariates is not None:
-            window = np.concatenate([window, self.covariates[past]], axis=-1)
             future = torch.from_numpy(self.covariates[ahead])
         return WindowBatch(
             torch.from_numpy(window),
@@ -184,15 +193,13 @@ def window_inputs(
     covariates: np.ndarray | None = None,
     future: np.ndarray | None = None,
     lags: tuple[int, ...] = (),
+    padded: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
-    """The window that ends at the last of ``scaled`` (``(1, L, F)``), the future covariates
-    (``(1, H, C)`` or None) and the last scaled value that forecasts are relative to."""
+    """The window that ends at the last of ``scaled`` (``(1, L, F)``; left-padded where
+    ``padded``), the future covariates (``(1, H, C)`` or None) and the last scaled value that
+    forecasts are relative to."""
     scaled = np.asarray(scaled, np.float32)
-    values = scaled[-lookback:]
-    last = float(values[-1])
-    lagged = [scaled[len(scaled) - lookback - lag : len(scaled) - lag] - last for lag in lags]
-    window = np.stack([values - last, values, *lagged], axis=-1)
-    if covariates is not None:
-        window = np.concatenate([window, covariates[-lookback:].astype(np.float32)], axis=-1)
+    past = len(scaled) + np.arange(-lookback, 0)[None]
+    window = window_features(scaled, past, np.zeros((1, 1), np.int64), lags, padded, covariates)
     ahead = None if future is None else torch.from_numpy(future.astype(np.float32))[None]
-    return torch.from_numpy(window)[None], ahead, last
+    return torch.from_numpy(window), ahead, float(scaled[-1])

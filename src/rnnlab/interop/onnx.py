@@ -35,6 +35,7 @@ import numpy as np
 from rnnlab.class_probabilities import ClassProbabilities
 from rnnlab.ctc_decoding import greedy, prefix_beam_search
 from rnnlab.forecast_measures import mase_scale
+from rnnlab.forecast_windows import window_features
 
 SPEC = "rnnlab_onnx.json"
 PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3  # rnnlab's vocabularies: <pad> <s> </s> <unk> ...
@@ -103,8 +104,9 @@ class OnnxPredictor:
         """For each series, the ``(H, Q)`` forecast of the steps after its last value."""
         spec = self.spec
         log = spec["scaling"].get("transform") == "log"
-        lookback, lags = spec["lookback"], spec["lags"]
-        reach = lookback + max(lags, default=0)
+        lookback, lags = spec["lookback"], tuple(spec["lags"])
+        padded = spec.get("padded", False)
+        least = spec.get("least", lookback + max(lags, default=0))
         out = []
         covariates = spec.get("covariate_names") or []
         horizon = spec["horizon"]
@@ -124,25 +126,21 @@ class OnnxPredictor:
                     np.asarray(spec["scaling"][k]) for k in ("covariate_means", "covariate_scales")
                 )
                 known = ((np.asarray(known, np.float64) - means) / spreads).astype(np.float32)
-            if len(values) < reach:
-                raise ValueError(f"a series of {len(values)} values; expected at least {reach}")
+            if len(values) < least:
+                raise ValueError(f"a series of {len(values)} values; expected at least {least}")
             if log and (values <= 0).any():
                 raise ValueError("values <= 0; the model forecasts their logarithm")
             values = np.log(values) if log else values
             centre, scale = self._scaling(name, values)
             scaled = ((values - centre) / scale).astype(np.float32)
-            window = scaled[-lookback:]
-            last = float(window[-1])
-            lagged = [
-                scaled[len(scaled) - lookback - lag : len(scaled) - lag] - last for lag in lags
-            ]
-            features = np.stack([window - last, window, *lagged], axis=-1)
+            last = float(scaled[-1])
+            past = len(scaled) + np.arange(-lookback, 0)[None]
+            start = np.zeros((1, 1), np.int64)
             feed = {}
+            seen = None
             if covariates:
-                past, future = known[: len(values)], known[len(values) :]
-                features = np.concatenate([features, past[-lookback:]], axis=-1)
-                feed["future"] = future[None]
-            feed["window"] = features[None].astype(np.float32)
+                seen, feed["future"] = known[: len(values)], known[len(values) :][None]
+            feed["window"] = window_features(scaled, past, start, lags, padded, seen)
             (quantiles,) = self.session.run(None, feed)
             outputs = quantiles[0].astype(np.float64)
             widths = spec.get("interval_widths")

@@ -129,6 +129,11 @@ class _Forecast(nn.Module):
 
 def _forecast(run, out: Path) -> list[str]:
     state = run.state
+    if state.get("forecaster") == "hybrid":
+        raise ValueError(
+            "ONNX export of the hybrid forecaster is not built (its smoothing "
+            "runs over each whole history); expected a run of --model rnn"
+        )
     config = run.model.config
     args = [torch.zeros(2, state["lookback"], config.inputs)]
     names = ["window"]
@@ -148,6 +153,8 @@ def _forecast(run, out: Path) -> list[str]:
         "horizon": run.horizon,
         "lookback": state["lookback"],
         "lags": list(run.lags),
+        "padded": state.get("padded", False),
+        "least": run.least,
         "season": state["season"],
         "levels": state["levels"],
         "series": state["series"],

@@ -12,6 +12,7 @@ from rnnlab.data.series_windows import (
     SeriesWindows,
 )
 from rnnlab.kinds.base import Phase, Prepared, run_trainer
+from rnnlab.kinds.forecast.backtest import backtest_cuts
 from rnnlab.kinds.forecast.config import ForecastConfig
 
 
@@ -52,10 +53,17 @@ def calibrate(prepared: Prepared, config: ForecastConfig, phase: Phase | None = 
     if train.covariates is not None:
         covariates = np.split(train.covariates, np.cumsum(train.lengths)[:-1])
     h, lookback, lags = config.horizon, train.lookback, train.lags
-    reach = lookback + max(lags, default=0)
-    ends = [len(s) - config.backtest * h - h for s in scaled]  # the calibration windows
-    fit = SeriesWindows(scaled, covariates, lookback, h, [(reach, e - h) for e in ends], lags)
-    held = SeriesWindows(scaled, covariates, lookback, h, [(e, e) for e in ends], lags)
+    least = prepared.state["least"]
+    cuts, _ = backtest_cuts(train.lengths, config.backtest * h, least, 2 * h)
+    ends = [cut - h for cut in cuts]  # the calibration windows, where a series has room
+    padded = train.padded
+    fit = SeriesWindows(
+        scaled, covariates, lookback, h, [(least, e - h) for e in ends], lags, padded
+    )
+    spare = [(e, e) if e >= least else (1, 0) for e in ends]
+    held = SeriesWindows(scaled, covariates, lookback, h, spare, lags, padded)
+    if not len(held):
+        return {}
     torch.manual_seed(config.seed)
     calibrating = prepared.build(prepared.model_config)
     trainer = run_trainer(calibrating, prepared, config, early_stopping=False)

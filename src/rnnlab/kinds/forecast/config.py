@@ -18,6 +18,7 @@ from rnnlab.training.config import TrainingConfig
 TRAIN_STEPS = 300  # the default epochs make about this many updates ...
 LEAST_EPOCHS, MOST_EPOCHS = 30, 1000  # ... and read every window 30 to 1,000 times
 INTERVALS = ("auto", "conformal", "quantile")
+MODELS = ("auto", "hybrid", "rnn")
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,21 @@ class ForecastConfig(RecurrentConfig, TrainingConfig):
     )
     data: str | None = option("a CSV file of series, long or wide", value="path")
     horizon: int | None = option("steps to forecast", value="int")
+    model: str = option(
+        "hybrid: exponential smoothing per series with one recurrent network for all (ES-RNN); "
+        "rnn: a recurrent network over scaled windows; auto: hybrid where every value is "
+        "positive and there are neither covariates nor --lags, else rnn",
+        choices=MODELS,
+        default="auto",
+    )
     season: int | None = option(
         "season length", value="int", auto="from the time column: monthly 12, quarterly 4, ..."
     )
     lookback: int | None = option(
         "steps the model reads",
         value="length",
-        auto="3 seasons or 3 horizons, at least 12, as far as the shortest series allows",
+        auto="hybrid: 2 seasons or a horizon, at least 12; rnn: 3 seasons or 3 horizons, at "
+        "least 12, as far as the shortest series allows",
     )
     lags: tuple[int, ...] | None = option(
         "target lags each step also reads beside its value (none: no lags)",
@@ -65,10 +74,15 @@ class ForecastConfig(RecurrentConfig, TrainingConfig):
         choices=INTERVALS,
         default="auto",
     )
-    ensemble: int = option(
+    ensemble: int | None = option(
         "forecasters trained side by side from different initial weights, averaged",
         value="layers",
-        default=1,
+        auto="3 for the hybrid, 1 for the rnn",
+    )
+    level_penalty: float | None = option(
+        "the hybrid's penalty on a level that wiggles (its second difference)",
+        value="positive",
+        auto="0 without a season, else 50",
     )
     decoder: str = option(
         "all steps from the last state at once, or a recurrent decoder",
@@ -76,7 +90,8 @@ class ForecastConfig(RecurrentConfig, TrainingConfig):
         default="direct",
     )
     highway: bool = option(
-        "no linear map from the window to the forecast beside the recurrent encoder",
+        "no linear map from the window to the forecast beside the recurrent encoder (rnn; the "
+        "hybrid has none)",
         flag="--no-highway",
         default=True,
     )

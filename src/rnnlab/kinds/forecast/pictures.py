@@ -29,7 +29,7 @@ def backtest_png(
     """History, the held-out window, rnnlab's forecast and interval, Theta's and ETS's;
     with the file's ``clock``, the axis in its times."""
     plt = pyplot()
-    count = min(shown, len(series))
+    count = min(shown, len(result.cuts))
     fig, axes = plt.subplots(count, 1, figsize=(8, 2.6 * count), squeeze=False)
     for row, (k, (i, cut)) in enumerate(list(enumerate(result.cuts))[:count]):
         ax = axes[row][0]

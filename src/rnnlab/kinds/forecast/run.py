@@ -10,6 +10,7 @@ import numpy as np
 
 from rnnlab.data.files import InputFileError
 from rnnlab.data.series import Series, SeriesSet, csv_field, read_series_csv
+from rnnlab.data.series_histories import LEAST
 from rnnlab.data.series_windows import (
     SeriesScaling,
     window_inputs,
@@ -17,6 +18,7 @@ from rnnlab.data.series_windows import (
 from rnnlab.forecast_measures import mase_scale
 from rnnlab.kinds.base import Predictions, Run
 from rnnlab.kinds.forecast.backtest import Backtest, backtest_table
+from rnnlab.kinds.forecast.hybrid import hybrid_forecasts
 from rnnlab.models.statistical import BASELINES, Baselines, require_statsmodels
 from rnnlab.training.devices import model_device
 
@@ -44,6 +46,16 @@ class ForecastRun(Run):
         """The history a forecast reads: the lookback, and the longest lag before it."""
         return self.lookback + max(self.lags, default=0)
 
+    @property
+    def hybrid(self) -> bool:
+        return self.state.get("forecaster") == "hybrid"
+
+    @property
+    def least(self) -> int:
+        """The fewest values a history needs: the reach, or fewer where windows are padded
+        (the hybrid's always are)."""
+        return LEAST if self.hybrid else self.state.get("least", self.reach)
+
     def _scaling_of(self, series: Series, source: str) -> tuple[SeriesScaling, int]:
         """The scaling of a series and its index there: saved for a series of training, else
         fitted on its own history (a global model forecasts new series too)."""
@@ -70,15 +82,17 @@ class ForecastRun(Run):
         ``series 1``, ...), the ``(H, Q)`` forecast of the steps after its last value (the
         columns are the quantile levels, the median among them)."""
         series = [_as_series(s, i) for i, s in enumerate(series)]
+        if self.hybrid:
+            return hybrid_forecasts(self, series, source)
         self.model.eval()
         device = model_device(self.model)
         out = []
         n_covariates = self.model.config.covariates
         for s in series:
-            if len(s) < self.reach:
+            if len(s) < self.least:
                 raise InputFileError(
                     f"{source}: series {s.name!r} has {len(s)} values; the model reads the "
-                    f"last {self.reach}, so expected at least that many"
+                    f"last {self.reach}, so expected at least {self.least}"
                 )
             future = None
             covariates = None
@@ -101,7 +115,12 @@ class ForecastRun(Run):
             scaling, index = self._scaling_of(s, source)
             values = scaling.scale(index, s.values)
             window, ahead, last = window_inputs(
-                values, self.lookback, covariates, future, self.lags
+                values,
+                self.lookback,
+                covariates,
+                future,
+                self.lags,
+                self.state.get("padded", False),
             )
             ahead = None if ahead is None else ahead.to(device)
             outputs = self.model.forecast(window.to(device), ahead)[0].cpu().numpy().astype(float)
@@ -120,27 +139,36 @@ class ForecastRun(Run):
 
     def backtest(self, series: list[Series], windows: int, baselines=None) -> Backtest:
         """Forecasts of the last ``windows`` windows of ``horizon`` steps of each series, by
-        rnnlab and by each baseline, from the history before each window."""
+        rnnlab and by each baseline, from the history before each window; a series too
+        short for them (``least`` values before the first) is skipped and named in
+        ``skipped``."""
         require_statsmodels()
         fitter = Baselines(baselines or BASELINES)
         h, season = self.horizon, self.state["season"]
         levels = self.state["levels"]
         median, lowest, highest = levels.index(0.5), 0, len(levels) - 1
-        forecasts = {"rnnlab": [], **{name: [] for name in fitter.names}}
-        intervals, actuals, scales, cuts = [], [], [], []
+        pasts, cuts, skipped = [], [], []
         for i, s in enumerate(series):
+            if len(s) - windows * h < self.least:
+                skipped.append(s.name)
+                continue
             for w in range(windows, 0, -1):
                 cut = len(s) - w * h
-                past = Series(s.name, s.values[:cut], s.covariates, len(s) - cut)
-                (ours,) = self.forecast([past])
-                forecasts["rnnlab"].append(ours[:, median])
-                intervals.append((ours[:, lowest], ours[:, highest]))
-                for name, values in fitter.forecast(s.values[:cut], h, season).items():
-                    forecasts[name].append(values)
-                actuals.append(s.values[cut : cut + h])
-                scales.append(mase_scale(s.values[:cut], season))
+                pasts.append(Series(s.name, s.values[:cut], s.covariates, len(s) - cut))
                 cuts.append((i, cut))
-        return Backtest(h, windows, forecasts, intervals, actuals, scales, cuts, fitter.fallbacks)
+        ours = self.forecast(pasts) if pasts else []
+        forecasts = {"rnnlab": [f[:, median] for f in ours], **{n: [] for n in fitter.names}}
+        intervals = [(f[:, lowest], f[:, highest]) for f in ours]
+        actuals, scales = [], []
+        for i, cut in cuts:
+            values = series[i].values
+            for name, forecast in fitter.forecast(values[:cut], h, season).items():
+                forecasts[name].append(forecast)
+            actuals.append(values[cut : cut + h])
+            scales.append(mase_scale(values[:cut], season))
+        return Backtest(
+            h, windows, forecasts, intervals, actuals, scales, cuts, fitter.fallbacks, skipped
+        )
 
     def predict_file(self, path=None) -> Predictions:
         """CSV ``series,step,forecast,lower,upper`` for the steps after each series' end,
@@ -188,13 +216,13 @@ class ForecastRun(Run):
         """The backtest of the file's last ``horizon`` values of every series: rnnlab's and
         the baselines' MASE and sMAPE, and rnnlab's interval coverage."""
         data = self.aligned(read_series_csv(path, fill=self.config.fill))
-        for s in data.series:
-            if len(s) < self.reach + self.horizon:
-                raise InputFileError(
-                    f"{path}: series {s.name!r} has {len(s)} values; the backtest of its last "
-                    f"{self.horizon} after a window of {self.reach} needs at least "
-                    f"{self.reach + self.horizon}"
-                )
+        if all(len(s) < self.least + self.horizon for s in data.series):
+            s = max(data.series, key=len)
+            raise InputFileError(
+                f"{path}: series {s.name!r}, the longest, has {len(s)} values; the backtest "
+                f"of its last {self.horizon} after {self.least} values needs at least "
+                f"{self.least + self.horizon}"
+            )
         result = self.backtest(data.series, 1)
         return {"series": len(data.series), "horizon": self.horizon, **result.measures()}
 
@@ -202,6 +230,7 @@ class ForecastRun(Run):
         m = self.metrics
         lines = [
             f"{self.epochs_text()} epochs, {m['train_seconds']:.1f} s of training; "
+            f"{m.get('model', 'rnn')} model, "
             f"{m.get('lookback_note') or 'lookback ' + str(m['lookback'])}, "
             f"{m['intervals']} intervals"
         ]
