@@ -31,7 +31,6 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 import rnnlab.kinds.forecast.calibration as forecast_calibration
-import rnnlab.kinds.forecast.hybrid as forecast_hybrid
 import rnnlab.layers.implementations as implementations
 from rnnlab.interop.keras import load_keras
 from rnnlab.interop.keras import summary as keras_summary
@@ -447,7 +446,6 @@ def test_forecast_calibration_forecasts_on_the_device_it_trained_on(folder, monk
             self.model.to("meta")
 
     monkeypatch.setattr(forecast_calibration, "run_trainer", OnMeta)
-    monkeypatch.setattr(forecast_hybrid, "run_trainer", OnMeta)
     model = prepared.build(prepared.model_config)
     _stops_where_meta_has_no_data(lambda: ForecastKind().calibrate(model, prepared, config))
 

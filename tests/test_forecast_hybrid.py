@@ -296,3 +296,15 @@ def test_no_backtest_where_no_series_could_train_without_it(model, tmp_path, cap
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["backtest_skipped"] == 3 and "mase" not in metrics
     assert np.isfinite(load(out).predict([seasonal(9)])[0]).all()
+
+
+def test_the_objective_predicts_every_window_in_z():
+    from rnnlab.kinds.forecast.hybrid import HybridForecasting
+    from rnnlab.models.hybrid import HybridEnsemble
+
+    data = HistoryWindows([seasonal(20) / 100, seasonal(12, seed=1) / 100], 3, 1, [(2, 17), (2, 9)])
+    model = HybridEnsemble(HybridConfig(series=2, season=1, horizon=3, lookback=6, outputs=3))
+    objective = HybridForecasting([0.1, 0.5, 0.9], 0.0)
+    z = objective.predict(model, data, 5)
+    assert z.shape == (len(data), 3, 3) and torch.isfinite(z).all()
+    assert objective.evaluate(model, data, 5)["loss"] > 0

@@ -39,6 +39,19 @@ def conformal_widths(errors: np.ndarray, coverage: float) -> list[float]:
     return (pooled * roots).tolist()
 
 
+def second_model(prepared: Prepared, config: ForecastConfig, fit, phase: Phase | None):
+    """A model of the run's shape, seed and epochs (without early stopping) trained on
+    ``fit`` (as a phase of the run where there is one), ready to forecast."""
+    torch.manual_seed(config.seed)
+    model = prepared.build(prepared.model_config)
+    trainer = run_trainer(model, prepared, config, early_stopping=False)
+    if phase is None:
+        trainer.fit(fit, epochs=config.epochs)
+    else:
+        phase.fit(trainer, fit, config.epochs)
+    return model.eval()
+
+
 def calibrate(prepared: Prepared, config: ForecastConfig, phase: Phase | None = None) -> dict:
     """Conformal half-widths (scaled units): a second model, of the same shape, seed and
     epochs (without early stopping) but trained without each series' last training
@@ -64,14 +77,7 @@ def calibrate(prepared: Prepared, config: ForecastConfig, phase: Phase | None = 
     held = SeriesWindows(scaled, covariates, lookback, h, spare, lags, padded)
     if not len(held):
         return {}
-    torch.manual_seed(config.seed)
-    calibrating = prepared.build(prepared.model_config)
-    trainer = run_trainer(calibrating, prepared, config, early_stopping=False)
-    if phase is None:
-        trainer.fit(fit, epochs=config.epochs)
-    else:
-        phase.fit(trainer, fit, config.epochs)
-    calibrating.eval()
+    calibrating = second_model(prepared, config, fit, phase)
     median = config.levels.index(0.5)
     device = next(calibrating.parameters()).device  # where the trainer left it
     errors = []

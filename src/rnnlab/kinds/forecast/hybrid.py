@@ -16,11 +16,12 @@ import torch
 from rnnlab.data.files import InputFileError
 from rnnlab.data.series import Series, SeriesSet
 from rnnlab.data.series_histories import LEAST, HistoryWindows, history_batch
-from rnnlab.kinds.base import Phase, Prepared, run_trainer
+from rnnlab.kinds.base import Phase, Prepared
 from rnnlab.kinds.forecast.backtest import backtest_cuts
-from rnnlab.kinds.forecast.calibration import calibration, conformal_widths
+from rnnlab.kinds.forecast.calibration import calibration, conformal_widths, second_model
 from rnnlab.kinds.forecast.config import LEAST_EPOCHS, MOST_EPOCHS, TRAIN_STEPS, ForecastConfig
 from rnnlab.kinds.forecast.defaults import hybrid_lookback
+from rnnlab.kinds.forecast.objective import QuantileForecasting, pinball
 from rnnlab.models.hybrid import HybridConfig, HybridEnsemble
 from rnnlab.training.devices import model_device
 
@@ -51,35 +52,26 @@ def window_ends(lengths: list[int], horizon: int) -> list[tuple[int, int]]:
     return [(min(LEAST, max(1, n - horizon)), n - horizon) for n in lengths]
 
 
-class HybridForecasting:
-    """Every member's quantile (pinball) loss on ``z``, doubled, plus the level's wiggle
-    times ``penalty``; the mean over members."""
-
-    metrics = ()
-    lower_is_better = ()
-    unit = "windows"
+class HybridForecasting(QuantileForecasting):
+    """Every member's quantile loss on ``z`` (``pinball``) plus the level's wiggle times
+    ``penalty``; the mean over members."""
 
     def __init__(self, levels: list[float], penalty: float) -> None:
-        self.levels = torch.tensor(levels)
+        super().__init__(levels)
         self.penalty = penalty
 
     def loss(self, model, batch) -> torch.Tensor:
         batch = batch.to(model_device(model))
-        levels = self.levels.to(batch.values.device)
         total = 0.0
         for outputs, normalised in model(batch):
-            horizon = outputs.shape[1]
-            error = normalised.target(batch, horizon)[..., None] - outputs
-            pinball = 2 * torch.maximum(levels * error, (levels - 1) * error).mean()
-            total = total + pinball + self.penalty * normalised.wiggle
+            target = normalised.target(batch, outputs.shape[1])
+            total = total + pinball(target, outputs, self.levels) + self.penalty * normalised.wiggle
         return total / len(model.members)
 
-    def evaluate(self, model, data: HistoryWindows, batch_size: int) -> dict[str, float]:
-        total, count = 0.0, 0
-        for batch in data.batches(batch_size):
-            total += self.loss(model, batch).item() * len(batch)
-            count += len(batch)
-        return {"loss": total / max(count, 1)}
+    def predict(self, model, data: HistoryWindows, batch_size: int) -> torch.Tensor:
+        """The members' ``z`` forecasts of every window, ``(N, H, Q)``."""
+        device = model_device(model)
+        return torch.cat([model.forecast(b.to(device))[0].cpu() for b in data.batches(batch_size)])
 
 
 def prepare_hybrid(
@@ -206,14 +198,7 @@ def calibrate_hybrid(prepared: Prepared, config: ForecastConfig, phase: Phase | 
     fit = HistoryWindows(
         shorter, horizon, train.season, window_ends([len(h) for h in shorter], horizon)
     )
-    torch.manual_seed(config.seed)
-    calibrating = prepared.build(prepared.model_config)
-    trainer = run_trainer(calibrating, prepared, config, early_stopping=False)
-    if phase is None:
-        trainer.fit(fit, epochs=config.epochs)
-    else:
-        phase.fit(trainer, fit, config.epochs)
-    calibrating.eval()
+    calibrating = second_model(prepared, config, fit, phase)
     pasts, rows, truths = [], [], []
     for i, (history, k) in enumerate(zip(train.histories, held, strict=True)):
         for j in range(k, 0, -1):

@@ -14,6 +14,14 @@ def _to(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | Non
     return None if tensor is None else tensor.to(device)
 
 
+def pinball(target: torch.Tensor, outputs: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """The mean quantile loss of ``outputs`` (``(..., H, Q)``, a column a level) for
+    ``target`` (``(..., H)``), doubled: the median's part is the mean absolute error."""
+    error = target[..., None] - outputs
+    levels = levels.to(outputs.device)
+    return 2 * torch.maximum(levels * error, (levels - 1) * error).mean()
+
+
 class QuantileForecasting:
     """The quantile (pinball) loss of every member's outputs at every level, doubled so that
     the median's part is the mean absolute error."""
@@ -28,9 +36,7 @@ class QuantileForecasting:
     def loss(self, model, batch) -> torch.Tensor:
         device = model_device(model)
         outputs = model(batch.window.to(device), _to(batch.future, device))  # (K, N, H, Q)
-        error = batch.target.to(device)[None, :, :, None] - outputs
-        levels = self.levels.to(outputs.device)
-        return 2 * torch.maximum(levels * error, (levels - 1) * error).mean()
+        return pinball(batch.target.to(device)[None], outputs, self.levels)
 
     def evaluate(self, model, data: SeriesWindows, batch_size: int) -> dict[str, float]:
         total, count = 0.0, 0
