@@ -188,6 +188,8 @@ def test_a_hybrid_run_reloads_and_forecasts_seen_and_new_series(hybrid_run):
     assert seen.shape == (4, 3) and new.shape == (4,)
     assert np.isfinite(seen).all() and (seen > 0).all()
     assert (np.diff(seen, axis=1) >= 0).all()  # lower <= median <= upper
+    corrections = run_.state["interval_corrections"]  # conformal: they only ever widen
+    assert len(corrections) == 4 and min(corrections) >= 0
     with pytest.raises(ValueError, match="values <= 0"):
         run_.predict([np.array([1.0, -2.0, 3.0])])
 
