@@ -59,6 +59,7 @@ def hybrid_run(panel, tmp_path_factory):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         args = ["train", "--data", panel, "--horizon", 4, "--season", 4, *TINY[:-1]]
+        args += ["--ensemble", 1]  # one seed: the other tests run the default three
         code = main(words(*args, "--out", out))
     assert code == 0
     return out, printed.getvalue()
@@ -310,3 +311,17 @@ def test_the_objective_predicts_every_window_in_z():
     z = objective.predict(model, data, 5)
     assert z.shape == (len(data), 3, 3) and torch.isfinite(z).all()
     assert objective.evaluate(model, data, 5)["loss"] > 0
+
+
+def test_a_large_backtest_leaves_the_automatic_ets_out_and_says_so(hybrid_run, panel, monkeypatch):
+    import rnnlab.kinds.forecast.run as forecast_run
+    from rnnlab.data.series import read_series_csv
+    from rnnlab.kinds.forecast import backtest_table
+
+    out, _ = hybrid_run
+    monkeypatch.setattr(forecast_run, "AUTO_ETS_MOST", 5)  # 10 forecasts: over the limit
+    measures = load(out).backtest(read_series_csv(panel).series, 1).measures()
+    assert measures["baselines_left_out"] == ["auto_ets"] and "auto_ets_mase" not in measures
+    assert "ets_mase" in measures
+    measures.update(series=11, horizon=4)
+    assert "auto ETS left out (too many forecasts to fit)" in backtest_table(measures)

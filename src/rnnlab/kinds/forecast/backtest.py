@@ -51,11 +51,14 @@ class Backtest:
     cuts: list  # over (series, window): (series index, cut)
     fallbacks: dict
     skipped: list = field(default_factory=list)  # series too short for the windows
+    left_out: list = field(default_factory=list)  # baselines not fitted (too many forecasts)
 
     def measures(self) -> dict:
         out = {"backtest_windows": self.windows, "backtest_forecasts": len(self.actuals)}
         if self.skipped:
             out["backtest_skipped"] = len(self.skipped)
+        if self.left_out:
+            out["baselines_left_out"] = list(self.left_out)
         if not self.actuals:
             return out
         for method, forecasts in self.forecasts.items():
@@ -110,6 +113,9 @@ def backtest_table(m: dict) -> str:
         f"{'s' if windows != 1 else ''} a series); interval coverage "
         f"{m['interval_coverage']:.0%}"
     )
+    if m.get("baselines_left_out"):
+        left = ", ".join(BASELINE_NAMES[k] for k in m["baselines_left_out"])
+        head += f"; {left} left out (too many forecasts to fit)"
     lines = [head, f"{'method':<16}{'MASE':>8}{'sMAPE':>9}{'MASE / rnnlab':>15}"]
     for label, mase_value, smape_value in rows:
         ratio = mase_value / m["mase"] if m["mase"] else math.nan

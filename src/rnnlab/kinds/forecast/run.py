@@ -22,6 +22,8 @@ from rnnlab.kinds.forecast.hybrid import hybrid_forecasts
 from rnnlab.models.statistical import BASELINES, Baselines, require_statsmodels
 from rnnlab.training.devices import model_device
 
+AUTO_ETS_MOST = 1000  # backtest forecasts beyond which the automatic ETS is left out
+
 
 @dataclass
 class ForecastRun(Run):
@@ -143,7 +145,6 @@ class ForecastRun(Run):
         short for them (``least`` values before the first) is skipped and named in
         ``skipped``."""
         require_statsmodels()
-        fitter = Baselines(baselines or BASELINES)
         h, season = self.horizon, self.state["season"]
         levels = self.state["levels"]
         median, lowest, highest = levels.index(0.5), 0, len(levels) - 1
@@ -156,6 +157,10 @@ class ForecastRun(Run):
                 cut = len(s) - w * h
                 pasts.append(Series(s.name, s.values[:cut], s.covariates, len(s) - cut))
                 cuts.append((i, cut))
+        if baselines is None:  # the automatic ETS fits up to 15 models a forecast: left out
+            many = len(pasts) > AUTO_ETS_MOST  # of large backtests, which it would slow most
+            baselines = [b for b in BASELINES if not (many and b == "auto_ets")]
+        fitter = Baselines(baselines)
         ours = self.forecast(pasts) if pasts else []
         forecasts = {"rnnlab": [f[:, median] for f in ours], **{n: [] for n in fitter.names}}
         intervals = [(f[:, lowest], f[:, highest]) for f in ours]
@@ -166,8 +171,18 @@ class ForecastRun(Run):
                 forecasts[name].append(forecast)
             actuals.append(values[cut : cut + h])
             scales.append(mase_scale(values[:cut], season))
+        left_out = [b for b in BASELINES if b not in fitter.names]
         return Backtest(
-            h, windows, forecasts, intervals, actuals, scales, cuts, fitter.fallbacks, skipped
+            h,
+            windows,
+            forecasts,
+            intervals,
+            actuals,
+            scales,
+            cuts,
+            fitter.fallbacks,
+            skipped,
+            left_out,
         )
 
     def predict_file(self, path=None) -> Predictions:
