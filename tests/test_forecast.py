@@ -520,6 +520,7 @@ def test_a_run_of_many_epochs_prints_about_a_hundred_epoch_lines():
     assert "loss: 1.0000 - val_loss: 2.0000" in lines[0] and "lr" not in lines[0]
 
 
+@pytest.mark.slow
 def test_lags_are_read_beside_each_step(tmp_path, capsys):
     values = np.arange(20, dtype=float)
     windows = SeriesWindows([values], None, lookback=3, horizon=2, ends=[(8, 8)], lags=(5,))

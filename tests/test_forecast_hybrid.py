@@ -201,6 +201,7 @@ def _series(name, values):
     return Series(name, values)
 
 
+@pytest.mark.slow
 def test_predict_and_evaluate_on_a_file(hybrid_run, panel, capsys):
     out, _ = hybrid_run
     code, printed, _ = run_cli(words("predict", out, "--input", panel), capsys)
@@ -313,6 +314,7 @@ def test_the_objective_predicts_every_window_in_z():
     assert objective.evaluate(model, data, 5)["loss"] > 0
 
 
+@pytest.mark.slow
 def test_a_large_backtest_leaves_the_automatic_ets_out_and_says_so(hybrid_run, panel, monkeypatch):
     import rnnlab.kinds.forecast.run as forecast_run
     from rnnlab.data.series import read_series_csv
