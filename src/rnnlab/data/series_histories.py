@@ -74,11 +74,18 @@ class HistoryBatch:
 
 
 def history_batch(
-    histories: list[np.ndarray], rows: list[int], season: int, cuts: list[int] | None = None
+    histories: list[np.ndarray],
+    rows: list[int],
+    season: int,
+    cuts: list[int] | None = None,
+    factors: np.ndarray | None = None,
 ) -> HistoryBatch:
     """A batch of ``histories`` (positive, already divided by their means) and one window a
-    history, cut at ``cuts`` (default: after its last value, to forecast what follows)."""
+    history, cut at ``cuts`` (default: after its last value, to forecast what follows); the
+    initial seasonal ``factors`` (``(G, m)``) are found from the histories where not given."""
     histories = [clipped(h) for h in histories]
+    if factors is None:
+        factors = np.stack([initial_factors(h, season) for h in histories])
     steps = max(len(h) for h in histories)
     values = np.empty((len(histories), steps), np.float32)
     for i, h in enumerate(histories):
@@ -89,9 +96,7 @@ def history_batch(
         torch.from_numpy(values),
         torch.tensor([len(h) for h in histories]),
         torch.tensor(rows, dtype=torch.long),
-        torch.from_numpy(np.stack([initial_factors(h, season) for h in histories]))
-        .float()
-        .reshape(len(histories), season),
+        torch.from_numpy(np.asarray(factors, np.float32).reshape(len(histories), season)),
         torch.arange(len(histories)),
         torch.tensor(cuts, dtype=torch.long),
     )
@@ -117,6 +122,8 @@ class HistoryWindows:
     ) -> None:
         self.histories = [clipped(h) for h in histories]
         self.horizon, self.season = horizon, season
+        # found once: each batch of a series' windows starts its smoothing from them
+        self.factors = np.stack([initial_factors(h, season) for h in self.histories])
         series, cuts = [], []
         for i, (first, last) in enumerate(ends):
             positions = np.arange(first, last + 1)
@@ -131,7 +138,11 @@ class HistoryWindows:
     def batch(self, rows: np.ndarray) -> HistoryBatch:
         series, where = np.unique(self.series[rows], return_inverse=True)
         batch = history_batch(
-            [self.histories[i] for i in series], series.tolist(), self.season, [0] * len(series)
+            [self.histories[i] for i in series],
+            series.tolist(),
+            self.season,
+            [0] * len(series),
+            self.factors[series],
         )
         return replace(
             batch,

@@ -36,7 +36,8 @@ class WindowPlan:
     cuts: list[int]  # where each series' training part ends
     short: list[int]  # the series too short for the backtest (indices)
 
-    def note(self, data: SeriesSet, horizon: int) -> str:
+    def note(self, horizon: int) -> str:
+        """What ``train`` says of the padding, or nothing."""
         if not self.padded:
             return ""
         shorter = sum(cut - horizon < self.reach for cut in self.cuts)

@@ -113,7 +113,7 @@ class ForecastKind(Kind):
         if config.intervals == "auto":
             config = config.replace(intervals=auto_intervals(config, data.series, season))
         plan = plan_windows(config, data.series, season)  # or refuse
-        data.lookback_note = plan.note(data.series, config.horizon)
+        data.lookback_note = plan.note(config.horizon)
         config = config.replace(lookback=plan.lookback)
         if config.epochs is None:
             windows = sum(max(0, cut - config.horizon - plan.least + 1) for cut in plan.cuts)
